@@ -1,0 +1,45 @@
+# Two commands: `make run` serves the app with Redis and a Celery worker; `make test` runs the
+# linters and the whole suite. Both set up everything they need on a fresh Debian machine.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN_PACKAGES := redis-server bubblewrap
+TEST_PACKAGES := $(RUN_PACKAGES) chromium postgresql
+
+.PHONY: run test lint pytest bench system-run system-test clean
+
+$(STAMP): pyproject.toml
+	@scripts/system-packages.sh python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+system-run:
+	@scripts/system-packages.sh $(RUN_PACKAGES)
+
+system-test:
+	@scripts/system-packages.sh $(TEST_PACKAGES)
+
+run: system-run $(STAMP)
+	$(PY) scripts/dev.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/djlint templates --lint
+
+pytest: system-test $(STAMP)
+	$(PY) scripts/services.py --redis --postgres -- scripts/test-suite.sh
+
+test: system-test lint pytest
+
+bench: system-run $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .run staticfiles .pytest_cache .mypy_cache .ruff_cache

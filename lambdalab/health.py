@@ -1,0 +1,80 @@
+"""Checks behind /healthz: the database, Redis and at least one live Celery worker."""
+
+from dataclasses import dataclass, field
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from lambdalab.celery import app as celery_app
+
+CHECK_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass
+class HealthReport:
+    checks: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": "ok" if self.ok else "degraded",
+            "checks": self.checks,
+            "reasons": self.reasons,
+        }
+
+
+def check_database() -> str | None:
+    """Return None when the database answers, else the reason."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means the same thing here: unreachable
+        return f"database unreachable: {exc.__class__.__name__}"
+    return None
+
+
+def check_redis(url: str) -> str | None:
+    try:
+        client = redis.Redis.from_url(
+            url, socket_timeout=CHECK_TIMEOUT_SECONDS, socket_connect_timeout=CHECK_TIMEOUT_SECONDS
+        )
+        client.ping()
+    except redis.RedisError as exc:
+        return f"redis unreachable: {exc.__class__.__name__}"
+    return None
+
+
+def check_workers() -> tuple[list[str], str | None]:
+    """Names of Celery workers that answered a ping, and a reason when none did."""
+    try:
+        replies = celery_app.control.ping(timeout=CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:  # broker errors surface as several kombu/redis types
+        return [], f"celery workers unreachable: {exc.__class__.__name__}"
+    workers = sorted(name for reply in replies for name in reply)
+    if not workers:
+        return [], "no celery worker answered"
+    return workers, None
+
+
+def health_report() -> HealthReport:
+    report = HealthReport()
+    database_problem = check_database()
+    report.checks["database"] = database_problem or "ok"
+    redis_problem = check_redis(settings.REDIS_URL)
+    report.checks["redis"] = redis_problem or "ok"
+    if redis_problem:
+        report.checks["workers"] = "unknown (redis is down)"
+        worker_problem: str | None = "celery workers unknown: redis is down"
+    else:
+        workers, worker_problem = check_workers()
+        report.checks["workers"] = ", ".join(workers) if workers else "none"
+    for problem in (database_problem, redis_problem, worker_problem):
+        if problem:
+            report.reasons.append(problem)
+    return report

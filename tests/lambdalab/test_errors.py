@@ -1,0 +1,29 @@
+import pytest
+from django.test import Client, override_settings
+from django.urls import path
+
+pytestmark = pytest.mark.django_db
+
+
+def broken_view(request: object) -> None:
+    raise RuntimeError("secret-database-password-in-traceback")
+
+
+urlpatterns = [path("boom/", broken_view)]
+
+
+def test_unknown_url_gets_styled_404(client: Client) -> None:
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+    assert b"site.css" in response.content
+
+
+@override_settings(DEBUG=False, ROOT_URLCONF="tests.lambdalab.test_errors")
+def test_server_error_is_styled_and_leaks_nothing() -> None:
+    client = Client(raise_request_exception=False)
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"secret-database-password" not in response.content
+    assert b"RuntimeError" not in response.content
