@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "learn",
+    "learn.practice",
     "sandbox",
 ]
 

@@ -8,7 +8,7 @@ from django.db.models import Q
 from lambdalab.permissions import INSTRUCTORS_GROUP
 
 # Instructors edit everything in learn; in sandbox and auth they may only look.
-AUTHORED_APPS = ("learn",)
+AUTHORED_APPS = ("learn", "practice")
 VIEWED_APPS = ("sandbox", "auth")
 
 
