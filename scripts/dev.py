@@ -28,6 +28,8 @@ def main() -> int:
     env = os.environ
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PORT", "8000")
+    # honcho hands each process its own PORT, so the web server reads a name honcho leaves alone.
+    env["WEB_PORT"] = env["PORT"]
     env.setdefault("SANDBOX_WORKER_THREADS", "4")
     run_dir = ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
