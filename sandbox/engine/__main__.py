@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.engine.cli import main
+
+sys.exit(main())

@@ -1,0 +1,563 @@
+"""ExecutionEnvironment: one jailed, long-lived runtime process and the host side that drives it.
+
+The host talks to the runtime over three pipes: requests (the runtime's stdin), responses (a
+separate fd, so user output can never be mistaken for a frame) and the log (the runtime's
+stdout and stderr, read incrementally and capped). One poll loop per call waits on the
+response pipe, the log pipe and a pidfd of the jail, with the invocation's deadline as timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.engine import jail
+from sandbox.engine.cgroups import EnvCgroup
+from sandbox.engine.protocol import Frame, FrameReader, ProtocolError, encode
+from sandbox.engine.runtimes import RUNTIMES
+from sandbox.engine.spec import FunctionSpec
+
+INIT_TIMEOUT_S = 10.0  # Lambda's INIT phase limit
+LOG_KEEP_BYTES = 1024 * 1024  # output kept per invocation; the rest is dropped with a marker
+LOG_KILL_BYTES = 16 * 1024 * 1024  # output past this kills the environment (a flood)
+MEMORY_POLL_S = 0.005  # how often anonymous memory is checked while code runs
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+NOFILE = 1024  # Lambda's open file limit
+
+_SIGNAL_NAMES = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGILL: "illegal instruction",
+}
+
+
+@dataclass
+class Outcome:
+    """What happened during one phase (INIT or an invocation), before it becomes a result."""
+
+    status: str  # success, error, timeout, out_of_memory, crash
+    output: str
+    started_at: float
+    ended_at: float
+    duration_ms: float
+    body: bytes = b""
+    error: dict[str, Any] | None = None
+    handler_ms: float | None = None
+    exit_reason: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class _Exit(Exception):
+    """Internal: the wait loop ended without a frame."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # timeout, exited, oom, flood, protocol
+
+
+class ExecutionEnvironment:
+    """A jailed runtime for one function version. Not thread-safe: the pool lends it to one
+    thread at a time."""
+
+    def __init__(
+        self,
+        *,
+        spec: FunctionSpec,
+        code_dir: Path,
+        bootstrap: Path,
+        cgroup: EnvCgroup,
+        provisioned: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.id = uuid.uuid4().hex[:12]
+        self.provisioned = provisioned
+        self.code_dir = code_dir
+        self.bootstrap = bootstrap
+        self.cgroup = cgroup
+        self.limits: dict[str, str] = {}
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self.frozen = False
+        self.dead = False
+        self.max_memory_mb = 0
+        self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{self.id}"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        self._req = self._resp = self._log = -1
+        self._reader = FrameReader()
+        self._out = bytearray()
+        self._out_total = 0
+        self._pending = b""
+        self._poller = select.poll()
+        self._killed_for_memory = False
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self, init_timeout_s: float = INIT_TIMEOUT_S) -> Outcome:
+        """Spawn the jail and run INIT (import the handler's module).
+
+        Returns the INIT outcome (status success or the init error). Raises JailUnavailable if
+        the jail itself could not be built; the environment is then already cleaned up.
+        """
+        spec = self.spec
+        cg = self.cgroup.dirs
+        try:
+            # /tmp pages are charged to this cgroup, so its hard limit is memory + /tmp; the
+            # function's own memory limit is enforced on anonymous memory by _check_memory().
+            self.cgroup.create(
+                memory_limit_mb=spec.memory_mb + spec.ephemeral_storage_mb,
+                cpu_mb=spec.memory_mb,
+            )
+        except OSError as exc:
+            self.cgroup.remove()
+            raise jail.JailUnavailable(f"cannot set up cgroups for the environment: {exc}") from exc
+        self.limits = {
+            "memory": "cgroup" if "memory" in cg else "rlimit-as",
+            "processes": "cgroup" if "pids" in cg else "rlimit-nproc",
+            "cpu": "cgroup-cfs-quota" if "cpu" in cg else "none",
+            "freeze": "cgroup-freezer" if "freezer" in cg else "sigstop",
+            "tmp": "tmpfs-size",
+            "open_files": "rlimit-nofile",
+        }
+        rlimits: dict[str, int] = {
+            "RLIMIT_NOFILE": NOFILE,
+            "RLIMIT_CORE": 0,
+            # One file cannot be larger than /tmp anyway; this also stops writes to pipes'
+            # readers being abused with huge sparse files elsewhere.
+            "RLIMIT_FSIZE": spec.ephemeral_storage_mb * 1024 * 1024,
+        }
+        if "memory" not in cg:
+            # Address space is a coarse stand-in for a memory cgroup; the slack covers the
+            # interpreter's mappings that are never touched.
+            rlimits["RLIMIT_AS"] = (spec.memory_mb + 256) * 1024 * 1024
+        if "pids" not in cg:
+            # Counts every process of uid nobody on the host, so it is only a backstop.
+            rlimits["RLIMIT_NPROC"] = 1024
+
+        runtime = RUNTIMES[spec.runtime]
+        req_r, self._req = os.pipe()
+        self._resp, resp_w = os.pipe()
+        self._log, log_w = os.pipe()
+        argv = jail.launch_argv(
+            cgroup_procs=self.cgroup.procs_files(),
+            jail=jail.bwrap_argv(
+                bwrap=jail.find_bwrap(),
+                runtime=runtime,
+                code_dir=self.code_dir,
+                bootstrap=self.bootstrap,
+                tmp_mb=spec.ephemeral_storage_mb,
+                environment=self._environment(runtime.execution_env, runtime.path_env),
+                resp_fd=resp_w,
+                hostname="localhost",
+            ),
+        )
+        init_started = time.time()
+        t0 = time.perf_counter()
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=req_r,
+                stdout=log_w,
+                stderr=log_w,
+                pass_fds=(resp_w,),
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+                close_fds=True,
+            )
+        except OSError as exc:
+            for fd in (req_r, resp_w, log_w):
+                os.close(fd)
+            self.kill()
+            raise jail.JailUnavailable(f"cannot start the jail: {exc}") from exc
+        for fd in (req_r, resp_w, log_w):
+            os.close(fd)
+        self._pidfd = os.pidfd_open(self._proc.pid)
+        for fd in (self._req, self._resp, self._log):
+            os.set_blocking(fd, False)
+        self._poller.register(self._resp, select.POLLIN)
+        self._poller.register(self._log, select.POLLIN)
+        self._poller.register(self._pidfd, select.POLLIN)
+
+        init_meta = {
+            "type": "init",
+            "handler": spec.handler,
+            "function_name": spec.name,
+            "function_version": "$LATEST",
+            "invoked_function_arn": self.arn,
+            "memory_mb": spec.memory_mb,
+            "log_group_name": f"/aws/lambda/{spec.name}",
+            "log_stream_name": self.log_stream,
+            "rlimits": rlimits,
+        }
+        self._send(encode(init_meta))
+        deadline = time.monotonic() + init_timeout_s
+        try:
+            first = self._wait(deadline)
+        except _Exit as exc:
+            output = self._take_output()
+            self.kill()
+            if exc.kind == "timeout":
+                raise jail.JailUnavailable("the jail did not start within the INIT limit") from None
+            raise jail.JailUnavailable(
+                f"the jail failed to start: {output.strip() or exc.kind}"
+            ) from None
+        if first.meta.get("type") != "up":
+            self.kill()
+            raise jail.JailUnavailable("the runtime did not report in")
+
+        try:
+            frame = self._wait(deadline)
+        except _Exit as exc:
+            return self._failed(exc.kind, init_started, t0, timeout_s=init_timeout_s)
+        ended = time.time()
+        duration = (time.perf_counter() - t0) * 1000
+        output = self._take_output()
+        if frame.meta.get("type") == "ready":
+            self.freeze()
+            return Outcome("success", output, init_started, ended, duration)
+        error = _json_or_none(frame.data) if frame.meta.get("type") == "init_error" else None
+        self.kill()  # Lambda retries INIT on the next invocation: this environment is done.
+        return Outcome(
+            "error", output, init_started, ended, duration, error=error or _protocol_error()
+        )
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.spec.name}"
+
+    def _environment(self, execution_env: str, path_env: str) -> dict[str, str]:
+        spec = self.spec
+        env = {
+            # Lambda's reserved variables first: the spec cannot contain these keys.
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": (
+                "provisioned-concurrency" if self.provisioned else "on-demand"
+            ),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EXECUTION_ENV": execution_env,
+            "_HANDLER": spec.handler,
+            "LAMBDA_TASK_ROOT": jail.TASK_ROOT,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": path_env,
+            "HOME": "/tmp",
+        }
+        env.update(spec.environment)
+        return env
+
+    def invoke(self, *, request_id: str, event: bytes, trace_id: str) -> Outcome:
+        """Run one event through the handler. Never raises for user-code problems.
+
+        On timeout, crash, out-of-memory or an output flood the environment is killed (dead).
+        """
+        spec = self.spec
+        self.invocations += 1
+        self.thaw()
+        self._out_total = 0
+        started_at = time.time()
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + spec.timeout_s
+        meta = {
+            "type": "invoke",
+            "request_id": request_id,
+            "deadline_ms": int((started_at + spec.timeout_s) * 1000),
+            "trace_id": trace_id,
+        }
+        self._send(encode(meta, event))
+        try:
+            frame = self._wait(deadline, watch_memory=True)
+        except _Exit as exc:
+            return self._failed(exc.kind, started_at, t0, timeout_s=spec.timeout_s)
+        ended_at = time.time()
+        duration = (time.perf_counter() - t0) * 1000
+        output = self._take_output()
+        if frame.meta.get("type") != "result" or frame.meta.get("request_id") != request_id:
+            self.kill()
+            return Outcome(
+                "crash", output, started_at, ended_at, duration, error=_protocol_error()
+            )
+        self.last_used = time.monotonic()
+        rss = frame.meta.get("maxrss_kb")
+        if isinstance(rss, int):
+            self.max_memory_mb = max(self.max_memory_mb, -(-rss // 1024))
+        handler_ms = frame.meta.get("handler_ms")
+        handler_ms = float(handler_ms) if isinstance(handler_ms, int | float) else None
+        if frame.meta.get("ok") is True:
+            return Outcome(
+                "success", output, started_at, ended_at, duration, body=frame.data,
+                handler_ms=handler_ms,
+            )
+        error = _json_or_none(frame.data)
+        return Outcome(
+            "error", output, started_at, ended_at, duration,
+            error=error if isinstance(error, dict) else _protocol_error(), handler_ms=handler_ms,
+        )
+
+    def _failed(self, kind: str, started_at: float, t0: float, *, timeout_s: float) -> Outcome:
+        """Build the outcome of a phase that ended without a frame, and discard the env."""
+        if kind == "exited" and (self._killed_for_memory or self.cgroup.oom_killed()):
+            kind = "oom"
+        self.kill()
+        if kind == "exited" and self.cgroup.oom_killed():
+            kind = "oom"
+        output = self._take_output()
+        ended_at = time.time()
+        duration = (time.perf_counter() - t0) * 1000
+        if kind == "timeout":
+            return Outcome(
+                "timeout", output, started_at, ended_at, timeout_s * 1000,
+                error={"errorType": "Sandbox.Timedout",
+                       "errorMessage": f"Task timed out after {timeout_s:.2f} seconds"},
+            )
+        if kind == "oom":
+            self.max_memory_mb = self.spec.memory_mb
+            return Outcome(
+                "out_of_memory", output, started_at, ended_at, duration,
+                error={"errorType": "Runtime.OutOfMemory",
+                       "errorMessage": "Runtime exited with error: signal: killed"},
+                exit_reason="Runtime exited with error: signal: killed",
+            )
+        if kind == "flood":
+            reason = f"output exceeded {LOG_KILL_BYTES // (1024 * 1024)} MB; runtime killed"
+            return Outcome(
+                "crash", output, started_at, ended_at, duration,
+                error={"errorType": "Sandbox.OutputLimitExceeded", "errorMessage": reason},
+                exit_reason=reason,
+            )
+        if kind == "protocol":
+            return Outcome(
+                "crash", output, started_at, ended_at, duration, error=_protocol_error()
+            )
+        reason = f"Runtime exited with error: {self._exit_description()}"
+        return Outcome(
+            "crash", output, started_at, ended_at, duration,
+            error={"errorType": "Runtime.ExitError", "errorMessage": reason},
+            exit_reason=reason,
+        )
+
+    def _exit_description(self) -> str:
+        code = self._proc.returncode if self._proc is not None else None
+        if code is None:
+            return "exit status unknown"
+        # bwrap reports a child killed by signal N as exit status 128 + N.
+        signum = code - 128 if code > 128 else -code
+        with contextlib.suppress(ValueError):
+            if signum > 0:
+                sig = signal.Signals(signum)
+                return f"signal: {_SIGNAL_NAMES.get(sig, sig.name)}"
+        return f"exit status {code}"
+
+    # ----------------------------------------------------------------- I/O
+
+    def _send(self, data: bytes) -> None:
+        self._pending += data
+        self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        while self._pending:
+            try:
+                written = os.write(self._req, self._pending)
+            except BlockingIOError:
+                self._poller.register(self._req, select.POLLOUT)
+                return
+            except (BrokenPipeError, OSError):
+                self._pending = b""
+                break
+            self._pending = self._pending[written:]
+        with contextlib.suppress(KeyError):
+            self._poller.unregister(self._req)
+
+    def _wait(self, deadline: float, *, watch_memory: bool = False) -> Frame:
+        """Pump the pipes until a frame arrives; raise _Exit(kind) otherwise."""
+        watch = watch_memory and "memory" in self.cgroup.dirs
+        exited = False
+        while True:
+            try:
+                frame = self._reader.next_frame()
+            except ProtocolError:
+                raise _Exit("protocol") from None
+            if frame is not None:
+                return frame
+            if exited:
+                raise _Exit("exited")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Exit("timeout")
+            wait_s = min(remaining, MEMORY_POLL_S) if watch else remaining
+            events = self._poller.poll(max(1, int(wait_s * 1000 + 0.999)))
+            for fd, mask in events:
+                if fd == self._resp:
+                    if not self._read_resp():
+                        exited = True
+                elif fd == self._log:
+                    if not self._read_log():
+                        self._poller.unregister(self._log)
+                elif fd == self._pidfd:
+                    # Gone: collect what it wrote before dying, then report the exit.
+                    self._read_resp()
+                    self._drain_log()
+                    exited = True
+                elif fd == self._req and mask & (select.POLLOUT | select.POLLERR):
+                    self._flush_pending()
+            if self._out_total > LOG_KILL_BYTES:
+                raise _Exit("flood")
+            if watch and self._over_memory():
+                self._killed_for_memory = True
+                raise _Exit("oom")
+
+    def _over_memory(self) -> bool:
+        anon = self.cgroup.anon_bytes()
+        if anon is None:
+            return False
+        self.max_memory_mb = max(self.max_memory_mb, -(-anon // (1024 * 1024)))
+        return anon > self.spec.memory_mb * 1024 * 1024
+
+    def _read_resp(self) -> bool:
+        """Read what is available; False at end of file."""
+        while True:
+            try:
+                chunk = os.read(self._resp, 1 << 20)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            self._reader.feed(chunk)
+
+    def _read_log(self) -> bool:
+        while True:
+            try:
+                chunk = os.read(self._log, 1 << 16)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            self._out_total += len(chunk)
+            room = LOG_KEEP_BYTES - len(self._out)
+            if room > 0:
+                self._out += chunk[:room]
+            if self._out_total > LOG_KILL_BYTES:
+                return True
+
+    def _drain_log(self) -> None:
+        if self._log >= 0:
+            self._read_log()
+
+    def _take_output(self) -> str:
+        self._drain_log()
+        text = self._out.decode("utf-8", errors="replace")
+        if self._out_total > len(self._out):
+            dropped = self._out_total - len(self._out)
+            text += f"\n[output truncated: {dropped} more bytes not shown]\n"
+        self._out = bytearray()
+        self._out_total = 0
+        return text
+
+    # ----------------------------------------------------------------- freezing and killing
+
+    def freeze(self) -> None:
+        """Stop all CPU use in the environment until thaw() (Lambda freezes idle environments)."""
+        if self.dead or self.frozen:
+            return
+        if not self.cgroup.freeze():
+            self._signal_tree(signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        if self.dead or not self.frozen:
+            return
+        if not self.cgroup.thaw():
+            self._signal_tree(signal.SIGCONT)
+        self.frozen = False
+
+    def _signal_tree(self, sig: int) -> None:
+        if self._proc is None:
+            return
+        for pid in _descendants(self._proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def kill(self) -> None:
+        """Kill every process of the environment and release its resources. Idempotent."""
+        if self.dead:
+            return
+        self.dead = True
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._proc.pid, signal.SIGKILL)
+            # Anything frozen must be thawed to die; anything stopped must be continued.
+            if self.frozen:
+                self._signal_tree(signal.SIGCONT)
+        self.cgroup.kill_all()
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+        self._drain_log()
+        for fd in (self._req, self._resp, self._log, self._pidfd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._req = self._resp = self._log = self._pidfd = -1
+        for _ in range(100):
+            if self.cgroup.remove():
+                break
+            time.sleep(0.005)
+
+    def freezer_state(self) -> str | None:
+        return self.cgroup.freezer_state()
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                children = Path(f"/proc/{current}/task/{tid}/children").read_text().split()
+            except OSError:
+                continue
+            for child in children:
+                found.append(int(child))
+                stack.append(int(child))
+    return found
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _protocol_error() -> dict[str, Any]:
+    return {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": "Runtime exited with error: invalid response from the runtime",
+    }

@@ -1,0 +1,156 @@
+"""The jail: the exact command line that starts a runtime inside bubblewrap.
+
+Every privilege the jailed process gets is one explicit flag below, with the reason for it.
+Nothing here falls back to running code outside bwrap: if the jail cannot be built, callers get
+JailUnavailable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from sandbox.engine.runtimes import Runtime
+
+SANDBOX_UID = 65534  # "nobody", inside and (through setpriv) outside the jail
+TASK_ROOT = "/var/task"
+BOOTSTRAP_PATH = "/var/runtime/bootstrap.py"
+
+# Runs as the launcher (root when cgroups are writable) for a millisecond before exec'ing into
+# the jail: it moves itself into the environment's cgroups first, so every process the jail ever
+# starts is born inside them (cgroup v1 has no "spawn into cgroup"; a subprocess preexec_fn
+# would do the same but is unsafe in the threaded Celery worker).
+_LAUNCH_SCRIPT = (
+    'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+)
+
+
+class JailUnavailable(RuntimeError):
+    """The jail cannot be built on this machine; the engine refuses to run code."""
+
+
+def find_bwrap() -> str:
+    path = shutil.which("bwrap", path="/usr/bin:/bin:/usr/local/bin")
+    if path is None:
+        raise JailUnavailable(
+            "bubblewrap (bwrap) is not installed; install the Debian package 'bubblewrap'"
+        )
+    return path
+
+
+def drop_privileges_argv() -> list[str]:
+    """As root, start bwrap as nobody, so the jailed code is uid 65534 on the host too.
+
+    bwrap maps the sandbox uid to the launcher's uid: launched by root, code that escaped the
+    namespaces would be real root. setpriv drops that before bwrap runs.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
+    if setpriv is None:
+        raise JailUnavailable("running as root but setpriv (util-linux) is missing")
+    return [
+        setpriv,
+        f"--reuid={SANDBOX_UID}",
+        f"--regid={SANDBOX_UID}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
+
+
+def bwrap_argv(
+    *,
+    bwrap: str,
+    runtime: Runtime,
+    code_dir: Path,
+    bootstrap: Path,
+    tmp_mb: int,
+    environment: Mapping[str, str],
+    resp_fd: int,
+    hostname: str,
+) -> list[str]:
+    argv = [
+        bwrap,
+        # New user, mount, pid, network, ipc, uts and cgroup namespaces: no network but an
+        # unconfigured loopback, no host processes in /proc, no SysV IPC shared with the host.
+        "--unshare-all",
+        # Always a user namespace (as root --unshare-all only tries one), mapped to nobody.
+        "--unshare-user",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        # No nested user namespaces: user code cannot regain capabilities inside a new one.
+        "--disable-userns",
+        # If the engine (or its thread's process) dies, the whole jail dies with it.
+        "--die-with-parent",
+        # setsid(): no controlling terminal, so no TIOCSTI keystroke injection into the host.
+        "--new-session",
+        # No host environment variables; the Lambda ones are set with --setenv below.
+        "--clearenv",
+        # No capabilities at all, even inside the namespaces.
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        hostname,
+        # The interpreter and shared libraries: read-only, and nothing else from the host
+        # (no /etc, /home, /root, /var, /work, the project or its database).
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    # Debian's merged /usr: the top-level links the dynamic loader and #! lines expect.
+    for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        host = Path("/") / link
+        if host.is_symlink():
+            argv += ["--symlink", os.readlink(host), f"/{link}"]
+    argv += [
+        # A fresh /proc for the jail's own pid namespace only.
+        "--proc",
+        "/proc",
+        # A minimal /dev (null, zero, full, random, urandom, tty, shm) instead of the host's.
+        "--dev",
+        "/dev",
+        # /tmp: a tmpfs capped at the function's ephemeral storage, so writes past the quota get
+        # ENOSPC. tmpfs pages are charged to the writer's memory cgroup, so the environment's
+        # cgroup limit is raised by this size and the function's memory is enforced separately
+        # on anonymous memory (see environment.py). Measured alternatives: a loop-mounted ext4
+        # per environment costs ~30 ms of cold start and needs a loop device per environment;
+        # a host directory has no quota.
+        "--size",
+        str(tmp_mb * 1024 * 1024),
+        "--tmpfs",
+        "/tmp",
+        # The function's code, read-only, where Lambda puts it.
+        "--ro-bind",
+        str(code_dir),
+        TASK_ROOT,
+        # The runtime interface client, a single read-only file.
+        "--ro-bind",
+        str(bootstrap),
+        BOOTSTRAP_PATH,
+        "--chdir",
+        TASK_ROOT,
+    ]
+    for key, value in environment.items():
+        argv += ["--setenv", key, value]
+    argv += ["--", *runtime.argv, BOOTSTRAP_PATH, str(resp_fd)]
+    return argv
+
+
+def launch_argv(*, cgroup_procs: list[str], jail: list[str]) -> list[str]:
+    """The full command: join the cgroups, drop to nobody, enter bwrap."""
+    return [
+        "/bin/sh",
+        "-c",
+        _LAUNCH_SCRIPT,
+        "lambdalab-launch",
+        *cgroup_procs,
+        "--",
+        *drop_privileges_argv(),
+        *jail,
+    ]

@@ -1,0 +1,66 @@
+"""Framing between the host and the runtime inside the jail.
+
+A frame is an 8-byte header (meta length, data length; big-endian uint32), a small JSON meta
+object and raw data bytes (the event or the response, already JSON). Keeping the payload raw
+avoids encoding 6 MB events twice. runtimes/python/bootstrap.py carries a copy of this (nothing
+from the project is visible inside the jail); tests/engine/test_protocol.py keeps them in step.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+HEADER = struct.Struct(">II")
+MAX_META_BYTES = 64 * 1024
+# Lambda's limits: 6 MB request (6,291,456 bytes) and 6 MB response (6,291,556 bytes).
+MAX_REQUEST_BYTES = 6_291_456
+MAX_RESPONSE_BYTES = 6_291_556
+
+
+class ProtocolError(Exception):
+    """The runtime sent something that is not a valid frame (it is treated as a crash)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    meta: dict[str, Any]
+    data: bytes
+
+
+def encode(meta: dict[str, Any], data: bytes = b"") -> bytes:
+    raw = json.dumps(meta, separators=(",", ":")).encode()
+    return HEADER.pack(len(raw), len(data)) + raw + data
+
+
+class FrameReader:
+    """Incremental decoder: feed() bytes as they arrive, take frames as they complete."""
+
+    def __init__(self, max_data: int = MAX_RESPONSE_BYTES + MAX_META_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max_data = max_data
+
+    def feed(self, chunk: bytes) -> None:
+        self._buffer += chunk
+
+    def next_frame(self) -> Frame | None:
+        """Return the next complete frame, None if more bytes are needed; ProtocolError if bad."""
+        if len(self._buffer) < HEADER.size:
+            return None
+        meta_len, data_len = HEADER.unpack_from(self._buffer)
+        if meta_len > MAX_META_BYTES or data_len > self._max_data:
+            raise ProtocolError(f"frame too large ({meta_len} + {data_len} bytes)")
+        end = HEADER.size + meta_len + data_len
+        if len(self._buffer) < end:
+            return None
+        try:
+            meta = json.loads(bytes(self._buffer[HEADER.size : HEADER.size + meta_len]))
+        except ValueError as exc:
+            raise ProtocolError(f"bad frame meta: {exc}") from None
+        if not isinstance(meta, dict):
+            raise ProtocolError("frame meta is not an object")
+        data = bytes(self._buffer[HEADER.size + meta_len : end])
+        del self._buffer[:end]
+        return Frame(meta, data)

@@ -1,0 +1,254 @@
+"""Lambda Lab's Python runtime interface client. Runs INSIDE the jail as /var/runtime/bootstrap.py.
+
+Started as `python3.11 -I -S -B bootstrap.py RESP_FD` with the request pipe on stdin and the log
+pipe on stdout/stderr. It only uses the standard library and imports little, because everything
+imported here is paid for in every cold start.
+
+Protocol (mirrors sandbox/engine/protocol.py; duplicated because nothing from the project is
+visible inside the jail): each frame is an 8-byte header (meta length, data length; big-endian
+uint32) followed by a JSON meta object and raw data bytes.
+"""
+
+import json
+import os
+import resource
+import struct
+import sys
+import time
+import traceback
+
+HEADER = struct.Struct(">II")
+MAX_RESPONSE_BYTES = 6_291_556  # Lambda's synchronous response limit
+TASK_ROOT = "/var/task"
+
+
+def read_exact(fd, size):
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    header = read_exact(fd, HEADER.size)
+    if header is None:
+        return None, b""
+    meta_len, data_len = HEADER.unpack(header)
+    meta = read_exact(fd, meta_len)
+    data = read_exact(fd, data_len) if data_len else b""
+    if meta is None or data is None:
+        return None, b""
+    return json.loads(meta), data
+
+
+def write_frame(fd, meta, data=b""):
+    raw = json.dumps(meta).encode()
+    view = memoryview(HEADER.pack(len(raw), len(data)) + raw + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class LambdaContext:
+    """The context object Lambda passes to handlers (awslambdaric's LambdaContext)."""
+
+    def __init__(self, init, request_id, deadline_ms):
+        self.aws_request_id = request_id
+        self.function_name = init["function_name"]
+        self.function_version = init["function_version"]
+        self.invoked_function_arn = init["invoked_function_arn"]
+        # A string on Lambda too: the runtime copies it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+        self.memory_limit_in_mb = str(init["memory_mb"])
+        self.log_group_name = init["log_group_name"]
+        self.log_stream_name = init["log_stream_name"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(int(self._deadline_ms - time.time() * 1000), 0)
+
+    def __repr__(self):
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},client_context=None,"
+            f"identity=None])"
+        )
+
+
+def make_error(message, error_type, stack_trace, request_id=""):
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack_trace,
+    }
+
+
+def user_stack(tb):
+    """The traceback without this file's frames, formatted like Lambda's runtime does."""
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename == __file__:
+        frames = frames[1:]
+    return traceback.format_list(frames)
+
+
+def log_error(error):
+    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
+    if error["stackTrace"]:
+        lines.append("Traceback (most recent call last):")
+        for element in error["stackTrace"]:
+            lines.extend(element.splitlines())
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def set_limits(limits):
+    for name, value in limits.items():
+        which = getattr(resource, name)
+        resource.setrlimit(which, (value, value))
+
+
+def load_handler(handler):
+    """Import the handler's module (Lambda's INIT) and return the function, or an error dict."""
+    modname, fname = handler.rsplit(".", 1)
+    modname = modname.replace("/", ".")
+    try:
+        module = __import__(modname, fromlist=["_"])
+    except ImportError as exc:
+        return None, make_error(
+            f"Unable to import module '{modname}': {exc}", "Runtime.ImportModuleError", []
+        )
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n']
+        return None, make_error(
+            f"Syntax error in module '{modname}': {exc}", "Runtime.UserCodeSyntaxError", trace
+        )
+    except Exception as exc:
+        return None, make_error(str(exc), type(exc).__name__, user_stack(exc.__traceback__))
+    function = getattr(module, fname, None)
+    if function is None:
+        return None, make_error(
+            f"Handler '{fname}' missing on module '{modname}'", "Runtime.HandlerNotFound", []
+        )
+    return function, None
+
+
+def install_logging(state):
+    """Give the root logger Lambda's line format ([LEVEL]\\ttime\\trequest id\\tmessage)."""
+    import logging
+
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = state["request_id"]
+            return True
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    handler.formatter.converter = time.gmtime
+    handler.terminator = ""
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
+def main():
+    resp_fd = int(sys.argv[1])
+    # Move the protocol pipes to close-on-exec descriptors and give the handler a harmless stdin,
+    # so user code (and processes it starts) cannot read the next event by accident.
+    req_fd = os.dup(0)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    resp = os.dup(resp_fd)
+    os.close(resp_fd)
+    resp_fd = resp
+    # Line-buffered output so prints reach the log even if the handler crashes later.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    write_frame(resp_fd, {"type": "up"})
+
+    init, _ = read_frame(req_fd)
+    if init is None:
+        return 0
+    set_limits(init["rlimits"])
+    sys.path.insert(0, TASK_ROOT)
+    os.chdir(TASK_ROOT)
+    state = {"request_id": ""}
+    install_logging(state)
+    handler, error = load_handler(init["handler"])
+    if error is not None:
+        log_error(error)
+        sys.stdout.flush()
+        write_frame(resp_fd, {"type": "init_error"}, json.dumps(error).encode())
+        return 0
+    write_frame(resp_fd, {"type": "ready"})
+
+    while True:
+        meta, data = read_frame(req_fd)
+        if meta is None:
+            return 0
+        request_id = meta["request_id"]
+        state["request_id"] = request_id
+        os.environ["_X_AMZN_TRACE_ID"] = meta["trace_id"]
+        context = LambdaContext(init, request_id, meta["deadline_ms"])
+        ok = True
+        started = time.perf_counter()
+        try:
+            result = handler(json.loads(data), context)
+        except Exception as exc:
+            ok = False
+            error = make_error(
+                str(exc), type(exc).__name__, user_stack(exc.__traceback__), request_id
+            )
+        handler_ms = (time.perf_counter() - started) * 1000
+        if ok:
+            try:
+                body = json.dumps(result).encode()
+            except (TypeError, ValueError) as exc:
+                ok = False
+                error = make_error(
+                    f"Unable to marshal response: {exc}", "Runtime.MarshalError", [], request_id
+                )
+            else:
+                if len(body) > MAX_RESPONSE_BYTES:
+                    ok = False
+                    error = make_error(
+                        "Response payload size exceeded maximum allowed payload size "
+                        f"({MAX_RESPONSE_BYTES} bytes).",
+                        "Function.ResponseSizeTooLarge",
+                        [],
+                        request_id,
+                    )
+        if not ok:
+            log_error(error)
+            body = json.dumps(error).encode()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        write_frame(
+            resp_fd,
+            {
+                "type": "result",
+                "request_id": request_id,
+                "ok": ok,
+                "handler_ms": handler_ms,
+                "maxrss_kb": max(usage, children),
+            },
+            body,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
