@@ -24,6 +24,7 @@ from sandbox.engine import jail
 from sandbox.engine.cgroups import EnvCgroup
 from sandbox.engine.protocol import Frame, FrameReader, ProtocolError, encode
 from sandbox.engine.runtimes import RUNTIMES
+from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
 
 INIT_TIMEOUT_S = 10.0  # Lambda's INIT phase limit
@@ -80,6 +81,7 @@ class ExecutionEnvironment:
         code_dir: Path,
         bootstrap: Path,
         cgroup: EnvCgroup,
+        spawner: Spawner,
         provisioned: bool = False,
     ) -> None:
         self.spec = spec
@@ -88,6 +90,7 @@ class ExecutionEnvironment:
         self.code_dir = code_dir
         self.bootstrap = bootstrap
         self.cgroup = cgroup
+        self._spawner = spawner
         self.limits: dict[str, str] = {}
         self.last_used = time.monotonic()
         self.invocations = 0
@@ -168,7 +171,7 @@ class ExecutionEnvironment:
         init_started = time.time()
         t0 = time.perf_counter()
         try:
-            self._proc = subprocess.Popen(
+            self._proc = self._spawner.popen(
                 argv,
                 stdin=req_r,
                 stdout=log_w,

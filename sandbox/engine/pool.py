@@ -20,6 +20,7 @@ from sandbox.engine.environment import INIT_TIMEOUT_S, ExecutionEnvironment, Out
 from sandbox.engine.jail import JailUnavailable
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.result import InvocationResult
+from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
 from sandbox.engine.workspace import Workspace
 
@@ -73,6 +74,7 @@ class EnvironmentPool:
         self._closed = False
         self._cgroups = CgroupParent(enabled=use_cgroups)
         self._workspace = Workspace(workdir)
+        self._spawner = Spawner()
         self._stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap_loop, name="lambdalab-reaper", daemon=True)
         self._reaper.start()
@@ -246,6 +248,7 @@ class EnvironmentPool:
             env.kill()
         if self._reaper.is_alive() and threading.current_thread() is not self._reaper:
             self._reaper.join(timeout=5)
+        self._spawner.stop()
         self._cgroups.remove()
         self._workspace.remove()
 
@@ -310,6 +313,7 @@ class EnvironmentPool:
             code_dir=code_dir,
             bootstrap=self._workspace.bootstrap(spec.runtime),
             cgroup=self._cgroups.child("pending"),
+            spawner=self._spawner,
             provisioned=provisioned,
         )
         env.cgroup = self._cgroups.child(f"env-{env.id}")
