@@ -1,0 +1,444 @@
+"""Import the question bank from learn/content/questions/<lesson>/<slug>.md.
+
+Called by `manage.py load_content` after lessons are loaded. Each file is validated strictly for
+its type; a bad file is reported with its path and the problem and the rest still load. Loading
+is idempotent: a question whose content is unchanged keeps its version, an edited one gets a new
+version (old attempts keep pointing at the one they saw), and nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.db import transaction
+
+from learn.content_report import LoadReport
+from learn.models import Lesson
+from learn.practice import markdown
+from learn.practice.models import (
+    AttemptItem,
+    Choice,
+    CodeTest,
+    Difficulty,
+    KeyPoint,
+    Question,
+    QuestionType,
+    QuestionVersion,
+    Tag,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+HANDLER_RE = re.compile(r"^app\.[A-Za-z_][A-Za-z0-9_]*$")
+EXPLANATION_RE = re.compile(r"^## Explanation[ \t]*$", re.MULTILINE)
+
+COMMON_KEYS = {"slug", "type", "lesson", "tags", "difficulty", "interview"}
+TYPE_KEYS: dict[str, set[str]] = {
+    QuestionType.SINGLE: {"choices"},
+    QuestionType.MULTIPLE: {"choices"},
+    QuestionType.TRUE_FALSE: {"answer"},
+    QuestionType.NUMERIC: {"numeric"},
+    QuestionType.SHORT: {"key_points"},
+    QuestionType.CODE: {"code"},
+}
+BUDGET_KEYS = {"billed_duration_ms", "max_memory_mb"}
+
+
+class QuestionFileError(ValueError):
+    """A question file that cannot be loaded; the message says what is wrong."""
+
+
+@dataclass
+class ParsedQuestion:
+    """A validated question file, ready to be written."""
+
+    slug: str
+    type: str
+    lesson_slug: str
+    tags: list[str]
+    difficulty: str
+    interview: bool
+    prompt: str
+    explanation: str
+    # The version-defining content, type by type; also what the content hash is computed from.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        payload = {
+            "type": self.type,
+            "prompt": self.prompt,
+            "explanation": self.explanation,
+            "data": self.data,
+        }
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_questions(*, root: Path, report: LoadReport) -> None:
+    """Load every root/questions/**/*.md into the database, reporting file by file."""
+    question_dir = root / "questions"
+    if not question_dir.is_dir():
+        report.error(str(question_dir), "no questions directory")
+        return
+    lessons = set(Lesson.objects.values_list("slug", flat=True))
+    seen: dict[str, str] = {}
+    for path in sorted(question_dir.rglob("*.md")):
+        name = _display_path(path, root)
+        try:
+            parsed = parse_question_file(path, lesson_slugs=lessons)
+            if parsed.slug in seen:
+                raise QuestionFileError(
+                    f"slug {parsed.slug!r} is already used by {seen[parsed.slug]}"
+                )
+            seen[parsed.slug] = name
+            outcome = question_save(parsed=parsed, source_path=name)
+        except QuestionFileError as exc:
+            report.error(name, str(exc))
+            continue
+        getattr(report, outcome).append(f"question {parsed.slug}")
+
+
+def _display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def parse_question_file(path: Path, *, lesson_slugs: set[str]) -> ParsedQuestion:
+    """Read and validate one file. Raises QuestionFileError with the first problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionFileError(f"cannot read the file: {exc}") from None
+    meta, body = _split_front_matter(text)
+    parsed = _parse_meta(meta, lesson_slugs=lesson_slugs)
+    if parsed.slug != path.stem:
+        raise QuestionFileError(f"slug {parsed.slug!r} does not match the file name {path.name!r}")
+    if path.parent.name != parsed.lesson_slug:
+        raise QuestionFileError(
+            f"lesson {parsed.lesson_slug!r} does not match the folder {path.parent.name!r}"
+        )
+    parts = EXPLANATION_RE.split(body, maxsplit=1)
+    parsed.prompt = parts[0].strip()
+    parsed.explanation = parts[1].strip() if len(parts) == 2 else ""
+    if not parsed.prompt:
+        raise QuestionFileError("the prompt (the body before '## Explanation') is empty")
+    if not parsed.explanation:
+        what = "model answer" if parsed.type == QuestionType.SHORT else "explanation"
+        raise QuestionFileError(f"no '## Explanation' section with the {what}")
+    return parsed
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    if not text.startswith("---"):
+        raise QuestionFileError("no YAML front matter (the file must start with '---')")
+    match = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)(.*)$", text, re.DOTALL)
+    if not match:
+        raise QuestionFileError("the front matter is not closed by a '---' line")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise QuestionFileError(f"invalid YAML front matter: {exc}") from None
+    if not isinstance(meta, dict):
+        raise QuestionFileError("the front matter must be a mapping of keys to values")
+    return meta, match.group(2)
+
+
+def _parse_meta(meta: dict[str, Any], *, lesson_slugs: set[str]) -> ParsedQuestion:
+    slug = meta.get("slug")
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise QuestionFileError(f"slug must be lowercase letters, digits and dashes, not {slug!r}")
+    qtype = meta.get("type")
+    if qtype not in QuestionType.values:
+        raise QuestionFileError(
+            f"unknown type {qtype!r}; expected one of {', '.join(QuestionType.values)}"
+        )
+    unknown = set(meta) - COMMON_KEYS - TYPE_KEYS[qtype]
+    if unknown:
+        raise QuestionFileError(
+            f"keys not allowed for a {qtype} question: {', '.join(sorted(unknown))}"
+        )
+    lesson = meta.get("lesson")
+    if not isinstance(lesson, str) or lesson not in lesson_slugs:
+        raise QuestionFileError(f"unknown lesson slug {lesson!r}")
+    raw_tags = meta.get("tags")
+    # YAML reads a tag such as 504 as a number; it is still a fine slug.
+    tags = (
+        [str(t) for t in raw_tags or [] if isinstance(t, str | int) and not isinstance(t, bool)]
+        if isinstance(raw_tags, list)
+        else []
+    )
+    if not tags or len(tags) != len(raw_tags or []) or not all(SLUG_RE.match(t) for t in tags):
+        raise QuestionFileError("tags must be a non-empty list of slugs such as [limits, timeouts]")
+    difficulty = meta.get("difficulty")
+    if difficulty not in Difficulty.values:
+        raise QuestionFileError(
+            f"difficulty must be one of {', '.join(Difficulty.values)}, not {difficulty!r}"
+        )
+    interview = meta.get("interview", False)
+    if not isinstance(interview, bool):
+        raise QuestionFileError("interview must be true or false")
+    parsed = ParsedQuestion(
+        slug=slug,
+        type=qtype,
+        lesson_slug=lesson,
+        tags=list(dict.fromkeys(tags)),
+        difficulty=difficulty,
+        interview=interview,
+        prompt="",
+        explanation="",
+    )
+    parsed.data = _TYPE_PARSERS[qtype](meta)
+    return parsed
+
+
+def _parse_choices(meta: dict[str, Any], *, single: bool) -> dict[str, Any]:
+    choices = meta.get("choices")
+    if not isinstance(choices, list) or not 3 <= len(choices) <= 6:
+        raise QuestionFileError("choices must be a list of 3 to 6 options")
+    cleaned = []
+    for number, choice in enumerate(choices, start=1):
+        if not isinstance(choice, dict) or set(choice) - {"text", "correct", "why"}:
+            raise QuestionFileError(f"choice {number} must have only text, correct and why")
+        text = choice.get("text")
+        if not isinstance(text, str | int | float) or isinstance(text, bool) or not str(text):
+            raise QuestionFileError(f"choice {number} has no text")
+        if not isinstance(choice.get("correct"), bool):
+            raise QuestionFileError(f"choice {number}: correct must be true or false")
+        why = choice.get("why")
+        if not isinstance(why, str) or not why.strip():
+            raise QuestionFileError(f"choice {number} has no 'why' explaining it")
+        cleaned.append({"text": str(text), "correct": choice["correct"], "why": why.strip()})
+    texts = [c["text"] for c in cleaned]
+    if len(set(texts)) != len(texts):
+        raise QuestionFileError("two choices have the same text")
+    correct = sum(c["correct"] for c in cleaned)
+    if correct == 0:
+        raise QuestionFileError("no correct choice")
+    if single and correct != 1:
+        raise QuestionFileError(
+            f"a single choice question needs exactly one correct choice, not {correct}"
+        )
+    if not single and correct == len(cleaned):
+        raise QuestionFileError("every choice is correct; leave at least one wrong")
+    return {"choices": cleaned}
+
+
+def _parse_true_false(meta: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(meta.get("answer"), bool):
+        raise QuestionFileError("a true_false question needs answer: true or answer: false")
+    return {"answer": meta["answer"]}
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise QuestionFileError(f"{what} must be a number, not {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise QuestionFileError(f"{what} must be a number, not {value!r}") from None
+    if not number.is_finite():
+        raise QuestionFileError(f"{what} must be a finite number")
+    return number
+
+
+def _parse_numeric(meta: dict[str, Any]) -> dict[str, Any]:
+    numeric = meta.get("numeric")
+    if not isinstance(numeric, dict):
+        raise QuestionFileError("a numeric question needs numeric: {answer, tolerance, unit}")
+    unknown = set(numeric) - {"answer", "tolerance", "unit"}
+    if unknown:
+        raise QuestionFileError(f"unknown numeric keys: {', '.join(sorted(unknown))}")
+    if "answer" not in numeric:
+        raise QuestionFileError("numeric.answer is missing")
+    if "tolerance" not in numeric:
+        raise QuestionFileError("numeric.tolerance is missing (use 0 for an exact answer)")
+    answer = _decimal(numeric["answer"], "numeric.answer")
+    tolerance = _decimal(numeric["tolerance"], "numeric.tolerance")
+    if tolerance < 0:
+        raise QuestionFileError("numeric.tolerance must not be negative")
+    unit = numeric.get("unit", "")
+    if not isinstance(unit, str):
+        raise QuestionFileError("numeric.unit must be text")
+    return {"answer": str(answer), "tolerance": str(tolerance), "unit": unit}
+
+
+def _parse_short(meta: dict[str, Any]) -> dict[str, Any]:
+    points = meta.get("key_points")
+    if (
+        not isinstance(points, list)
+        or not points
+        or not all(isinstance(p, str) and p.strip() for p in points)
+    ):
+        raise QuestionFileError("a short question needs key_points: a non-empty list of text")
+    return {"key_points": [p.strip() for p in points]}
+
+
+def _parse_code(meta: dict[str, Any]) -> dict[str, Any]:
+    code = meta.get("code")
+    if not isinstance(code, dict):
+        raise QuestionFileError("a code question needs code: {handler, starter, solution, tests}")
+    unknown = set(code) - {"handler", "starter", "solution", "tests", "budget"}
+    if unknown:
+        raise QuestionFileError(f"unknown code keys: {', '.join(sorted(unknown))}")
+    handler = code.get("handler", "app.handler")
+    if not isinstance(handler, str) or not HANDLER_RE.match(handler):
+        raise QuestionFileError(f"code.handler must be app.<function>, not {handler!r}")
+    for key in ("starter", "solution"):
+        if not isinstance(code.get(key), str) or not code[key].strip():
+            raise QuestionFileError(f"code.{key} is missing")
+    tests = code.get("tests")
+    if not isinstance(tests, list) or not tests:
+        raise QuestionFileError("a code challenge needs at least one test in code.tests")
+    cleaned_tests = []
+    for number, test in enumerate(tests, start=1):
+        if not isinstance(test, dict) or set(test) - {"name", "event", "expected"}:
+            raise QuestionFileError(f"test {number} must have only name, event and expected")
+        if not isinstance(test.get("name"), str) or not test["name"].strip():
+            raise QuestionFileError(f"test {number} has no name")
+        if "event" not in test or "expected" not in test:
+            raise QuestionFileError(f"test {number} ({test['name']}) needs event and expected")
+        cleaned_tests.append(
+            {"name": test["name"].strip(), "event": test["event"], "expected": test["expected"]}
+        )
+    budget = code.get("budget") or {}
+    if not isinstance(budget, dict) or set(budget) - BUDGET_KEYS:
+        raise QuestionFileError("code.budget may only set billed_duration_ms and max_memory_mb")
+    for key, value in budget.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise QuestionFileError(f"code.budget.{key} must be a positive whole number")
+    return {
+        "handler": handler,
+        "starter": code["starter"],
+        "solution": code["solution"],
+        "tests": cleaned_tests,
+        "budget": budget,
+    }
+
+
+_TYPE_PARSERS = {
+    QuestionType.SINGLE: lambda meta: _parse_choices(meta, single=True),
+    QuestionType.MULTIPLE: lambda meta: _parse_choices(meta, single=False),
+    QuestionType.TRUE_FALSE: _parse_true_false,
+    QuestionType.NUMERIC: _parse_numeric,
+    QuestionType.SHORT: _parse_short,
+    QuestionType.CODE: _parse_code,
+}
+
+
+@transaction.atomic
+def question_save(*, parsed: ParsedQuestion, source_path: str = "") -> str:
+    """Create or update a question from a parsed file.
+
+    Returns "created", "updated" or "unchanged" (the LoadReport list it belongs in). A new
+    QuestionVersion is made only when the content hash is new; going back to an earlier text
+    makes that earlier version current again rather than duplicating it.
+    """
+    lesson = Lesson.objects.get(slug=parsed.lesson_slug)
+    question = Question.objects.filter(slug=parsed.slug).first()
+    created = question is None
+    if question is None:
+        question = Question(slug=parsed.slug)
+    fields = {
+        "type": parsed.type,
+        "lesson_id": lesson.pk,
+        "difficulty": parsed.difficulty,
+        "interview": parsed.interview,
+        "source_path": source_path,
+    }
+    changed = created or any(getattr(question, k) != v for k, v in fields.items())
+    if (
+        not created
+        and question.type != parsed.type
+        and AttemptItem.objects.filter(version__question=question).exists()
+    ):
+        # Changing the type under existing answers would make them ungradable.
+        raise QuestionFileError(
+            f"type changed from {question.type} to {parsed.type} after learners answered "
+            "it; give the new question a new slug"
+        )
+    for key, value in fields.items():
+        setattr(question, key, value)
+    question.save()
+
+    tags = [Tag.objects.get_or_create(slug=slug)[0] for slug in parsed.tags]
+    if set(question.tags.values_list("slug", flat=True)) != set(parsed.tags):
+        question.tags.set(tags)
+        changed = True
+
+    digest = parsed.content_hash
+    version = question.versions.filter(content_hash=digest).first()
+    if version is None:
+        version = _version_create(question=question, parsed=parsed, digest=digest)
+        changed = True
+    if question.current_version_id != version.pk:
+        question.current_version = version
+        question.save(update_fields=["current_version", "updated_at"])
+        changed = True
+    if created:
+        return "created"
+    return "updated" if changed else "unchanged"
+
+
+def _version_create(*, question: Question, parsed: ParsedQuestion, digest: str) -> QuestionVersion:
+    last = question.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    data = parsed.data
+    version = QuestionVersion(
+        question=question,
+        number=last + 1,
+        content_hash=digest,
+        prompt_markdown=parsed.prompt,
+        prompt_html=markdown.render(parsed.prompt),
+        explanation_markdown=parsed.explanation,
+        explanation_html=markdown.render(parsed.explanation),
+    )
+    if parsed.type == QuestionType.TRUE_FALSE:
+        version.answer_bool = data["answer"]
+    elif parsed.type == QuestionType.NUMERIC:
+        version.numeric_answer = Decimal(data["answer"])
+        version.numeric_tolerance = Decimal(data["tolerance"])
+        version.numeric_unit = data["unit"]
+    elif parsed.type == QuestionType.CODE:
+        version.handler = data["handler"]
+        version.starter_code = data["starter"]
+        version.solution_code = data["solution"]
+        version.budget_billed_duration_ms = data["budget"].get("billed_duration_ms")
+        version.budget_max_memory_mb = data["budget"].get("max_memory_mb")
+    version.save()
+    if "choices" in data:
+        Choice.objects.bulk_create(
+            Choice(
+                version=version,
+                order=order,
+                text=choice["text"],
+                text_html=markdown.render_inline(choice["text"]),
+                correct=choice["correct"],
+                why=choice["why"],
+            )
+            for order, choice in enumerate(data["choices"])
+        )
+    if "key_points" in data:
+        KeyPoint.objects.bulk_create(
+            KeyPoint(version=version, order=order, text=text)
+            for order, text in enumerate(data["key_points"])
+        )
+    if "tests" in data:
+        CodeTest.objects.bulk_create(
+            CodeTest(
+                version=version,
+                order=order,
+                name=test["name"],
+                event=test["event"],
+                expected=test["expected"],
+            )
+            for order, test in enumerate(data["tests"])
+        )
+    return version
