@@ -216,4 +216,7 @@ LOGGING = {
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker started by an integration test sees the rows.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # DJANGO_TEST_DATABASE lets two test runs on one checkout use separate files.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("DJANGO_TEST_DATABASE") or str(BASE_DIR / ".test-db.sqlite3")
+    }
