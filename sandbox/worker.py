@@ -1,0 +1,82 @@
+"""What a sandbox worker does when it starts and stops: check the jail, sweep, heartbeat.
+
+The web app cannot cheaply ask Celery whether a worker consumes the `sandbox` queue, so each
+sandbox worker keeps a short-lived key in Redis fresh while it can run code; no key means the
+console says the sandbox is unavailable (invocations stay queued until a worker comes).
+"""
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_PREFIX = "lambdalab:sandbox:worker:"
+HEARTBEAT_TTL_SECONDS = 15
+HEARTBEAT_INTERVAL_SECONDS = 5
+
+_stop = threading.Event()
+
+
+def heartbeat_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+def _beat(hostname: str) -> None:
+    client = heartbeat_client()
+    key = HEARTBEAT_PREFIX + hostname
+    while not _stop.is_set():
+        try:
+            client.set(key, json.dumps({"at": time.time()}), ex=HEARTBEAT_TTL_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("sandbox heartbeat not written: %s", exc)
+        _stop.wait(HEARTBEAT_INTERVAL_SECONDS)
+    with contextlib.suppress(redis.RedisError):
+        client.delete(key)
+
+
+def _consumes_sandbox_queue(consumer: Any) -> bool:
+    try:
+        queues = set(consumer.app.amqp.queues.consume_from)
+    except AttributeError:
+        return True
+    return settings.CELERY_SANDBOX_QUEUE in queues
+
+
+@worker_ready.connect
+def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
+    from sandbox import services
+    from sandbox.engine import JailUnavailable
+    from sandbox.pool import get_pool
+
+    if sender is None or not _consumes_sandbox_queue(sender):
+        return
+    hostname = str(getattr(sender, "hostname", "") or "")
+    # This worker has just started: nothing can be running on it, whatever the database says.
+    swept = services.invocations_sweep_stale(worker=hostname)
+    if swept:
+        logger.warning("marked %d invocations of a previous run of %s failed", swept, hostname)
+    try:
+        get_pool()
+    except JailUnavailable as exc:
+        # No heartbeat: the console says the sandbox is unavailable. Tasks that still arrive
+        # fail with the reason instead of running code unsandboxed.
+        logger.error("sandbox jail unavailable, this worker will run no code: %s", exc)
+        return
+    _stop.clear()
+    threading.Thread(target=_beat, args=(hostname,), name="sandbox-heartbeat", daemon=True).start()
+
+
+@worker_shutdown.connect
+def on_worker_shutdown(**kwargs: Any) -> None:
+    from sandbox.pool import shutdown_pool
+
+    _stop.set()
+    shutdown_pool()

@@ -1,0 +1,291 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.utils import timezone
+
+from sandbox import catalog, services
+from sandbox.models import Experiment, Function, Invocation, TestEvent
+from tests.factories import UserFactory
+from tests.sandbox.factories import FunctionFactory, InvocationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# ---------------------------------------------------------------- events
+
+
+def test_event_parse_reports_line_and_column():
+    with pytest.raises(ValidationError) as caught:
+        services.event_parse(text='{\n  "a": 1,\n  "b" 2\n}')
+    message = caught.value.message_dict["event"][0]
+    assert "line 3, column 7" in message
+
+
+def test_event_parse_refuses_more_than_6_mb():
+    big = json.dumps({"data": "x" * (6 * 1024 * 1024)})
+    with pytest.raises(ValidationError) as caught:
+        services.event_parse(text=big)
+    assert "6 MB" in caught.value.message_dict["event"][0]
+
+
+def test_event_parse_accepts_any_json_value():
+    assert services.event_parse(text="[1, 2]") == [1, 2]
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_function_create_from_blueprint_copies_code_settings_and_event(learner):
+    function = services.function_create(owner=learner, name="thumbs", blueprint="s3-processing")
+    assert function.memory_mb == 256
+    assert function.timeout_s == 10
+    assert function.handler == catalog.HANDLER
+    source = function.files.get(path=catalog.HANDLER_FILE).content
+    assert "def lambda_handler" in source
+    assert "# mypy" not in source
+    assert function.test_events.get().name == "s3-put"
+
+
+def test_function_create_refuses_duplicate_names(learner):
+    services.function_create(owner=learner, name="dup")
+    with pytest.raises(ValidationError) as caught:
+        services.function_create(owner=learner, name="dup")
+    assert "already" in caught.value.message_dict["name"][0]
+
+
+def test_function_create_checks_lambda_limits(learner):
+    with pytest.raises(ValidationError) as caught:
+        services.function_create(owner=learner, name="big", memory_mb=20_000)
+    assert "memory_mb" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        services.function_create(owner=learner, name="env", environment={"AWS_REGION": "x"})
+    assert "reserved" in caught.value.message_dict["environment"][0]
+    assert not Function.objects.exists()
+
+
+@override_settings(SANDBOX_USER_MAX_FUNCTIONS=2)
+def test_function_create_stops_at_the_per_user_limit(learner):
+    services.function_create(owner=learner, name="a")
+    services.function_create(owner=learner, name="b")
+    with pytest.raises(services.LimitReached, match="2 functions"):
+        services.function_create(owner=learner, name="c")
+    # Another learner has their own allowance.
+    services.function_create(owner=UserFactory(), name="c")
+
+
+def test_function_create_from_lesson_keeps_names_unique(learner):
+    kwargs = dict(
+        owner=learner,
+        lesson_slug="cold-starts",
+        name="try-cold-starts",
+        handler="app.handler",
+        files={"app.py": "def handler(event, context):\n    return event\n"},
+        event={"hello": "lesson"},
+    )
+    first = services.function_create_from_lesson(**kwargs)
+    second = services.function_create_from_lesson(**kwargs)
+    assert (first.name, second.name) == ("try-cold-starts", "try-cold-starts-2")
+    assert second.lesson_slug == "cold-starts"
+    assert json.loads(second.test_events.get(name="lesson-event").body) == {"hello": "lesson"}
+
+
+def test_invalid_python_still_saves(learner):
+    function = FunctionFactory(owner=learner)
+    services.function_file_save(
+        function=function, path=catalog.HANDLER_FILE, content="def broken(:\n"
+    )
+    assert function.files.get().content == "def broken(:\n"
+
+
+def test_function_file_save_refuses_paths_outside_the_package(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError):
+        services.function_file_save(function=function, path="../etc/passwd", content="")
+
+
+def test_function_update_config_validates_provisioned_within_reserved(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError):
+        services.function_update_config(
+            function=function, reserved_concurrency=1, provisioned_concurrency=2
+        )
+    services.function_update_config(function=function, reserved_concurrency=2)
+    function.refresh_from_db()
+    assert function.reserved_concurrency == 2
+
+
+def test_force_cold_start_changes_the_spec(learner):
+    function = FunctionFactory(owner=learner)
+    before = services.spec_for(function=function).version_key
+    services.function_force_cold_start(function=function)
+    after = services.spec_for(function=function)
+    assert after.version_key != before
+    assert after.environment["LAMBDALAB_DEPLOYMENT"] == "1"
+
+
+def test_test_event_save_and_replace(learner):
+    function = FunctionFactory(owner=learner)
+    services.test_event_save(function=function, name="mine", body='{"a": 1}')
+    services.test_event_save(function=function, name="mine", body='{"a": 2}')
+    assert TestEvent.objects.get(function=function, name="mine").body == '{"a": 2}'
+    with pytest.raises(ValidationError):
+        services.test_event_save(function=function, name="bad", body="{nope")
+
+
+# ---------------------------------------------------------------- invocations
+
+
+def test_invocation_start_snapshots_and_enqueues_after_commit(
+    learner, django_capture_on_commit_callbacks
+):
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        invocation = services.invocation_start(
+            function=function, event_text='{"name": "Ada"}', requested_by=learner
+        )
+    assert len(callbacks) == 1
+    assert invocation.status == Invocation.Status.QUEUED
+    assert invocation.config["code"][catalog.HANDLER_FILE].startswith("def lambda_handler")
+    assert invocation.namespace == f"user-{learner.pk}/fn-{function.pk}"
+
+
+def test_invocation_start_refuses_bad_json_before_queueing(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError):
+        services.invocation_start(function=function, event_text="{", requested_by=learner)
+    assert not Invocation.objects.exists()
+
+
+@override_settings(SANDBOX_USER_INVOCATIONS_PER_MINUTE=2)
+def test_invocation_rate_limit(learner, django_capture_on_commit_callbacks):
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False):
+        for _ in range(2):
+            services.invocation_start(function=function, event_text="{}", requested_by=learner)
+        with pytest.raises(services.LimitReached, match="a minute"):
+            services.invocation_start(function=function, event_text="{}", requested_by=learner)
+
+
+@override_settings(SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS=1)
+def test_concurrent_invocations_limit(learner, django_capture_on_commit_callbacks):
+    function = FunctionFactory(owner=learner)
+    InvocationFactory(function=function, status=Invocation.Status.RUNNING)
+    with pytest.raises(services.LimitReached, match="queued or running"):
+        services.invocation_start(function=function, event_text="{}", requested_by=learner)
+
+
+def test_invocation_execute_runs_the_real_engine_cold_then_warm(learner):
+    function = FunctionFactory(owner=learner)
+    first = InvocationFactory(function=function, event='{"name": "Ada"}')
+    second = InvocationFactory(function=function, event='{"name": "Bob"}')
+    first = services.invocation_execute(invocation_id=first.pk, worker="test")
+    second = services.invocation_execute(invocation_id=second.pk, worker="test")
+    assert first.status == Invocation.Status.SUCCESS, first.error or first.failure_reason
+    assert first.payload == {"hello": "Ada"}
+    assert first.cold_start is True and first.init_duration_ms > 0
+    assert second.cold_start is False and second.init_duration_ms is None
+    assert second.environment_id == first.environment_id
+    assert "REPORT RequestId: " in second.log
+    assert second.billed_duration_ms >= 1
+
+
+def test_invocation_execute_reports_syntax_errors(learner):
+    function = FunctionFactory(owner=learner, code="def lambda_handler(:\n")
+    invocation = InvocationFactory(function=function)
+    invocation.config = services._snapshot(services.spec_for(function=function))
+    invocation.save()
+    invocation = services.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.ERROR
+    assert invocation.error["errorType"] == "Runtime.UserCodeSyntaxError"
+
+
+def test_invocation_execute_is_idempotent(learner):
+    invocation = InvocationFactory(status=Invocation.Status.SUCCESS, log="done")
+    again = services.invocation_execute(invocation_id=invocation.pk)
+    assert again.status == Invocation.Status.SUCCESS and again.log == "done"
+
+
+def test_redelivered_running_invocation_fails_instead_of_running_twice():
+    invocation = InvocationFactory(status=Invocation.Status.RUNNING, started_at=timezone.now())
+    again = services.invocation_execute(invocation_id=invocation.pk)
+    assert again.status == Invocation.Status.FAILED
+    assert "stopped" in again.failure_reason
+
+
+def test_sweep_fails_only_stale_running_invocations():
+    now = timezone.now()
+    stale = InvocationFactory(
+        status=Invocation.Status.RUNNING, started_at=now - timedelta(minutes=10)
+    )
+    fresh = InvocationFactory(status=Invocation.Status.RUNNING, started_at=now)
+    queued = InvocationFactory()
+    assert services.invocations_sweep_stale(now=now) == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    queued.refresh_from_db()
+    assert stale.status == Invocation.Status.FAILED and "worker stopped" in stale.failure_reason
+    assert fresh.status == Invocation.Status.RUNNING
+    assert queued.status == Invocation.Status.QUEUED
+
+
+def test_sweep_for_a_restarted_worker_fails_what_it_owned():
+    mine = InvocationFactory(
+        status=Invocation.Status.RUNNING, started_at=timezone.now(), worker="w1@host"
+    )
+    assert services.invocations_sweep_stale(worker="w1@host") == 1
+    mine.refresh_from_db()
+    assert mine.status == Invocation.Status.FAILED
+
+
+# ---------------------------------------------------------------- experiments
+
+
+def test_burst_start_creates_n_invocations(learner, django_capture_on_commit_callbacks):
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        experiment = services.burst_start(
+            function=function, event_text="{}", count=3, requested_by=learner
+        )
+    assert experiment.kind == Experiment.Kind.BURST
+    assert experiment.invocations.count() == 3
+    assert len(callbacks) == 1
+
+
+def test_burst_start_caps_the_count(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError):
+        services.burst_start(function=function, event_text="{}", count=999, requested_by=learner)
+
+
+@pytest.mark.django_db(transaction=True)  # the burst's threads use their own connections
+def test_burst_execute_throttles_over_reserved_concurrency(learner):
+    slow = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.5)\n    return 1\n"
+    function = FunctionFactory(owner=learner, code=slow, reserved_concurrency=1)
+    experiment = Experiment.objects.create(function=function, kind="burst", event="{}", size=3)
+    spec = services.spec_for(function=function)
+    for _ in range(3):
+        InvocationFactory(function=function, experiment=experiment, config=services._snapshot(spec))
+    services.burst_execute(experiment_id=experiment.pk)
+    statuses = sorted(experiment.invocations.values_list("status", flat=True))
+    assert statuses.count("success") >= 1
+    assert "throttled" in statuses
+
+
+def test_tuning_start_runs_in_its_own_namespace(learner, django_capture_on_commit_callbacks):
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False):
+        experiment = services.tuning_start(
+            function=function,
+            event_text="{}",
+            memory_sizes=[256, 128],
+            runs_per_size=2,
+            requested_by=learner,
+        )
+    sizes = list(
+        experiment.invocations.order_by("memory_size_mb").values_list("memory_size_mb", flat=True)
+    )
+    assert sizes == [128, 128, 256, 256]
+    assert experiment.invocations.first().namespace.endswith("/tuning")
