@@ -1,11 +1,19 @@
 from django.urls import path
 
-from learn.views import home
+from learn.views import home, instructor, lessons, search
 
 urlpatterns = [
     path("", home.landing, name="home"),
-    path("lessons/", home.lessons_home, name="lessons"),
+    path("lessons/", lessons.lesson_list, name="lessons"),
+    path("lessons/<slug:slug>/", lessons.lesson_detail, name="lesson_detail"),
+    path("lessons/<slug:slug>/complete/", lessons.lesson_complete, name="lesson_complete"),
+    path("lessons/<slug:slug>/bookmark/", lessons.lesson_bookmark, name="lesson_bookmark"),
+    path("lessons/<slug:slug>/note/", lessons.lesson_note, name="lesson_note"),
+    path("search/", search.search_page, name="search"),
     path("quiz/", home.quiz_home, name="quiz"),
     path("progress/", home.progress_home, name="progress"),
-    path("instructor/", home.instructor_home, name="instructor"),
+    path("instructor/", instructor.instructor_home, name="instructor"),
+    path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
+    path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),
+    path("instructor/lessons/<slug:slug>/export/", instructor.lesson_export, name="lesson_export"),
 ]

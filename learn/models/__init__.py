@@ -1,4 +1,12 @@
 from learn.models.base import TimeStampedModel
-from learn.models.lessons import Lesson, Module
+from learn.models.lessons import Bookmark, Lesson, LessonProgress, Module, Note, SearchDocument
 
-__all__ = ["Lesson", "Module", "TimeStampedModel"]
+__all__ = [
+    "Bookmark",
+    "Lesson",
+    "LessonProgress",
+    "Module",
+    "Note",
+    "SearchDocument",
+    "TimeStampedModel",
+]

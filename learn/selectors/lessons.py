@@ -1,9 +1,228 @@
-from django.db.models import Prefetch, QuerySet
+"""Reads for the lesson pages: the course outline, one lesson with its neighbours, progress."""
 
-from learn.models import Lesson, Module
+import json
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+
+from learn.models import Bookmark, Lesson, LessonProgress, Module, Note
+from learn.services.rendering import code_highlight, markdown_render, rendered_version_for
+
+AnyUser = User | AnonymousUser
+PRACTICE_PROGRESS_TEMPLATE = "learn/practice/_progress.html"
 
 
 def module_list() -> QuerySet[Module]:
     """Modules in course order with their published lessons, in two queries."""
     published = Lesson.objects.filter(published=True).order_by("order", "slug")
     return Module.objects.prefetch_related(Prefetch("lessons", queryset=published))
+
+
+def completed_lesson_ids(*, user: AnyUser) -> set[int]:
+    """Ids of the lessons `user` has marked complete (empty for anonymous users), one query."""
+    if not user.is_authenticated:
+        return set()
+    return set(
+        LessonProgress.objects.filter(user=user, completed_at__isnull=False).values_list(
+            "lesson_id", flat=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LessonLink:
+    slug: str
+    title: str
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("lesson_detail", kwargs={"slug": self.slug})
+
+
+@dataclass(frozen=True)
+class TryItFile:
+    name: str
+    source: str
+    html: str
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """The lesson's "Try it in the sandbox" block, ready to show."""
+
+    title: str
+    description_html: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    files: list[TryItFile]
+    event_json: str
+    event_html: str
+
+
+def try_it_for(*, lesson: Lesson) -> TryIt | None:
+    data = lesson.try_it
+    if not data:
+        return None
+    event_json = json.dumps(data.get("event"), indent=2, ensure_ascii=False)
+    return TryIt(
+        title=data.get("title", "Try it in the sandbox"),
+        description_html=markdown_render(text=data.get("description", "")).html,
+        handler=data.get("handler", ""),
+        memory_mb=data.get("memory_mb", 128),
+        timeout_s=data.get("timeout_s", 3),
+        files=[
+            TryItFile(name=name, source=source, html=code_highlight(code=source))
+            for name, source in data.get("files", {}).items()
+        ],
+        event_json=event_json,
+        event_html=code_highlight(code=event_json, language="json"),
+    )
+
+
+@dataclass
+class LessonPage:
+    """Everything the lesson page shows."""
+
+    lesson: Lesson
+    body_html: str
+    toc_html: str
+    previous: LessonLink | None
+    next: LessonLink | None
+    position: int  # 1-based, in course order
+    total: int
+    prerequisites: list[Lesson] = field(default_factory=list)
+    try_it: TryIt | None = None
+    completed: bool = False
+    bookmarked: bool = False
+    note: Note | None = None
+
+
+def lesson_rendered(*, lesson: Lesson) -> tuple[str, str]:
+    """The lesson's HTML and table of contents, re-rendered (and stored) if the cache is stale.
+
+    The stored HTML is a cache keyed by content and renderer version; refreshing it on read means
+    a renderer upgrade needs no migration.
+    """
+    wanted = rendered_version_for(content_version=lesson.content_version)
+    if lesson.rendered_version != wanted or not lesson.body_html:
+        rendered = markdown_render(text=lesson.body_markdown)
+        lesson.body_html, lesson.toc_html = rendered.html, rendered.toc_html
+        lesson.rendered_version = wanted
+        Lesson.objects.filter(pk=lesson.pk).update(
+            body_html=rendered.html, toc_html=rendered.toc_html, rendered_version=wanted
+        )
+    return lesson.body_html, lesson.toc_html
+
+
+def lesson_page(*, slug: str, user: AnyUser) -> LessonPage:
+    """The published lesson `slug` with its neighbours and `user`'s progress. Raises Http404."""
+    lesson = (
+        Lesson.objects.filter(slug=slug, published=True)
+        .select_related("module")
+        .prefetch_related(Prefetch("prerequisites", queryset=Lesson.objects.filter(published=True)))
+        .first()
+    )
+    if lesson is None:
+        raise Http404("No such lesson.")
+    outline = list(
+        Lesson.objects.filter(published=True)
+        .order_by("module__order", "module__slug", "order", "slug")
+        .values_list("slug", "title")
+    )
+    index = next(i for i, (s, _) in enumerate(outline) if s == slug)
+    body_html, toc_html = lesson_rendered(lesson=lesson)
+    page = LessonPage(
+        lesson=lesson,
+        body_html=body_html,
+        toc_html=toc_html,
+        previous=LessonLink(*outline[index - 1]) if index > 0 else None,
+        next=LessonLink(*outline[index + 1]) if index + 1 < len(outline) else None,
+        position=index + 1,
+        total=len(outline),
+        prerequisites=list(lesson.prerequisites.all()),
+        try_it=try_it_for(lesson=lesson),
+    )
+    if user.is_authenticated:
+        progress = LessonProgress.objects.filter(user=user, lesson=lesson).first()
+        page.completed = bool(progress and progress.completed)
+        page.bookmarked = Bookmark.objects.filter(user=user, lesson=lesson).exists()
+        page.note = Note.objects.filter(user=user, lesson=lesson).first()
+    return page
+
+
+def lesson_for_learner(*, slug: str) -> Lesson:
+    """The published lesson `slug` (for the learner's actions on it). Raises Http404."""
+    lesson = Lesson.objects.filter(slug=slug, published=True).first()
+    if lesson is None:
+        raise Http404("No such lesson.")
+    return lesson
+
+
+def lesson_continue(*, user: AnyUser) -> Lesson | None:
+    """The lesson `user` last opened and has not finished, or None."""
+    if not user.is_authenticated:
+        return None
+    progress = (
+        LessonProgress.objects.filter(
+            user=user,
+            completed_at__isnull=True,
+            last_viewed_at__isnull=False,
+            lesson__published=True,
+        )
+        .select_related("lesson__module")
+        .order_by("-last_viewed_at")
+        .first()
+    )
+    return progress.lesson if progress else None
+
+
+@dataclass
+class ModuleProgress:
+    module: Module
+    lessons: list[Lesson]
+    completed_ids: set[int]
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for lesson in self.lessons if lesson.pk in self.completed_ids)
+
+    @property
+    def total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.completed / self.total) if self.total else 0
+
+
+def progress_by_module(*, user: AnyUser) -> list[ModuleProgress]:
+    """Per module: its published lessons and which of them `user` completed (three queries)."""
+    done = completed_lesson_ids(user=user)
+    return [
+        ModuleProgress(module=module, lessons=list(module.lessons.all()), completed_ids=done)
+        for module in module_list()
+    ]
+
+
+def bookmark_list(*, user: User) -> QuerySet[Bookmark]:
+    return Bookmark.objects.filter(user=user, lesson__published=True).select_related("lesson")
+
+
+def note_list(*, user: User) -> QuerySet[Note]:
+    return Note.objects.filter(user=user, lesson__published=True).select_related("lesson")
+
+
+def practice_progress_available() -> bool:
+    """Whether the practice app ships its progress partial for the /progress/ page."""
+    try:
+        get_template(PRACTICE_PROGRESS_TEMPLATE)
+    except TemplateDoesNotExist:
+        return False
+    return True

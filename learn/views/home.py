@@ -1,35 +1,42 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from lambdalab.permissions import instructor_required
-from learn.selectors.lessons import module_list
+from learn.selectors.lessons import (
+    bookmark_list,
+    lesson_continue,
+    module_list,
+    note_list,
+    practice_progress_available,
+    progress_by_module,
+)
+from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
 
 
 @require_GET
-def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "learn/landing.html", {"modules": module_list()})
-
-
-@require_GET
-def lessons_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "learn/lessons.html", {"modules": module_list()})
+def landing(request: HtmxHttpRequest) -> HttpResponse:
+    context = {"modules": module_list(), "continue_lesson": lesson_continue(user=request.user)}
+    return render(request, "learn/landing.html", context)
 
 
 @require_GET
 @login_required
-def quiz_home(request: HttpRequest) -> HttpResponse:
+def quiz_home(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "learn/quiz.html")
 
 
 @require_GET
 @login_required
-def progress_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "learn/progress.html")
-
-
-@require_GET
-@instructor_required
-def instructor_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "learn/instructor.html")
+def progress_home(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    modules = progress_by_module(user=request.user)
+    context = {
+        "modules": modules,
+        "completed": sum(m.completed for m in modules),
+        "total": sum(m.total for m in modules),
+        "continue_lesson": lesson_continue(user=request.user),
+        "bookmarks": bookmark_list(user=request.user),
+        "notes": note_list(user=request.user),
+        "show_practice_progress": practice_progress_available(),
+    }
+    return render(request, "learn/progress.html", context)

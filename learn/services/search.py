@@ -1,0 +1,82 @@
+"""Keep the full-text search rows (learn.SearchDocument) in step with lessons and questions."""
+
+import html
+import re
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils.html import strip_tags
+
+from learn.models import Lesson, SearchDocument
+from learn.practice.models import Question
+
+_PERMALINK_RE = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.DOTALL)
+_SPACE_RE = re.compile(r"\s+")
+_HEADING_MARK_RE = re.compile(r"^#+\s*|[*_`]", re.MULTILINE)
+
+
+def html_to_text(*, fragment: str) -> str:
+    """Readable plain text of rendered HTML (for indexing and snippets)."""
+    text = html.unescape(strip_tags(_PERMALINK_RE.sub("", fragment)))
+    # \x02 and \x03 delimit highlighted matches in search results: they must not occur in text.
+    return _SPACE_RE.sub(" ", text.replace("\x02", "").replace("\x03", "")).strip()
+
+
+def _question_title(markdown_text: str) -> str:
+    first = next((line for line in markdown_text.splitlines() if line.strip()), "")
+    title = _HEADING_MARK_RE.sub("", first).strip()
+    return title if len(title) <= 160 else title[:157].rstrip() + "…"
+
+
+def _documents() -> list[SearchDocument]:
+    documents = []
+    for lesson in Lesson.objects.filter(published=True):
+        extra = " ".join([lesson.summary, *lesson.objectives, *lesson.takeaways])
+        documents.append(
+            SearchDocument(
+                kind=SearchDocument.Kind.LESSON,
+                key=lesson.slug,
+                title=lesson.title,
+                body=f"{extra} {html_to_text(fragment=lesson.body_html)}",
+                url=lesson.get_absolute_url(),
+                lesson_slug=lesson.slug,
+            )
+        )
+    questions = Question.objects.filter(
+        lesson__published=True, current_version__isnull=False
+    ).select_related("lesson", "current_version")
+    for question in questions:
+        version = question.current_version
+        assert version is not None  # filtered above
+        prompt = html_to_text(fragment=version.prompt_html)
+        documents.append(
+            SearchDocument(
+                kind=SearchDocument.Kind.QUESTION,
+                key=question.slug,
+                title=_question_title(version.prompt_markdown) or question.slug,
+                body=f"{prompt} {html_to_text(fragment=version.explanation_html)}",
+                url=f"{reverse('quiz')}?lesson={question.lesson.slug}",
+                lesson_slug=question.lesson.slug,
+            )
+        )
+    return documents
+
+
+@transaction.atomic
+def search_index_rebuild() -> int:
+    """Replace every search row with the current published lessons and questions.
+
+    The course is small (tens of lessons, hundreds of questions), so a full rebuild after each
+    load or admin edit is simpler and safer than incremental updates. Returns the row count.
+    """
+    documents = _documents()
+    SearchDocument.objects.all().delete()
+    SearchDocument.objects.bulk_create(documents)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM learn_searchdocument_fts")
+            cursor.execute(
+                "INSERT INTO learn_searchdocument_fts (rowid, title, body) "
+                "SELECT id, title, body FROM learn_searchdocument"
+            )
+    return len(documents)

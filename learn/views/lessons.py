@@ -1,0 +1,118 @@
+"""The course outline, the lesson page, and a learner's actions on a lesson.
+
+Each action is a POST that works as a plain form (redirect back to the lesson) and with htmx
+(the lesson page's partial for that control, plus an event others can listen to).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from learn.selectors.lessons import (
+    completed_lesson_ids,
+    lesson_for_learner,
+    lesson_page,
+    module_list,
+)
+from learn.services.progress import (
+    bookmark_set,
+    lesson_completion_set,
+    lesson_view_record,
+    note_save,
+)
+from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
+
+DETAIL = "learn/lesson_detail.html"
+
+
+def sandbox_prefill_url(*, lesson: object) -> str:
+    """Where "Try it in the sandbox" goes: the sandbox console, prefilled from this lesson."""
+    return f"/sandbox/new/?lesson={getattr(lesson, 'slug', '')}"
+
+
+@require_GET
+def lesson_list(request: HtmxHttpRequest) -> HttpResponse:
+    context = {"modules": module_list(), "completed_ids": completed_lesson_ids(user=request.user)}
+    return render(request, "learn/lessons.html", context)
+
+
+@require_GET
+def lesson_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    page = lesson_page(slug=slug, user=request.user)
+    if request.user.is_authenticated:
+        lesson_view_record(user=request.user, lesson=page.lesson)
+    context = {
+        "page": page,
+        "lesson": page.lesson,
+        "completed": page.completed,
+        "bookmarked": page.bookmarked,
+        "note_text": page.note.text if page.note else "",
+        "sandbox_url": sandbox_prefill_url(lesson=page.lesson),
+    }
+    return render(request, DETAIL, context)
+
+
+@require_POST
+@login_required
+def lesson_complete(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    lesson = lesson_for_learner(slug=slug)
+    completed = request.POST.get("completed", "1") != "0"
+    lesson_completion_set(user=request.user, lesson=lesson, completed=completed)
+    if request.htmx:
+        response = render(
+            request, f"{DETAIL}#progress-control", {"lesson": lesson, "completed": completed}
+        )
+        return trigger_client_event(
+            response, "lessonProgressChanged", {"lesson": lesson.slug, "completed": completed}
+        )
+    messages.success(request, "Marked as complete." if completed else "Marked as not complete.")
+    return redirect(lesson)
+
+
+@require_POST
+@login_required
+def lesson_bookmark(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    lesson = lesson_for_learner(slug=slug)
+    bookmarked = bookmark_set(
+        user=request.user, lesson=lesson, bookmarked=request.POST.get("bookmarked", "1") != "0"
+    )
+    if request.htmx:
+        response = render(
+            request, f"{DETAIL}#bookmark-control", {"lesson": lesson, "bookmarked": bookmarked}
+        )
+        return trigger_client_event(
+            response, "lessonBookmarked", {"lesson": lesson.slug, "bookmarked": bookmarked}
+        )
+    messages.success(request, "Bookmarked." if bookmarked else "Bookmark removed.")
+    return redirect(lesson)
+
+
+@require_POST
+@login_required
+def lesson_note(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    lesson = lesson_for_learner(slug=slug)
+    text = request.POST.get("text", "")
+    error = ""
+    try:
+        note = note_save(user=request.user, lesson=lesson, text=text)
+    except ValueError as exc:
+        error, note = str(exc), None
+    if request.htmx:
+        context = {"lesson": lesson, "note_text": text if error else (note.text if note else "")}
+        response = render(
+            request,
+            f"{DETAIL}#note-form",
+            {**context, "note_error": error, "note_saved": not error},
+            status=422 if error else 200,
+        )
+        if not error:
+            trigger_client_event(response, "lessonNoteSaved", {"lesson": lesson.slug})
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Note saved." if note else "Note removed.")
+    return redirect(lesson)
