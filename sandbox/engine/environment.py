@@ -139,9 +139,9 @@ class ExecutionEnvironment:
         rlimits: dict[str, int] = {
             "RLIMIT_NOFILE": NOFILE,
             "RLIMIT_CORE": 0,
-            # One file cannot be larger than /tmp anyway; this also stops writes to pipes'
-            # readers being abused with huge sparse files elsewhere.
-            "RLIMIT_FSIZE": spec.ephemeral_storage_mb * 1024 * 1024,
+            # No file can be bigger than /tmp (sparse files included). One MB of slack so that
+            # filling /tmp with one file still ends in ENOSPC, as on Lambda, not EFBIG.
+            "RLIMIT_FSIZE": (spec.ephemeral_storage_mb + 1) * 1024 * 1024,
         }
         if "memory" not in cg:
             # Address space is a coarse stand-in for a memory cgroup; the slack covers the
@@ -319,6 +319,10 @@ class ExecutionEnvironment:
         """Build the outcome of a phase that ended without a frame, and discard the env."""
         if kind == "exited" and (self._killed_for_memory or self.cgroup.oom_killed()):
             kind = "oom"
+        if kind == "exited" and self._proc is not None:
+            # The runtime is gone; let bwrap report its exit status before we reap the rest.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=1)
         self.kill()
         if kind == "exited" and self.cgroup.oom_killed():
             kind = "oom"

@@ -135,6 +135,10 @@ def bwrap_argv(
         BOOTSTRAP_PATH,
         "--chdir",
         TASK_ROOT,
+        # Last: make the jail's root read-only, so /tmp is the only writable place (besides
+        # /dev/shm, which is charged to the memory cgroup like any tmpfs).
+        "--remount-ro",
+        "/",
     ]
     for key, value in environment.items():
         argv += ["--setenv", key, value]

@@ -26,7 +26,7 @@ CODE_MAX_FILES = 10_000
 ARCHITECTURES = ("x86_64", "arm64")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]+$")
+_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _HANDLER_RE = re.compile(rf"^{_IDENT}(?:[./]{_IDENT})*\.{_IDENT}$")
 
