@@ -23,6 +23,8 @@ def lessons(db: None) -> list[Lesson]:
     """A Lesson row for every shipped lesson (titles are not what these tests are about)."""
     module = Module.objects.create(slug="course", title="Course", order=1)
     return [
-        Lesson.objects.create(module=module, slug=slug, title=slug.replace("-", " ").title(), order=n)
+        Lesson.objects.create(
+            module=module, slug=slug, title=slug.replace("-", " ").title(), order=n
+        )
         for n, slug in enumerate(lesson_slugs())
     ]

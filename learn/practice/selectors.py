@@ -1,0 +1,310 @@
+"""Reads of the practice app: what pages show. No writes here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from learn.models import Lesson
+from learn.practice.models import (
+    Answer,
+    Attempt,
+    AttemptItem,
+    AttemptKind,
+    AttemptStatus,
+    LearnerGoal,
+    Question,
+    QuestionType,
+    ReviewCard,
+    Submission,
+    Tag,
+)
+from learn.practice.services.reviews import retrievability, utc
+
+READY_THRESHOLD = 0.8
+
+
+def topic_list() -> QuerySet[Tag]:
+    """Topics that have at least one question, with how many."""
+    return (
+        Tag.objects.annotate(
+            question_count=Count("questions", filter=Q(questions__current_version__isnull=False))
+        )
+        .filter(question_count__gt=0)
+        .order_by("slug")
+    )
+
+
+def lesson_choices() -> QuerySet[Lesson]:
+    return Lesson.objects.filter(questions__current_version__isnull=False).distinct()
+
+
+def attempt_get(*, user: User, attempt_id: int, kind: str | None = None) -> Attempt:
+    """The learner's own attempt (another learner's id is a 404 for the caller)."""
+    attempts = Attempt.objects.filter(user=user)
+    if kind is not None:
+        attempts = attempts.filter(kind=kind)
+    return attempts.select_related("lesson").get(pk=attempt_id)
+
+
+def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
+    """Items in order with everything a page shows about them, in a fixed number of queries."""
+    return list(
+        attempt.items.select_related(
+            "version__question__lesson",
+            "answer__submission",
+            "answer__review_log",
+        ).prefetch_related(
+            "version__choices",
+            "version__key_points",
+            "version__question__tags",
+            "answer__selected_choices",
+        )
+    )
+
+
+def item_current(*, attempt: Attempt, items: list[AttemptItem]) -> AttemptItem | None:
+    """The item to show next: the first unanswered one (in reviews, also the first unrated)."""
+    for item in items:
+        answer = getattr(item, "answer", None)
+        if answer is None:
+            return item
+        if attempt.kind == AttemptKind.REVIEW and getattr(answer, "review_log", None) is None:
+            return item
+    return None
+
+
+def answer_of(item: AttemptItem) -> Answer | None:
+    try:
+        return item.answer
+    except Answer.DoesNotExist:
+        return None
+
+
+@dataclass
+class TopicScore:
+    slug: str
+    label: str
+    answered: int = 0
+    total: int = 0
+    points: float = 0.0
+    lessons: dict[str, str] = field(default_factory=dict)  # slug → title
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.points / self.total) if self.total else 0
+
+
+def attempt_topic_scores(*, items: list[AttemptItem]) -> list[TopicScore]:
+    """Score per topic of an attempt: each item counts for each of its tags."""
+    scores: dict[str, TopicScore] = {}
+    for item in items:
+        answer = answer_of(item)
+        question = item.version.question
+        for tag in question.tags.all():
+            score = scores.setdefault(tag.slug, TopicScore(slug=tag.slug, label=tag.label))
+            score.total += 1
+            if answer is not None:
+                score.answered += 1
+                score.points += answer.score or 0.0
+            if answer is None or not answer.correct:
+                score.lessons[question.lesson.slug] = question.lesson.title
+    return sorted(scores.values(), key=lambda s: (s.percent, s.slug))
+
+
+def attempt_score(*, items: list[AttemptItem]) -> tuple[float, int]:
+    points = sum((a.score or 0.0) for i in items if (a := answer_of(i)) is not None)
+    return points, len(items)
+
+
+def lessons_to_revisit(*, items: list[AttemptItem]) -> list[Lesson]:
+    seen: dict[int, Lesson] = {}
+    for item in items:
+        answer = answer_of(item)
+        if answer is None or not answer.correct:
+            lesson = item.version.question.lesson
+            seen.setdefault(lesson.pk, lesson)
+    return list(seen.values())
+
+
+@dataclass
+class Readiness:
+    slug: str
+    label: str
+    cards: int
+    questions: int
+    now: float
+    forecast: float | None  # at the interview date, if one is set
+
+    @property
+    def now_percent(self) -> int:
+        return round(100 * self.now)
+
+    @property
+    def forecast_percent(self) -> int | None:
+        return None if self.forecast is None else round(100 * self.forecast)
+
+    @property
+    def ready(self) -> bool:
+        value = self.forecast if self.forecast is not None else self.now
+        return value >= READY_THRESHOLD
+
+
+def goal_of(*, user: User) -> LearnerGoal | None:
+    return LearnerGoal.objects.filter(user=user).first()
+
+
+def readiness_by_topic(
+    *, user: User, now: datetime | None = None, target: date | None = None
+) -> list[Readiness]:
+    """Per topic: mean recall probability of its questions now and at the target date.
+
+    Questions of a topic the learner has never met count as 0: readiness covers the topic,
+    not only the cards already studied.
+    """
+    moment = utc(now)
+    at_target = datetime.combine(target, time(9, 0), tzinfo=UTC) if target is not None else None
+    cards = list(
+        ReviewCard.objects.filter(user=user).prefetch_related(
+            Prefetch("question__tags", queryset=Tag.objects.only("slug"))
+        )
+    )
+    totals: dict[str, int] = {tag.slug: tag.question_count for tag in topic_list()}  # type: ignore[attr-defined]
+    sums_now: dict[str, float] = defaultdict(float)
+    sums_target: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for card in cards:
+        r_now = retrievability(card=card, at=moment)
+        r_target = retrievability(card=card, at=at_target) if at_target else 0.0
+        for tag in card.question.tags.all():
+            counts[tag.slug] += 1
+            sums_now[tag.slug] += r_now
+            sums_target[tag.slug] += r_target
+    result = []
+    for slug, total in totals.items():
+        if not counts.get(slug):
+            continue
+        result.append(
+            Readiness(
+                slug=slug,
+                label=slug.replace("-", " "),
+                cards=counts[slug],
+                questions=total,
+                now=sums_now[slug] / total,
+                forecast=sums_target[slug] / total if at_target else None,
+            )
+        )
+    return sorted(result, key=lambda r: (r.forecast if r.forecast is not None else r.now, r.slug))
+
+
+def due_count(*, user: User, now: datetime | None = None) -> int:
+    return ReviewCard.objects.filter(
+        user=user, due__lte=utc(now), question__current_version__isnull=False
+    ).count()
+
+
+def next_due(*, user: User) -> datetime | None:
+    card = ReviewCard.objects.filter(user=user).order_by("due").first()
+    return card.due if card else None
+
+
+def upcoming_reviews(
+    *, user: User, now: datetime | None = None, days: int = 7
+) -> list[tuple[date, int]]:
+    """How many cards fall due on each of the next days (today included)."""
+    moment = utc(now)
+    end = moment + timedelta(days=days)
+    counts: dict[date, int] = defaultdict(int)
+    for due in ReviewCard.objects.filter(user=user, due__lt=end).values_list("due", flat=True):
+        counts[max(due, moment).date()] += 1
+    return sorted(counts.items())
+
+
+def recent_attempts(*, user: User, limit: int = 5) -> list[Attempt]:
+    """Finished quizzes and mock interviews, newest first, with score and size annotated."""
+    from django.db.models import Sum
+
+    return list(
+        Attempt.objects.filter(
+            user=user,
+            kind__in=[AttemptKind.QUIZ, AttemptKind.MOCK],
+            status=AttemptStatus.FINISHED,
+        )
+        .annotate(points=Sum("items__answer__score"), size=Count("items", distinct=True))
+        .select_related("lesson")
+        .order_by("-finished_at")[:limit]
+    )
+
+
+@dataclass
+class ProgressSummary:
+    due: int
+    next_due: datetime | None
+    readiness: list[Readiness]
+    recent: list[Attempt]
+    goal: LearnerGoal | None
+
+
+def progress_summary(*, user: User, now: datetime | None = None) -> ProgressSummary:
+    """Everything templates/learn/practice/_progress.html shows."""
+    goal = goal_of(user=user)
+    return ProgressSummary(
+        due=due_count(user=user, now=now),
+        next_due=next_due(user=user),
+        readiness=readiness_by_topic(
+            user=user, now=now, target=goal.interview_date if goal else None
+        ),
+        recent=recent_attempts(user=user),
+        goal=goal,
+    )
+
+
+def challenge_list(*, user: User) -> list[Question]:
+    """Code challenges with the learner's best result so far."""
+    from django.db.models import Max
+
+    return list(
+        Question.objects.filter(type=QuestionType.CODE, current_version__isnull=False)
+        .select_related("lesson", "current_version")
+        .prefetch_related("tags")
+        .annotate(
+            best=Max("versions__submissions__grade", filter=Q(versions__submissions__user=user)),
+            tries=Count("versions__submissions", filter=Q(versions__submissions__user=user)),
+        )
+        .order_by("lesson__module__order", "lesson__order", "slug")
+    )
+
+
+def challenge_get(*, slug: str) -> Question:
+    return (
+        Question.objects.filter(type=QuestionType.CODE, current_version__isnull=False)
+        .select_related("current_version", "lesson")
+        .prefetch_related("tags")
+        .get(slug=slug)
+    )
+
+
+def submission_get(*, user: User, submission_id: int) -> Submission:
+    return (
+        Submission.objects.filter(user=user)
+        .select_related("version__question")
+        .prefetch_related("results__test")
+        .get(pk=submission_id)
+    )
+
+
+def submission_history(*, user: User, question: Question, limit: int = 10) -> list[Submission]:
+    return list(
+        Submission.objects.filter(user=user, version__question=question).order_by("-created_at")[
+            :limit
+        ]
+    )
+
+
+def today() -> date:
+    return timezone.now().date()

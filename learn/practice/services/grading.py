@@ -1,0 +1,174 @@
+"""Grading rules for every question type. Pure functions: no database writes here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from learn.practice.models import QuestionType, QuestionVersion, Rating, SelfGrade
+
+
+class PracticeError(ValueError):
+    """Something the learner can fix; the message is shown to them as is."""
+
+
+class MalformedAnswer(PracticeError):
+    pass
+
+
+@dataclass
+class Response:
+    """What the learner submitted, before it is checked against the question."""
+
+    choice_ids: list[int] = field(default_factory=list)
+    bool_value: bool | None = None
+    numeric_raw: str = ""
+    text: str = ""
+    code: str = ""
+
+
+@dataclass
+class Grade:
+    correct: bool | None  # None: not known yet (self-grade or the sandbox will say)
+    score: float | None
+    numeric_value: Decimal | None = None
+
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_numeric(raw: str) -> Decimal:
+    """Read a number as people type it: "12.5", "-3", "1,000", "1 000", "$0.20", "1e3".
+
+    Raises MalformedAnswer for anything else (including a decimal comma, which is ambiguous).
+    """
+    text = raw.strip().replace("\u00a0", " ")
+    for prefix in ("$", "US$"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    text = text.replace(" ", "").replace("_", "")
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not text:
+        raise MalformedAnswer("Enter a number, such as 12.5.")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise MalformedAnswer(
+            f"{raw.strip()!r} is not a number. Use digits with a dot for decimals, such as 12.5."
+        ) from None
+    if not value.is_finite():
+        raise MalformedAnswer("Enter a finite number.")
+    return value
+
+
+def numeric_correct(*, value: Decimal, answer: Decimal, tolerance: Decimal) -> bool:
+    """Within answer ± tolerance, both edges included, in exact decimal arithmetic."""
+    return abs(value - answer) <= tolerance
+
+
+def grade_response(*, version: QuestionVersion, response: Response) -> Grade:
+    """Check a response to a closed question; open types get correct=None.
+
+    Raises MalformedAnswer when the response cannot be an answer to this question at all
+    (no choice picked, a choice of another question, a number that is not one).
+    """
+    qtype = version.question.type
+    if qtype in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        choices = list(version.choices.all())
+        by_id = {c.pk: c for c in choices}
+        picked = set(response.choice_ids)
+        if not picked:
+            raise MalformedAnswer("Pick an answer first.")
+        if not picked <= by_id.keys():
+            raise MalformedAnswer("That option is not one of this question's choices.")
+        if qtype == QuestionType.SINGLE and len(picked) != 1:
+            raise MalformedAnswer("Pick exactly one answer.")
+        right = {c.pk for c in choices if c.correct}
+        correct = picked == right
+        # Partial credit for multiple choice: right picks minus wrong picks, never below 0.
+        hits = len(picked & right) - len(picked - right)
+        score = 1.0 if correct else max(0.0, hits / len(right))
+        return Grade(correct=correct, score=score)
+    if qtype == QuestionType.TRUE_FALSE:
+        if response.bool_value is None:
+            raise MalformedAnswer("Answer true or false.")
+        correct = response.bool_value == version.answer_bool
+        return Grade(correct=correct, score=1.0 if correct else 0.0)
+    if qtype == QuestionType.NUMERIC:
+        value = parse_numeric(response.numeric_raw)
+        assert version.numeric_answer is not None and version.numeric_tolerance is not None
+        correct = numeric_correct(
+            value=value, answer=version.numeric_answer, tolerance=version.numeric_tolerance
+        )
+        return Grade(correct=correct, score=1.0 if correct else 0.0, numeric_value=value)
+    if qtype == QuestionType.SHORT:
+        return Grade(correct=None, score=None)
+    if qtype == QuestionType.CODE:
+        if not response.code.strip():
+            raise MalformedAnswer("Write some code before running the tests.")
+        return Grade(correct=None, score=None)
+    raise MalformedAnswer(f"Unknown question type {qtype!r}.")
+
+
+SELF_GRADE_SCORE = {SelfGrade.MISSED: 0.0, SelfGrade.PARTLY: 0.5, SelfGrade.GOT_IT: 1.0}
+
+
+def suggested_rating(*, correct: bool | None, score: float | None) -> Rating:
+    """The FSRS rating an answer suggests: wrong → Again, partly → Hard, right → Good."""
+    if correct:
+        return Rating.GOOD
+    if score and score > 0:
+        return Rating.HARD
+    return Rating.AGAIN
+
+
+# Code challenge comparison -------------------------------------------------------------------
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values: unlike Python's ==, true is not 1 and 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def normalise_output(*, expected: Any, payload: Any) -> Any:
+    """Parse a proxy response's body string when the test expects a JSON body (see README)."""
+    if (
+        isinstance(expected, dict)
+        and isinstance(expected.get("body"), dict | list)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("body"), str)
+    ):
+        try:
+            return {**payload, "body": json.loads(payload["body"])}
+        except ValueError:
+            return payload
+    return payload
+
+
+def output_matches(*, expected: Any, payload: Any) -> bool:
+    if (
+        isinstance(expected, dict)
+        and isinstance(expected.get("body"), dict | list)
+        and isinstance(payload, dict)
+        and not isinstance(payload.get("body"), str)
+    ):
+        return False  # a proxy response's body must be a string; a dict makes API Gateway 502
+    return json_equal(normalise_output(expected=expected, payload=payload), expected)
+
+
+def score_of(results: Iterable[bool]) -> float:
+    outcomes = list(results)
+    return sum(outcomes) / len(outcomes) if outcomes else 0.0

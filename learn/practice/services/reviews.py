@@ -1,0 +1,121 @@
+"""Spaced repetition with FSRS: one card per learner and question met, a log row per rating."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import fsrs
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from learn.practice.models import (
+    Answer,
+    LearnerGoal,
+    Question,
+    Rating,
+    ReviewCard,
+    ReviewLog,
+)
+from learn.practice.services.grading import PracticeError
+
+
+def scheduler() -> fsrs.Scheduler:
+    # No fuzzing: a learner who rates the same way twice sees the same next date, and tests
+    # can pin due dates. Anki's fuzz only spreads load across days for large decks.
+    return fsrs.Scheduler(enable_fuzzing=False)
+
+
+def utc(moment: datetime | None) -> datetime:
+    """Aware UTC datetimes only: fsrs compares them with its own UTC values."""
+    value = moment or timezone.now()
+    if timezone.is_naive(value):
+        raise ValueError("naive datetime; pass an aware one")
+    return value.astimezone(UTC)
+
+
+def to_fsrs(card: ReviewCard) -> fsrs.Card:
+    return fsrs.Card(
+        card_id=card.pk,
+        state=fsrs.State(card.state),
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=utc(card.due),
+        last_review=utc(card.last_review) if card.last_review else None,
+    )
+
+
+def card_ensure(*, user: User, question: Question, now: datetime | None = None) -> ReviewCard:
+    """The learner's card for a question, created (new, due now) the first time they meet it."""
+    moment = utc(now)
+    try:
+        with transaction.atomic():
+            card, _ = ReviewCard.objects.get_or_create(
+                user=user, question=question, defaults={"due": moment}
+            )
+    except IntegrityError:  # a concurrent request created it first
+        card = ReviewCard.objects.get(user=user, question=question)
+    return card
+
+
+@transaction.atomic
+def card_review(
+    *,
+    card: ReviewCard,
+    rating: Rating | int,
+    now: datetime | None = None,
+    answer: Answer | None = None,
+    suggested: Rating | int | None = None,
+    review_duration_ms: int | None = None,
+) -> ReviewLog:
+    """Rate a card and move its due date as FSRS says.
+
+    Idempotent per answer: rating the same answer again (double submit, back button) returns
+    the first log and leaves the card alone.
+    """
+    if rating not in Rating.values:
+        raise PracticeError("Rate with Again, Hard, Good or Easy.")
+    if answer is not None:
+        existing = ReviewLog.objects.filter(answer=answer).first()
+        if existing is not None:
+            return existing
+    moment = utc(now)
+    card = ReviewCard.objects.select_for_update().get(pk=card.pk)
+    updated, _log = scheduler().review_card(
+        to_fsrs(card), fsrs.Rating(int(rating)), review_datetime=moment
+    )
+    card.state = int(updated.state)
+    card.step = updated.step
+    card.stability = updated.stability
+    card.difficulty = updated.difficulty
+    card.due = updated.due
+    card.last_review = updated.last_review
+    card.save()
+    return ReviewLog.objects.create(
+        card=card,
+        rating=int(rating),
+        suggested_rating=int(suggested) if suggested is not None else None,
+        review_datetime=moment,
+        review_duration_ms=review_duration_ms,
+        due_after=card.due,
+        answer=answer,
+    )
+
+
+def retrievability(*, card: ReviewCard, at: datetime | None = None) -> float:
+    """The probability, 0 to 1, that the learner recalls the card at a moment (0 if never rated)."""
+    if card.last_review is None:
+        return 0.0
+    return float(scheduler().get_card_retrievability(to_fsrs(card), utc(at)))
+
+
+def goal_set(*, user: User, interview_date: date | None, today: date | None = None) -> LearnerGoal:
+    """Set (or clear, with None) the learner's target interview date; it must not be past."""
+    current = today or timezone.now().date()
+    if interview_date is not None and interview_date < current:
+        raise PracticeError("Pick an interview date from today onwards.")
+    goal, _ = LearnerGoal.objects.update_or_create(
+        user=user, defaults={"interview_date": interview_date}
+    )
+    return goal

@@ -1,0 +1,146 @@
+from decimal import Decimal
+
+import pytest
+
+from learn.practice.models import Rating
+from learn.practice.services.grading import (
+    MalformedAnswer,
+    Response,
+    grade_response,
+    json_equal,
+    numeric_correct,
+    output_matches,
+    parse_numeric,
+    suggested_rating,
+)
+from tests.practice.factories import (
+    multiple_question,
+    numeric_question,
+    short_question,
+    single_question,
+    true_false_question,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def choice_ids(version, *texts):
+    return [c.pk for c in version.choices.all() if c.text in texts]
+
+
+def test_single_choice_right_and_wrong():
+    version = single_question()
+    right = grade_response(
+        version=version, response=Response(choice_ids=choice_ids(version, "15 minutes"))
+    )
+    wrong = grade_response(
+        version=version, response=Response(choice_ids=choice_ids(version, "1 hour"))
+    )
+    assert (right.correct, right.score) == (True, 1.0)
+    assert (wrong.correct, wrong.score) == (False, 0.0)
+
+
+def test_single_choice_refuses_two_picks_none_and_foreign_choices():
+    version = single_question()
+    other = single_question()
+    with pytest.raises(MalformedAnswer, match="exactly one"):
+        grade_response(
+            version=version,
+            response=Response(choice_ids=choice_ids(version, "15 minutes", "1 hour")),
+        )
+    with pytest.raises(MalformedAnswer, match="Pick an answer"):
+        grade_response(version=version, response=Response())
+    with pytest.raises(MalformedAnswer, match="not one of"):
+        grade_response(
+            version=version, response=Response(choice_ids=choice_ids(other, "15 minutes"))
+        )
+
+
+def test_multiple_choice_needs_the_exact_set_and_gives_partial_credit():
+    version = multiple_question()
+    exact = grade_response(
+        version=version,
+        response=Response(choice_ids=choice_ids(version, "S3", "SQS", "DynamoDB Streams")),
+    )
+    partial = grade_response(
+        version=version, response=Response(choice_ids=choice_ids(version, "S3", "SQS"))
+    )
+    with_wrong = grade_response(
+        version=version, response=Response(choice_ids=choice_ids(version, "S3", "A cron on EC2"))
+    )
+    assert exact.correct and exact.score == 1.0
+    assert not partial.correct and partial.score == pytest.approx(2 / 3)
+    assert not with_wrong.correct and with_wrong.score == 0.0
+
+
+def test_true_false():
+    version = true_false_question(answer=False)
+    assert grade_response(version=version, response=Response(bool_value=False)).correct
+    assert not grade_response(version=version, response=Response(bool_value=True)).correct
+    with pytest.raises(MalformedAnswer):
+        grade_response(version=version, response=Response())
+
+
+@pytest.mark.parametrize(
+    ("raw", "correct"),
+    [
+        ("12.5", True),
+        ("12.49", True),  # exactly answer - tolerance: the edge is inside
+        ("12.51", True),  # exactly answer + tolerance
+        ("12.4899", False),
+        ("12.5101", False),
+        ("$12.50", True),
+        (" 12.500 ", True),
+    ],
+)
+def test_numeric_tolerance_edges(raw, correct):
+    version = numeric_question(answer="12.5", tolerance="0.01")
+    assert grade_response(version=version, response=Response(numeric_raw=raw)).correct is correct
+
+
+def test_numeric_exact_with_zero_tolerance():
+    assert numeric_correct(value=Decimal("1000"), answer=Decimal("1000"), tolerance=Decimal(0))
+    assert not numeric_correct(
+        value=Decimal("1000.0001"), answer=Decimal("1000"), tolerance=Decimal(0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1,000", "1000"), ("1 000 000", "1000000"), ("-3", "-3"), ("1e3", "1000"), ("0.20", "0.20")],
+)
+def test_parse_numeric_accepts_what_people_type(raw, value):
+    assert parse_numeric(raw) == Decimal(value)
+
+
+@pytest.mark.parametrize("raw", ["", "twelve", "12,5", "1.2.3", "nan", "inf", "12 MB"])
+def test_parse_numeric_refuses_malformed_numbers_with_a_clear_message(raw):
+    with pytest.raises(MalformedAnswer) as error:
+        parse_numeric(raw)
+    assert "number" in str(error.value)
+
+
+def test_short_answers_wait_for_a_self_grade():
+    grade = grade_response(version=short_question(), response=Response(text="900 s"))
+    assert grade.correct is None and grade.score is None
+
+
+def test_suggested_rating():
+    assert suggested_rating(correct=True, score=1.0) == Rating.GOOD
+    assert suggested_rating(correct=False, score=0.5) == Rating.HARD
+    assert suggested_rating(correct=False, score=0.0) == Rating.AGAIN
+
+
+def test_json_equal_is_json_equality_not_python_equality():
+    assert json_equal({"a": [1, 2.0]}, {"a": [1.0, 2]})
+    assert not json_equal(True, 1)
+    assert not json_equal({"ok": 1}, {"ok": True})
+    assert not json_equal({"a": 1}, {"a": 1, "b": 2})
+    assert not json_equal("1", 1)
+
+
+def test_proxy_body_is_parsed_when_the_test_expects_json():
+    expected = {"statusCode": 200, "body": {"sum": 42}}
+    assert output_matches(expected=expected, payload={"statusCode": 200, "body": '{"sum": 42}'})
+    assert not output_matches(expected=expected, payload={"statusCode": 200, "body": {"sum": 42}})
+    assert not output_matches(expected=expected, payload={"statusCode": 200, "body": "not json"})
