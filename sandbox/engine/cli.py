@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -89,9 +89,13 @@ def _spec(args: argparse.Namespace) -> FunctionSpec:
         if not sep:
             _fail(f"--env expects KEY=VALUE, got {item!r}")
         environment[key] = value
-    name = args.name or "".join(
-        c if c.isalnum() or c in "-_" else "-" for c in args.code_dir.resolve().name
-    )[:64] or "function"
+    name = (
+        args.name
+        or "".join(c if c.isalnum() or c in "-_" else "-" for c in args.code_dir.resolve().name)[
+            :64
+        ]
+        or "function"
+    )
     try:
         spec = FunctionSpec(
             name=name,
@@ -137,29 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     event = _read_event(args.event)
     pool = EnvironmentPool(account_concurrency=max(args.concurrency, 1))
     failed = False
-    lock = threading.Lock()
     try:
-        remaining = args.repeat
-        while remaining:
-            batch = min(args.concurrency, remaining)
-            results: list[InvocationResult] = []
-
-            def one() -> None:
-                result = pool.invoke(spec, event)
-                with lock:
-                    results.append(result)
-
-            threads = [threading.Thread(target=one) for _ in range(batch)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            for result in sorted(results, key=lambda r: r.started_at):
-                _emit(result, args.json)
-                failed = failed or result.status != "success"
-            remaining -= batch
-            if remaining and args.interval:
-                time.sleep(args.interval)
+        with ThreadPoolExecutor(max_workers=args.concurrency) as executor:
+            remaining = args.repeat
+            while remaining:
+                batch = min(args.concurrency, remaining)
+                futures = [executor.submit(pool.invoke, spec, event) for _ in range(batch)]
+                results = [future.result() for future in futures]
+                for result in sorted(results, key=lambda r: r.started_at):
+                    _emit(result, args.json)
+                    failed = failed or result.status != "success"
+                remaining -= batch
+                if remaining and args.interval:
+                    time.sleep(args.interval)
     except JailUnavailable as exc:
         print(f"error: the sandbox is unavailable: {exc}", file=sys.stderr)
         return 3

@@ -295,9 +295,7 @@ class ExecutionEnvironment:
         output = self._take_output()
         if frame.meta.get("type") != "result" or frame.meta.get("request_id") != request_id:
             self.kill()
-            return Outcome(
-                "crash", output, started_at, ended_at, duration, error=_protocol_error()
-            )
+            return Outcome("crash", output, started_at, ended_at, duration, error=_protocol_error())
         self.last_used = time.monotonic()
         rss = frame.meta.get("maxrss_kb")
         if isinstance(rss, int):
@@ -306,13 +304,23 @@ class ExecutionEnvironment:
         handler_ms = float(handler_ms) if isinstance(handler_ms, int | float) else None
         if frame.meta.get("ok") is True:
             return Outcome(
-                "success", output, started_at, ended_at, duration, body=frame.data,
+                "success",
+                output,
+                started_at,
+                ended_at,
+                duration,
+                body=frame.data,
                 handler_ms=handler_ms,
             )
         error = _json_or_none(frame.data)
         return Outcome(
-            "error", output, started_at, ended_at, duration,
-            error=error if isinstance(error, dict) else _protocol_error(), handler_ms=handler_ms,
+            "error",
+            output,
+            started_at,
+            ended_at,
+            duration,
+            error=error if isinstance(error, dict) else _protocol_error(),
+            handler_ms=handler_ms,
         )
 
     def _failed(self, kind: str, started_at: float, t0: float, *, timeout_s: float) -> Outcome:
@@ -331,32 +339,50 @@ class ExecutionEnvironment:
         duration = (time.perf_counter() - t0) * 1000
         if kind == "timeout":
             return Outcome(
-                "timeout", output, started_at, ended_at, timeout_s * 1000,
-                error={"errorType": "Sandbox.Timedout",
-                       "errorMessage": f"Task timed out after {timeout_s:.2f} seconds"},
+                "timeout",
+                output,
+                started_at,
+                ended_at,
+                timeout_s * 1000,
+                error={
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {timeout_s:.2f} seconds",
+                },
             )
         if kind == "oom":
             self.max_memory_mb = self.spec.memory_mb
             return Outcome(
-                "out_of_memory", output, started_at, ended_at, duration,
-                error={"errorType": "Runtime.OutOfMemory",
-                       "errorMessage": "Runtime exited with error: signal: killed"},
+                "out_of_memory",
+                output,
+                started_at,
+                ended_at,
+                duration,
+                error={
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": "Runtime exited with error: signal: killed",
+                },
                 exit_reason="Runtime exited with error: signal: killed",
             )
         if kind == "flood":
             reason = f"output exceeded {LOG_KILL_BYTES // (1024 * 1024)} MB; runtime killed"
             return Outcome(
-                "crash", output, started_at, ended_at, duration,
+                "crash",
+                output,
+                started_at,
+                ended_at,
+                duration,
                 error={"errorType": "Sandbox.OutputLimitExceeded", "errorMessage": reason},
                 exit_reason=reason,
             )
         if kind == "protocol":
-            return Outcome(
-                "crash", output, started_at, ended_at, duration, error=_protocol_error()
-            )
+            return Outcome("crash", output, started_at, ended_at, duration, error=_protocol_error())
         reason = f"Runtime exited with error: {self._exit_description()}"
         return Outcome(
-            "crash", output, started_at, ended_at, duration,
+            "crash",
+            output,
+            started_at,
+            ended_at,
+            duration,
             error={"errorType": "Runtime.ExitError", "errorMessage": reason},
             exit_reason=reason,
         )

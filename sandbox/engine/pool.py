@@ -24,7 +24,7 @@ from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
 from sandbox.engine.workspace import Workspace
 
-_CANARY = '''
+_CANARY = """
 import os, socket
 def handler(event, context):
     return {
@@ -34,7 +34,7 @@ def handler(event, context):
         "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "echo": event,
     }
-'''
+"""
 
 
 class EnvironmentPool:
@@ -76,7 +76,9 @@ class EnvironmentPool:
         self._workspace = Workspace(workdir)
         self._spawner = Spawner()
         self._stop = threading.Event()
-        self._reaper = threading.Thread(target=self._reap_loop, name="lambdalab-reaper", daemon=True)
+        self._reaper = threading.Thread(
+            target=self._reap_loop, name="lambdalab-reaper", daemon=True
+        )
         self._reaper.start()
 
     # ----------------------------------------------------------------- public API
@@ -226,9 +228,9 @@ class EnvironmentPool:
                         "namespace": env.spec.namespace,
                         "function_name": env.spec.name,
                         "version_key": env.spec.version_key,
-                        "state": "busy" if env in self._busy else (
-                            "frozen" if env.frozen else "idle"
-                        ),
+                        "state": "busy"
+                        if env in self._busy
+                        else ("frozen" if env.frozen else "idle"),
                         "provisioned": env.provisioned,
                         "invocations": env.invocations,
                         "idle_s": 0.0 if env in self._busy else now - env.last_used,
@@ -335,9 +337,7 @@ class EnvironmentPool:
             with self._lock:
                 self._busy.add(env)
         try:
-            outcome = env.invoke(
-                request_id=request_id, event=event, trace_id=_trace_id(request_id)
-            )
+            outcome = env.invoke(request_id=request_id, event=event, trace_id=_trace_id(request_id))
         finally:
             self._release(env)
         return _build(spec, request_id, outcome, env, init)
@@ -364,9 +364,7 @@ class EnvironmentPool:
             old.kill()
 
     def _over_idle_cap(self) -> list[ExecutionEnvironment]:
-        idle = [
-            env for stack in self._idle.values() for env in stack if not env.provisioned
-        ]
+        idle = [env for stack in self._idle.values() for env in stack if not env.provisioned]
         excess = len(idle) - self.max_idle_environments
         if excess <= 0:
             return []
@@ -433,8 +431,9 @@ def _build(
     if status == "timeout":
         extra = report.timeout_line(request_id, float(spec.timeout_s), phase.ended_at)
     elif status in ("out_of_memory", "crash") and error is not None:
-        extra = report.exit_lines(request_id, phase.exit_reason or "Runtime exited",
-                                  str(error["errorType"]))
+        extra = report.exit_lines(
+            request_id, phase.exit_reason or "Runtime exited", str(error["errorType"])
+        )
     max_used = max(env.max_memory_mb, 1)
     line = report.report_line(
         request_id=request_id,
@@ -501,7 +500,9 @@ def _throttled(spec: FunctionSpec, request_id: str, reason: str) -> InvocationRe
     )
 
 
-def _rejected(spec: FunctionSpec, request_id: str, error_type: str, message: str) -> InvocationResult:
+def _rejected(
+    spec: FunctionSpec, request_id: str, error_type: str, message: str
+) -> InvocationResult:
     result = _throttled(spec, request_id, "")
     result.status = "error"
     result.error = {

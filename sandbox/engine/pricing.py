@@ -20,7 +20,9 @@ FREE_REQUESTS = 1_000_000  # per month
 FREE_GB_SECONDS = Decimal(400_000)  # per month, shared by both architectures
 
 
-def billed_duration_ms(duration_ms: float, *, init_duration_ms: float = 0.0, bill_init: bool) -> int:
+def billed_duration_ms(
+    duration_ms: float, *, init_duration_ms: float = 0.0, bill_init: bool
+) -> int:
     """Duration (plus INIT when billed) rounded up to the next 1 ms."""
     total = duration_ms + (init_duration_ms if bill_init else 0.0)
     return max(1, math.ceil(round(total, 2)))

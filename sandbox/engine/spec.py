@@ -68,7 +68,7 @@ CodeFiles = tuple[tuple[str, bytes], ...]
 
 
 def _check_relpath(name: str, field_name: str = "code") -> str:
-    """Return a normalised relative POSIX path, or raise SpecError for anything escaping the root."""
+    """A normalised relative POSIX path; SpecError for anything escaping the root."""
     if not name or "\x00" in name or "\\" in name:
         raise SpecError(field_name, f"invalid file name {name!r}")
     path = PurePosixPath(name)
@@ -149,7 +149,9 @@ def unpack_zip(data: bytes) -> dict[str, bytes]:
                 continue
             mode = info.external_attr >> 16
             if mode and not (stat.S_ISREG(mode) or stat.S_IFMT(mode) == 0):
-                raise SpecError("code", f"links and special files are not allowed ({info.filename})")
+                raise SpecError(
+                    "code", f"links and special files are not allowed ({info.filename})"
+                )
             rel = _check_relpath(info.filename)
             chunks = []
             try:
@@ -284,7 +286,6 @@ class FunctionSpec:
         """Build a spec from a zipped deployment package (see unpack_zip for what is refused)."""
         return cls(code=unpack_zip(data), **kwargs)
 
-
     def has_handler_module(self) -> bool:
         """Whether the code contains a file for the handler's module (the CLI checks this)."""
         base = self.handler.rsplit(".", 1)[0].replace(".", "/")
@@ -295,4 +296,6 @@ class FunctionSpec:
 def _check_int(name: str, value: object, low: int, high: int, unit: str) -> None:
     suffix = f" {unit}" if unit else ""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SpecError(name, f"must be an integer between {low} and {high}{suffix} (got {value!r})")
+        raise SpecError(
+            name, f"must be an integer between {low} and {high}{suffix} (got {value!r})"
+        )

@@ -6,15 +6,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FIELDS = {"request_id", "status", "payload", "error", "log", "duration_ms", "billed_duration_ms",
-          "init_duration_ms", "max_memory_used_mb", "memory_size_mb", "cold_start",
-          "environment_id"}
+FIELDS = {
+    "request_id",
+    "status",
+    "payload",
+    "error",
+    "log",
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "max_memory_used_mb",
+    "memory_size_mb",
+    "cold_start",
+    "environment_id",
+}
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sandbox.engine", *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
 
 
@@ -28,9 +43,24 @@ def code(tmp_path: Path) -> Path:
 
 
 def test_json_lines_with_warm_reuse(code: Path):
-    done = cli("invoke", str(code), "--handler", "app.handler", "--event", "-", "--memory",
-               "1769", "--repeat", "4", "--concurrency", "2", "--interval", "0.05", "--json",
-               stdin='{"k": 1}')
+    done = cli(
+        "invoke",
+        str(code),
+        "--handler",
+        "app.handler",
+        "--event",
+        "-",
+        "--memory",
+        "1769",
+        "--repeat",
+        "4",
+        "--concurrency",
+        "2",
+        "--interval",
+        "0.05",
+        "--json",
+        stdin='{"k": 1}',
+    )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(rows) == 4

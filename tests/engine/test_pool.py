@@ -123,16 +123,31 @@ def test_timeout_reports_lambda_message_and_discards_environment(pool: Environme
 @pytest.mark.parametrize(
     ("files", "handler", "error_type", "message"),
     [
-        ({"app.py": "import not_a_module\n"}, "app.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'app': No module named 'not_a_module'"),
-        ({"other.py": "X = 1\n"}, "app.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'app': No module named 'app'"),
-        ({"app.py": "def handler(e, c)\n    return 1\n"}, "app.handler",
-         "Runtime.UserCodeSyntaxError", "Syntax error in module 'app': "),
-        ({"app.py": "X = 1\n"}, "app.handler", "Runtime.HandlerNotFound",
-         "Handler 'handler' missing on module 'app'"),
-        ({"app.py": "raise ValueError('bad config')\n"}, "app.handler", "ValueError",
-         "bad config"),
+        (
+            {"app.py": "import not_a_module\n"},
+            "app.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'not_a_module'",
+        ),
+        (
+            {"other.py": "X = 1\n"},
+            "app.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'app'",
+        ),
+        (
+            {"app.py": "def handler(e, c)\n    return 1\n"},
+            "app.handler",
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module 'app': ",
+        ),
+        (
+            {"app.py": "X = 1\n"},
+            "app.handler",
+            "Runtime.HandlerNotFound",
+            "Handler 'handler' missing on module 'app'",
+        ),
+        ({"app.py": "raise ValueError('bad config')\n"}, "app.handler", "ValueError", "bad config"),
     ],
 )
 def test_init_errors_have_lambda_error_types(
@@ -271,15 +286,17 @@ def test_logging_uses_lambda_format(pool: EnvironmentPool):
         """
     )
     result = pool.invoke(spec, {})
-    assert re.search(rf"\[INFO\]\t\d{{4}}-\d\d-\d\dT[\d:.]+Z\t{result.request_id}\thello\n",
-                     result.log)
+    assert re.search(
+        rf"\[INFO\]\t\d{{4}}-\d\d-\d\dT[\d:.]+Z\t{result.request_id}\thello\n", result.log
+    )
 
 
 def test_concurrent_invocations_get_separate_environments(pool: EnvironmentPool):
     spec = make_spec("import time\ndef handler(e, c):\n    time.sleep(0.3)\n    return 1\n")
     results: list[InvocationResult] = []
-    threads = [threading.Thread(target=lambda: results.append(pool.invoke(spec, {})))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(pool.invoke(spec, {}))) for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -382,9 +399,22 @@ def test_results_say_how_limits_are_enforced(pool: EnvironmentPool):
     result = pool.invoke(make_spec(TRIVIAL), {})
     assert set(result.limits) >= {"memory", "processes", "cpu", "freeze", "tmp", "open_files"}
     data = result.to_dict()
-    for key in ("request_id", "status", "payload", "error", "log", "duration_ms",
-                "billed_duration_ms", "init_duration_ms", "max_memory_used_mb",
-                "memory_size_mb", "cold_start", "environment_id", "started_at", "ended_at"):
+    for key in (
+        "request_id",
+        "status",
+        "payload",
+        "error",
+        "log",
+        "duration_ms",
+        "billed_duration_ms",
+        "init_duration_ms",
+        "max_memory_used_mb",
+        "memory_size_mb",
+        "cold_start",
+        "environment_id",
+        "started_at",
+        "ended_at",
+    ):
         assert key in data
 
 

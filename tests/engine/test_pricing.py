@@ -38,8 +38,14 @@ def test_monthly_cost_with_and_without_free_tier():
 
 
 def test_monthly_cold_starts_add_init_when_billed():
-    base = dict(invocations=1000, avg_duration_ms=100, memory_mb=1024, free_tier=False,
-                cold_start_ratio=0.1, avg_init_duration_ms=200)
+    base = dict(
+        invocations=1000,
+        avg_duration_ms=100,
+        memory_mb=1024,
+        free_tier=False,
+        cold_start_ratio=0.1,
+        avg_init_duration_ms=200,
+    )
     billed = pricing.monthly_cost(**base)  # type: ignore[arg-type]
     old = pricing.monthly_cost(**base, bill_init=False)  # type: ignore[arg-type]
     assert billed.gb_seconds == Decimal("100") + Decimal("20")  # 1000 * 0.1 s + 100 * 0.2 s

@@ -10,7 +10,10 @@ def test_billed_duration_rounds_up_to_the_next_ms():
 
 def test_report_line_matches_lambda_exactly():
     line = report.report_line(
-        request_id="abc", duration_ms=27.55, memory_size_mb=128, max_memory_used_mb=41,
+        request_id="abc",
+        duration_ms=27.55,
+        memory_size_mb=128,
+        max_memory_used_mb=41,
         init_duration_ms=120.4,
     )
     assert line == (
@@ -18,8 +21,12 @@ def test_report_line_matches_lambda_exactly():
         "Memory Size: 128 MB\tMax Memory Used: 41 MB\tInit Duration: 120.40 ms"
     )
     warm = report.report_line(
-        request_id="abc", duration_ms=1.0, memory_size_mb=128, max_memory_used_mb=41,
-        init_duration_ms=None, status="timeout",
+        request_id="abc",
+        duration_ms=1.0,
+        memory_size_mb=128,
+        max_memory_used_mb=41,
+        init_duration_ms=None,
+        status="timeout",
     )
     assert warm.endswith("Max Memory Used: 41 MB\tStatus: timeout")
 

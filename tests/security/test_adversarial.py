@@ -107,7 +107,8 @@ def environ(event):
 
 def write_outside(event):
     out = {}
-    for path in ["/var/task/app.py", "/var/task/new.py", "/usr/evil", "/evil", "/proc/sys/kernel/hostname"]:
+    paths = ["/var/task/app.py", "/var/task/new.py", "/usr/evil", "/evil", "/etc/x"]
+    for path in paths + ["/proc/sys/kernel/hostname"]:
         try:
             with open(path, "w") as f:
                 f.write("pwned")
@@ -195,7 +196,9 @@ def hostile() -> FunctionSpec:
     return make_spec(HOSTILE, timeout_s=1)
 
 
-def run(pool: EnvironmentPool, spec: FunctionSpec, action: str, **extra: object) -> InvocationResult:
+def run(
+    pool: EnvironmentPool, spec: FunctionSpec, action: str, **extra: object
+) -> InvocationResult:
     return pool.invoke(spec, {"action": action, **extra})
 
 
@@ -321,8 +324,19 @@ def test_host_files_processes_and_environment_are_invisible(
         assert isinstance(seen[path], int), f"{path} readable: {seen[path]!r}"
     assert "s3cret" not in str(seen)
     assert max(seen["proc"]) < 10  # only the jail's own pid namespace
-    assert set(seen["root"]) <= {"bin", "dev", "lib", "lib32", "lib64", "libx32", "proc",
-                                 "sbin", "tmp", "usr", "var"}
+    assert set(seen["root"]) <= {
+        "bin",
+        "dev",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "tmp",
+        "usr",
+        "var",
+    }
     env = run(pool, hostile, "environ").payload
     assert "LAMBDALAB_HOST_SECRET" not in env
     assert not any(key.startswith(("DJANGO", "DATABASE", "CELERY", "VIRTUAL_ENV")) for key in env)
@@ -375,7 +389,7 @@ def test_killing_the_parent_and_everything_else(pool: EnvironmentPool, hostile: 
     # The jail's init (pid 1 of its pid namespace) ignores signals from inside, and nothing
     # else is visible, so the runtime survives and nothing on the host is touched.
     assert result.status == "success", result.log
-    assert before - _host_pids() <= set()  or all(p > os.getpid() for p in before - _host_pids())
+    assert before - _host_pids() <= set() or all(p > os.getpid() for p in before - _host_pids())
     assert os.getpid() in _host_pids() and 1 in _host_pids()
     after = pool.invoke(hostile, {"action": "ok"})
     assert after.payload == "ok" and after.environment_id == result.environment_id
@@ -401,8 +415,9 @@ def test_ptrace_reaches_nothing_outside(pool: EnvironmentPool, hostile: Function
     ("action", "reason"),
     [("exit_now", "exit status 3"), ("segfault", "signal: segmentation fault")],
 )
-def test_runtime_exit_is_a_crash(pool: EnvironmentPool, hostile: FunctionSpec, action: str,
-                                 reason: str):
+def test_runtime_exit_is_a_crash(
+    pool: EnvironmentPool, hostile: FunctionSpec, action: str, reason: str
+):
     result = run(pool, hostile, action)
     assert result.status == "crash"
     assert result.error is not None
