@@ -1,0 +1,219 @@
+"""Benchmark the sandbox engine against python-lambda-local. Prints figures; asserts nothing.
+
+    python bench/engine.py [--quick]
+
+At 1,769 MB (one full vCPU) and at 128 MB: cold start p50/p99 (a trivial handler, the whole
+invoke() round trip including INIT), warm overhead p50/p99 (round trip minus the handler's own
+time), warm invocations per second with 2 worker threads, and memory per idle environment
+(PSS of its processes). python-lambda-local (the optional `bench` extra) runs the same handler:
+its CLI for cold starts, its in-process `call()` for warm ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox.engine import EnvironmentPool, FunctionSpec  # noqa: E402
+
+HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def spec(memory_mb: int, tag: str) -> FunctionSpec:
+    return FunctionSpec(
+        name="bench",
+        handler="app.handler",
+        code={"app.py": HANDLER + f"# {tag}\n"},
+        memory_mb=memory_mb,
+        namespace=f"bench-{tag}",
+    )
+
+
+def idle_pss_mb(pool: EnvironmentPool) -> float:
+    sizes = []
+    for stack in pool._idle.values():  # bench-only peek at the pool's internals
+        for env in stack:
+            total = 0
+            for pid in env.cgroup.pids():
+                try:
+                    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+            sizes.append(total / 1024)
+    return statistics.mean(sizes) if sizes else float("nan")
+
+
+def bench_engine(memory_mb: int, cold_n: int, warm_n: int, seconds: float) -> dict[str, float]:
+    with EnvironmentPool(account_concurrency=10) as pool:
+        pool.check()
+        cold = []
+        for i in range(cold_n):
+            t0 = time.perf_counter()
+            result = pool.invoke(spec(memory_mb, f"cold-{memory_mb}-{i}"), {})
+            cold.append((time.perf_counter() - t0) * 1000)
+            assert result.cold_start and result.status == "success", result.log
+        warm_spec = spec(memory_mb, f"warm-{memory_mb}")
+        pool.invoke(warm_spec, {})
+        overhead = []
+        for _ in range(warm_n):
+            t0 = time.perf_counter()
+            result = pool.invoke(warm_spec, {})
+            wall = (time.perf_counter() - t0) * 1000
+            overhead.append(wall - (result.handler_duration_ms or 0.0))
+        idle = idle_pss_mb(pool)
+
+        tp_spec = spec(memory_mb, f"tp-{memory_mb}")
+        barrier = threading.Barrier(2)
+        counts = [0, 0]
+        for _ in range(2):
+            pool.invoke(tp_spec, {})
+
+        def worker(slot: int) -> None:
+            barrier.wait()
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                if pool.invoke(tp_spec, {}).status == "success":
+                    counts[slot] += 1
+
+        # Two environments first, so both workers run warm.
+        threads = [threading.Thread(target=pool.invoke, args=(tp_spec, {})) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return {
+        "cold_p50": statistics.median(cold),
+        "cold_p99": pct(cold, 0.99),
+        "warm_p50": statistics.median(overhead),
+        "warm_p99": pct(overhead, 0.99),
+        "rps": sum(counts) / seconds,
+        "idle_mb": idle,
+    }
+
+
+def bench_lambda_local(cold_n: int, warm_n: int, seconds: float) -> dict[str, float] | None:
+    cli = shutil.which("python-lambda-local") or str(Path(sys.executable).parent / "python-lambda-local")
+    try:
+        from lambda_local.context import Context
+        from lambda_local.main import call
+    except ImportError:
+        return None
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    workdir = Path(tempfile.mkdtemp())
+    (workdir / "app.py").write_text(HANDLER)
+    (workdir / "event.json").write_text("{}")
+    cold = []
+    for _ in range(cold_n):
+        t0 = time.perf_counter()
+        subprocess.run([cli, "-f", "handler", "app.py", "event.json"], cwd=workdir,
+                       capture_output=True, check=True)
+        cold.append((time.perf_counter() - t0) * 1000)
+    sys.path.insert(0, str(workdir))
+    import app  # type: ignore[import-not-found]
+
+    overhead = []
+    for _ in range(warm_n):
+        t0 = time.perf_counter()
+        call(app.handler, {}, Context(3))
+        overhead.append((time.perf_counter() - t0) * 1000)
+    count = [0, 0]
+
+    def worker(slot: int) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            call(app.handler, {}, Context(3))
+            count[slot] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "cold_p50": statistics.median(cold),
+        "cold_p99": pct(cold, 0.99),
+        "warm_p50": statistics.median(overhead),
+        "warm_p99": pct(overhead, 0.99),
+        "rps": sum(count) / seconds,
+        "idle_mb": float("nan"),
+    }
+
+
+ROWS = [
+    ("cold start p50 (ms)", "cold_p50", "lower"),
+    ("cold start p99 (ms)", "cold_p99", "lower"),
+    ("warm overhead p50 (ms)", "warm_p50", "lower"),
+    ("warm overhead p99 (ms)", "warm_p99", "lower"),
+    ("warm invocations/s, 2 workers", "rps", "higher"),
+    ("memory per idle env (MB PSS)", "idle_mb", "lower"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args()
+    cold_n, warm_n, seconds = (10, 300, 1.0) if args.quick else (40, 2000, 3.0)
+    print(f"Lambda Lab engine benchmark — {os.cpu_count()} CPUs, trivial handler", flush=True)
+    figures = {
+        "engine 1769 MB": bench_engine(1769, cold_n, warm_n, seconds),
+        "engine 128 MB": bench_engine(128, max(5, cold_n // 4), warm_n // 4, seconds),
+    }
+    local = bench_lambda_local(max(5, cold_n // 2), warm_n // 4, seconds)
+    columns = list(figures)
+    if local is not None:
+        figures["python-lambda-local"] = local
+        columns += ["python-lambda-local", "ratio (1769 MB vs p-l-l)"]
+    width = 32
+    print("".ljust(width) + "".join(c.rjust(26) for c in columns))
+    for label, key, better in ROWS:
+        cells = [f"{figures[c][key]:.2f}" for c in columns if c in figures]
+        if local is not None:
+            ours, theirs = figures["engine 1769 MB"][key], local[key]
+            if theirs != theirs or ours == 0:  # NaN: not measurable for python-lambda-local
+                cells.append("n/a")
+            else:
+                ratio = theirs / ours if better == "lower" else ours / theirs
+                cells.append(f"{ratio:.1f}x {'better' if ratio >= 1 else 'worse'}")
+        print(label.ljust(width) + "".join(cell.rjust(26) for cell in cells))
+    if local is None:
+        print("python-lambda-local is not installed (pip install -e '.[bench]'): no comparison.")
+    else:
+        print("python-lambda-local runs the handler unisolated in a forked process per call;")
+        print("its cold start is its CLI, its warm figures its in-process call().")
+    print("Targets at 1,769 MB on 2 cores: warm overhead p50 <= 1 ms, cold p50 <= 60 ms, "
+          ">= 500 warm invocations/s.")
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
