@@ -9,6 +9,7 @@ from django.utils.html import strip_tags
 
 from learn.models import Lesson, SearchDocument
 from learn.practice.models import Question
+from learn.selectors.lessons import lesson_rendered
 
 _PERMALINK_RE = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.DOTALL)
 _SPACE_RE = re.compile(r"\s+")
@@ -37,7 +38,7 @@ def _documents() -> list[SearchDocument]:
                 kind=SearchDocument.Kind.LESSON,
                 key=lesson.slug,
                 title=lesson.title,
-                body=f"{extra} {html_to_text(fragment=lesson.body_html)}",
+                body=f"{extra} {html_to_text(fragment=lesson_rendered(lesson=lesson)[0])}",
                 url=lesson.get_absolute_url(),
                 lesson_slug=lesson.slug,
             )
