@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from learn.views import home, instructor, lessons, search
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/bookmark/", lessons.lesson_bookmark, name="lesson_bookmark"),
     path("lessons/<slug:slug>/note/", lessons.lesson_note, name="lesson_note"),
     path("search/", search.search_page, name="search"),
-    path("quiz/", home.quiz_home, name="quiz"),
+    path("quiz/", include("learn.practice.urls")),
     path("progress/", home.progress_home, name="progress"),
     path("instructor/", instructor.instructor_home, name="instructor"),
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),

@@ -20,11 +20,6 @@ def landing(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "learn/landing.html", context)
 
 
-@require_GET
-@login_required
-def quiz_home(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "learn/quiz.html")
-
 
 @require_GET
 @login_required

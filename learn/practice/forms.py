@@ -1,0 +1,76 @@
+"""Forms of the practice pages: they parse input; the services decide what it means."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from learn.practice.models import Rating, SelfGrade
+from learn.practice.services.attempts import QUIZ_LENGTHS
+from learn.practice.services.grading import Response
+
+
+class QuizStartForm(forms.Form):
+    lesson = forms.SlugField(required=False)
+    topics = forms.MultipleChoiceField(required=False)
+    length = forms.TypedChoiceField(
+        choices=[(n, f"{n} questions") for n in QUIZ_LENGTHS], coerce=int, initial=10
+    )
+
+    def __init__(self, *args: Any, topic_slugs: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        topics = self.fields["topics"]
+        assert isinstance(topics, forms.MultipleChoiceField)
+        topics.choices = [(slug, slug) for slug in topic_slugs]
+
+
+class MockStartForm(forms.Form):
+    minutes = forms.TypedChoiceField(
+        choices=[(10, "10 minutes"), (20, "20 minutes"), (30, "30 minutes")], coerce=int, initial=20
+    )
+
+
+class AnswerForm(forms.Form):
+    """One answer of any type; which fields matter depends on the question."""
+
+    item = forms.IntegerField(min_value=1)
+    truth = forms.ChoiceField(choices=[("true", "True"), ("false", "False")], required=False)
+    number = forms.CharField(required=False, max_length=64)
+    text = forms.CharField(required=False, max_length=10_000)
+    code = forms.CharField(required=False, max_length=65_536, strip=False)
+
+    def response(self) -> Response:
+        data = self.cleaned_data
+        choice_ids = []
+        for raw in self.data.getlist("choice") if hasattr(self.data, "getlist") else []:
+            try:
+                choice_ids.append(int(raw))
+            except ValueError:
+                continue
+        truth = data.get("truth")
+        return Response(
+            choice_ids=choice_ids,
+            bool_value=None if not truth else truth == "true",
+            numeric_raw=data.get("number") or "",
+            text=data.get("text") or "",
+            code=data.get("code") or "",
+        )
+
+
+class SelfGradeForm(forms.Form):
+    grade = forms.ChoiceField(choices=SelfGrade.choices)
+
+
+class RateForm(forms.Form):
+    rating = forms.TypedChoiceField(choices=Rating.choices, coerce=int)
+
+
+class GoalForm(forms.Form):
+    interview_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Interview date"
+    )
+
+
+class RunTestsForm(forms.Form):
+    code = forms.CharField(max_length=65_536, strip=False)

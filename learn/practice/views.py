@@ -1,0 +1,510 @@
+"""Pages of interview prep. Each view reads the request, calls one service or selector, renders.
+
+htmx requests get the named partial of the same page; without JavaScript every action is a plain
+form post that redirects back, so nothing depends on htmx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from learn.models import Lesson
+from learn.practice import selectors
+from learn.practice.forms import (
+    AnswerForm,
+    GoalForm,
+    MockStartForm,
+    QuizStartForm,
+    RateForm,
+    RunTestsForm,
+    SelfGradeForm,
+)
+from learn.practice.models import (
+    Answer,
+    Attempt,
+    AttemptKind,
+    AttemptStatus,
+    Question,
+    Rating,
+    SelfGrade,
+    Submission,
+)
+from learn.practice.services import attempts as attempt_services
+from learn.practice.services import challenges as challenge_services
+from learn.practice.services import reviews as review_services
+from learn.practice.services.grading import PracticeError, suggested_rating
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through HtmxMiddleware, behind login_required."""
+
+    htmx: HtmxDetails
+    user: User
+
+
+def _attempt(request: HtmxHttpRequest, attempt_id: int) -> Attempt:
+    try:
+        return selectors.attempt_get(user=request.user, attempt_id=attempt_id)
+    except Attempt.DoesNotExist:
+        raise Http404("No such session.") from None
+
+
+def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """Redirect a plain request; tell htmx to navigate the whole page."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+# Home ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    topics = list(selectors.topic_list())
+    lesson_slug = request.GET.get("lesson", "")
+    form = QuizStartForm(
+        initial={"lesson": lesson_slug, "length": 10}, topic_slugs=[t.slug for t in topics]
+    )
+    context = {
+        "form": form,
+        "mock_form": MockStartForm(),
+        "topics": topics,
+        "lessons": selectors.lesson_choices(),
+        "selected_lesson": lesson_slug,
+        "summary": selectors.progress_summary(user=request.user),
+        "challenge_count": Question.objects.filter(type="code").count(),
+    }
+    return render(request, "learn/practice/home.html", context)
+
+
+@require_POST
+@login_required
+def quiz_start(request: HtmxHttpRequest) -> HttpResponse:
+    form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.topic_list()])
+    if not form.is_valid():
+        messages.error(request, "Pick a length and topics from the lists.")
+        return _go(request, reverse("quiz"))
+    lesson = None
+    if form.cleaned_data["lesson"]:
+        lesson = Lesson.objects.filter(slug=form.cleaned_data["lesson"]).first()
+    topics = list(selectors.topic_list().filter(slug__in=form.cleaned_data["topics"]))
+    try:
+        attempt = attempt_services.quiz_start(
+            user=request.user, length=form.cleaned_data["length"], lesson=lesson, topics=topics
+        )
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("quiz"))
+    return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+
+
+@require_POST
+@login_required
+def mock_start(request: HtmxHttpRequest) -> HttpResponse:
+    form = MockStartForm(request.POST)
+    minutes = form.cleaned_data["minutes"] if form.is_valid() else attempt_services.MOCK_MINUTES
+    try:
+        attempt = attempt_services.mock_start(user=request.user, minutes=minutes)
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("quiz"))
+    return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+
+
+# Attempts ------------------------------------------------------------------------------------
+
+
+def _attempt_context(
+    request: HtmxHttpRequest, attempt: Attempt, *, show: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    items = selectors.attempt_items(attempt=attempt)
+    current = selectors.item_current(attempt=attempt, items=items)
+    if show is not None:
+        current = next((i for i in items if i.position == show), current)
+    answer = selectors.answer_of(current) if current else None
+    context: dict[str, Any] = {
+        "attempt": attempt,
+        "items": items,
+        "item": current,
+        "answer": answer,
+        "answered": sum(1 for i in items if selectors.answer_of(i) is not None),
+        "is_last": current is not None and current.position == len(items),
+        "answer_form": AnswerForm(),
+        "rating_choices": Rating.choices,
+        "self_grade_choices": SelfGrade.choices,
+        "now": timezone.now(),
+    }
+    if attempt.kind == AttemptKind.MOCK:
+        context["remaining_s"] = int(
+            attempt_services.mock_remaining(attempt=attempt).total_seconds()
+        )
+    if answer is not None:
+        context["suggested"] = suggested_rating(correct=answer.correct, score=answer.score)
+        if attempt.kind == AttemptKind.REVIEW:
+            context["log"] = getattr(answer, "review_log", None)
+    if current is not None and current.version.question.type == "code":
+        context["editor_vendored"] = _editor_vendored()
+    context.update(extra)
+    return context
+
+
+def _editor_vendored() -> bool:
+    return finders.find("vendor/codemirror/lib/codemirror.js") is not None
+
+
+@require_GET
+@login_required
+def attempt_page(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    if attempt.kind == AttemptKind.MOCK and attempt_services.mock_expire_check(attempt=attempt):
+        return _go(request, reverse("practice_results", args=[attempt.pk]))
+    try:
+        show = int(request.GET["item"]) if "item" in request.GET else None
+    except ValueError:
+        show = None
+    context = _attempt_context(request, attempt, show=show)
+    if context["item"] is None or (
+        attempt.status == AttemptStatus.FINISHED and attempt.kind != AttemptKind.REVIEW
+    ):
+        if attempt.kind == AttemptKind.REVIEW:
+            return redirect("practice_review")
+        return redirect("practice_results", attempt.pk)
+    template = "learn/practice/attempt.html"
+    if request.htmx:
+        template += "#item"
+    return render(request, template, context)
+
+
+@require_POST
+@login_required
+def answer(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    form = AnswerForm(request.POST)
+    page = reverse("practice_attempt", args=[attempt.pk])
+    if not form.is_valid():
+        error = "That answer could not be read: " + "; ".join(
+            f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()
+        )
+        return _answer_error(request, attempt, error, page)
+    item_id = form.cleaned_data["item"]
+    try:
+        saved, created = attempt_services.answer_submit(
+            attempt=attempt, item_id=item_id, response=form.response()
+        )
+    except attempt_services.MockExpired as error:
+        messages.warning(request, str(error))
+        return _go(request, reverse("practice_results", args=[attempt.pk]))
+    except PracticeError as error:
+        return _answer_error(request, attempt, str(error), page, item_id=item_id)
+    if not created:
+        messages.info(request, "You had already answered this question; your first answer stands.")
+    position = saved.item.position
+    if attempt.kind == AttemptKind.MOCK:
+        # Answers stay hidden until the end: straight on to the next question.
+        items = selectors.attempt_items(attempt=attempt)
+        if selectors.item_current(attempt=attempt, items=items) is None:
+            attempt_services.attempt_finish(attempt=attempt)
+            return _go(request, reverse("practice_results", args=[attempt.pk]))
+        if not request.htmx:
+            return redirect(page)
+        response = render(
+            request, "learn/practice/attempt.html#item", _attempt_context(request, attempt)
+        )
+    elif request.htmx:
+        response = render(
+            request,
+            "learn/practice/attempt.html#item",
+            _attempt_context(request, attempt, show=position),
+        )
+    else:
+        return redirect(f"{page}?item={position}")
+    return trigger_client_event(
+        response, "answerSaved", {"position": position, "correct": saved.correct}
+    )
+
+
+def _answer_error(
+    request: HtmxHttpRequest,
+    attempt: Attempt,
+    error: str,
+    page: str,
+    *,
+    item_id: int | None = None,
+) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, error)
+        return redirect(page)
+    show = None
+    if item_id is not None:
+        show = attempt.items.filter(pk=item_id).values_list("position", flat=True).first()
+    context = _attempt_context(request, attempt, show=show, error=error)
+    return render(request, "learn/practice/attempt.html#item", context)
+
+
+def _own_answer(attempt: Attempt, answer_id: int) -> Answer:
+    try:
+        return Answer.objects.select_related("item__attempt", "item__version__question").get(
+            pk=answer_id, item__attempt=attempt
+        )
+    except Answer.DoesNotExist:
+        raise Http404("No such answer in this session.") from None
+
+
+@require_POST
+@login_required
+def self_grade(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    answer = _own_answer(attempt, answer_id)
+    form = SelfGradeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise PracticeError("Grade your answer as Missed it, Partly or Got it.")
+        attempt_services.answer_self_grade(answer=answer, grade=form.cleaned_data["grade"])
+    except PracticeError as error:
+        messages.error(request, str(error))
+    position = answer.item.position
+    if attempt.status == AttemptStatus.FINISHED:
+        url = reverse("practice_results", args=[attempt.pk])
+        if request.htmx:
+            return render(
+                request,
+                "learn/practice/results.html#selfgrade",
+                {"attempt": attempt, "item": answer.item, "answer": answer},
+            )
+        return redirect(url)
+    if request.htmx:
+        return render(
+            request,
+            "learn/practice/attempt.html#item",
+            _attempt_context(request, attempt, show=position),
+        )
+    return redirect(f"{reverse('practice_attempt', args=[attempt.pk])}?item={position}")
+
+
+@require_POST
+@login_required
+def rate(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    answer = _own_answer(attempt, answer_id)
+    form = RateForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise PracticeError("Rate with Again, Hard, Good or Easy.")
+        log = attempt_services.review_rate(answer=answer, rating=form.cleaned_data["rating"])
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+    messages.success(
+        request,
+        f"Rated {log.get_rating_display()}: next review {log.due_after:%a %d %b %Y, %H:%M} UTC.",
+    )
+    url = f"{reverse('practice_attempt', args=[attempt.pk])}?item={answer.item.position}"
+    if request.htmx:
+        response = render(
+            request,
+            "learn/practice/attempt.html#item",
+            _attempt_context(request, attempt, show=answer.item.position),
+        )
+        return trigger_client_event(
+            response, "cardRated", {"due": log.due_after.isoformat(), "rating": log.rating}
+        )
+    return redirect(url)
+
+
+@require_POST
+@login_required
+def pause(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    return _clock(request, attempt_id, attempt_services.mock_pause)
+
+
+@require_POST
+@login_required
+def resume(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    return _clock(request, attempt_id, attempt_services.mock_resume)
+
+
+def _clock(request: HtmxHttpRequest, attempt_id: int, action: Any) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    try:
+        attempt = action(attempt=attempt)
+    except attempt_services.MockExpired as error:
+        messages.warning(request, str(error))
+        return _go(request, reverse("practice_results", args=[attempt.pk]))
+    except PracticeError as error:
+        messages.error(request, str(error))
+    # The question is hidden while paused, so the whole page changes.
+    return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+
+
+@require_POST
+@login_required
+def finish(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    attempt_services.attempt_finish(attempt=attempt)
+    return _go(request, reverse("practice_results", args=[attempt.pk]))
+
+
+@require_GET
+@login_required
+def results(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    if attempt.kind == AttemptKind.MOCK:
+        attempt_services.mock_expire_check(attempt=attempt)
+    if attempt.status != AttemptStatus.FINISHED:
+        if attempt.kind == AttemptKind.MOCK:
+            # Answers stay hidden until the interview is over.
+            return redirect("practice_attempt", attempt.pk)
+        attempt_services.attempt_finish(attempt=attempt)
+    items = selectors.attempt_items(attempt=attempt)
+    points, total = selectors.attempt_score(items=items)
+    context = {
+        "attempt": attempt,
+        "items": items,
+        "points": points,
+        "total": total,
+        "percent": round(100 * points / total) if total else 0,
+        "topics": selectors.attempt_topic_scores(items=items),
+        "revisit": selectors.lessons_to_revisit(items=items),
+        "ungraded": sum(
+            1
+            for i in items
+            if (a := selectors.answer_of(i)) is not None
+            and a.correct is None
+            and i.version.question.type == "short"
+        ),
+    }
+    return render(request, "learn/practice/results.html", context)
+
+
+# Reviews -------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def review_home(request: HtmxHttpRequest) -> HttpResponse:
+    goal = selectors.goal_of(user=request.user)
+    context = {
+        "summary": selectors.progress_summary(user=request.user),
+        "upcoming": selectors.upcoming_reviews(user=request.user),
+        "goal_form": GoalForm(initial={"interview_date": goal.interview_date if goal else None}),
+    }
+    template = "learn/practice/review.html"
+    if request.htmx:
+        template += "#readiness"
+    return render(request, template, context)
+
+
+@require_POST
+@login_required
+def review_start(request: HtmxHttpRequest) -> HttpResponse:
+    attempt = attempt_services.review_start(user=request.user)
+    if attempt is None:
+        messages.info(request, "Nothing is due right now. Come back at the next due time.")
+        return _go(request, reverse("practice_review"))
+    return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+
+
+@require_POST
+@login_required
+def goal_set(request: HtmxHttpRequest) -> HttpResponse:
+    form = GoalForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise PracticeError("Enter the date as YYYY-MM-DD.")
+        review_services.goal_set(
+            user=request.user, interview_date=form.cleaned_data["interview_date"]
+        )
+    except PracticeError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Interview date saved.")
+    if request.htmx:
+        response = review_home(request)
+        return trigger_client_event(response, "goalChanged")
+    return redirect("practice_review")
+
+
+# Code challenges -----------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def challenge_list(request: HtmxHttpRequest) -> HttpResponse:
+    context = {"challenges": selectors.challenge_list(user=request.user)}
+    return render(request, "learn/practice/challenges.html", context)
+
+
+@login_required
+def challenge_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    try:
+        question = selectors.challenge_get(slug=slug)
+    except Question.DoesNotExist:
+        raise Http404("No such challenge.") from None
+    version = question.current_version
+    assert version is not None
+    history = selectors.submission_history(user=request.user, question=question)
+    code = history[0].code if history else version.starter_code
+    submission: Submission | None = history[0] if history else None
+    error = ""
+    if request.method == "POST":
+        form = RunTestsForm(request.POST)
+        if form.is_valid():
+            code = form.cleaned_data["code"]
+            try:
+                submission = challenge_services.submission_create(
+                    user=request.user, version=version, code=code
+                )
+            except PracticeError as exc:
+                error = str(exc)
+        else:
+            error = "Write some code before running the tests."
+        if not request.htmx and not error and submission is not None:
+            return redirect("practice_challenge", slug)
+    context = {
+        "question": question,
+        "version": version,
+        "test_names": list(version.tests.values_list("name", flat=True)),
+        "code": code,
+        "submission": submission,
+        "history": history,
+        "error": error,
+        "editor_vendored": _editor_vendored(),
+    }
+    if request.htmx:
+        return render(request, "learn/practice/challenge.html#results", context)
+    return render(request, "learn/practice/challenge.html", context)
+
+
+@require_GET
+@login_required
+def submission_page(request: HtmxHttpRequest, submission_id: int) -> HttpResponse:
+    try:
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+    except Submission.DoesNotExist:
+        raise Http404("No such submission.") from None
+    version = submission.version
+    context = {"submission": submission, "version": version, "question": version.question}
+    response = render(request, "learn/practice/challenge.html#results", context)
+    if submission.is_done:
+        trigger_client_event(
+            response,
+            "submissionGraded",
+            {"id": submission.pk, "status": submission.status, "grade": submission.grade},
+        )
+    return response
