@@ -116,7 +116,9 @@ def bench_engine(memory_mb: int, cold_n: int, warm_n: int, seconds: float) -> di
 
 
 def bench_lambda_local(cold_n: int, warm_n: int, seconds: float) -> dict[str, float] | None:
-    cli = shutil.which("python-lambda-local") or str(Path(sys.executable).parent / "python-lambda-local")
+    cli = shutil.which("python-lambda-local") or str(
+        Path(sys.executable).parent / "python-lambda-local"
+    )
     try:
         from lambda_local.context import Context
         from lambda_local.main import call
@@ -131,8 +133,12 @@ def bench_lambda_local(cold_n: int, warm_n: int, seconds: float) -> dict[str, fl
     cold = []
     for _ in range(cold_n):
         t0 = time.perf_counter()
-        subprocess.run([cli, "-f", "handler", "app.py", "event.json"], cwd=workdir,
-                       capture_output=True, check=True)
+        subprocess.run(
+            [cli, "-f", "handler", "app.py", "event.json"],
+            cwd=workdir,
+            capture_output=True,
+            check=True,
+        )
         cold.append((time.perf_counter() - t0) * 1000)
     sys.path.insert(0, str(workdir))
     import app  # type: ignore[import-not-found]
@@ -209,8 +215,10 @@ def main() -> None:
     else:
         print("python-lambda-local runs the handler unisolated in a forked process per call;")
         print("its cold start is its CLI, its warm figures its in-process call().")
-    print("Targets at 1,769 MB on 2 cores: warm overhead p50 <= 1 ms, cold p50 <= 60 ms, "
-          ">= 500 warm invocations/s.")
+    print(
+        "Targets at 1,769 MB on 2 cores: warm overhead p50 <= 1 ms, cold p50 <= 60 ms, "
+        ">= 500 warm invocations/s."
+    )
     if args.json:
         print(json.dumps(figures))
 

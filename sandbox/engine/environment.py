@@ -22,7 +22,13 @@ from typing import Any
 
 from sandbox.engine import jail
 from sandbox.engine.cgroups import EnvCgroup
-from sandbox.engine.protocol import Frame, FrameReader, ProtocolError, encode
+from sandbox.engine.protocol import (
+    Frame,
+    FrameReader,
+    ProtocolError,
+    encode_event,
+    encode_request,
+)
 from sandbox.engine.runtimes import RUNTIMES
 from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
@@ -205,7 +211,7 @@ class ExecutionEnvironment:
             "log_stream_name": self.log_stream,
             "rlimits": rlimits,
         }
-        self._send(encode(init_meta))
+        self._send(encode_request(init_meta))
         deadline = time.monotonic() + init_timeout_s
         try:
             first = self._wait(deadline)
@@ -285,7 +291,7 @@ class ExecutionEnvironment:
             "deadline_ms": int((started_at + spec.timeout_s) * 1000),
             "trace_id": trace_id,
         }
-        self._send(encode(meta, event))
+        self._send(encode_request(meta, encode_event(event)))
         try:
             frame = self._wait(deadline, watch_memory=True)
         except _Exit as exc:

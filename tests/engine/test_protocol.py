@@ -1,4 +1,5 @@
 import importlib.util
+import json
 
 import pytest
 
@@ -7,7 +8,8 @@ from sandbox.engine.runtimes import RUNTIMES
 
 
 def test_frames_round_trip_incrementally():
-    raw = protocol.encode({"type": "result", "n": 1}, b'{"a": 1}') + protocol.encode({"x": 2})
+    raw = protocol.encode_response({"type": "result", "n": 1}, b'{"a": 1}')
+    raw += protocol.encode_response({"x": 2})
     reader = protocol.FrameReader()
     frames = []
     for byte in raw:
@@ -37,3 +39,7 @@ def test_bootstrap_copy_of_the_framing_agrees():
     spec.loader.exec_module(bootstrap)
     assert bootstrap.HEADER.format == protocol.HEADER.format
     assert bootstrap.MAX_RESPONSE_BYTES == protocol.MAX_RESPONSE_BYTES
+    value = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -1}}
+    assert bootstrap.dumps(value) == json.dumps(value)
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        bootstrap.dumps({1, 2})
