@@ -194,7 +194,7 @@ def test_an_answer_after_the_deadline_is_refused_and_earlier_ones_kept(learner, 
 def test_the_grace_period_covers_requests_in_flight(learner, bank):
     attempt = mock_start(user=learner, minutes=20, count=4, now=T0)
     item = attempt.items.filter(version=bank[1]).get()
-    answer, created = answer_submit(
+    _answer, created = answer_submit(
         attempt=attempt,
         item_id=item.pk,
         response=Response(bool_value=False),

@@ -1,0 +1,261 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from learn.practice.models import (
+    Answer,
+    Attempt,
+    AttemptKind,
+    AttemptStatus,
+    ReviewCard,
+    ReviewLog,
+    Submission,
+)
+from tests.practice.factories import (
+    code_question,
+    numeric_question,
+    short_question,
+    single_question,
+    true_false_question,
+)
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def client_in(client, learner):
+    client.force_login(learner)
+    return client
+
+
+@pytest.fixture
+def bank():
+    return {
+        "single": single_question(),
+        "tf": true_false_question(),
+        "numeric": numeric_question(),
+        "short": short_question(),
+    }
+
+
+def start_quiz(client, lesson_slug):
+    response = client.post(reverse("practice_quiz_start"), {"lesson": lesson_slug, "length": 5})
+    assert response.status_code == 302
+    return Attempt.objects.latest("pk")
+
+
+def test_home_needs_login(client):
+    assert client.get(reverse("quiz")).status_code == 302
+
+
+def test_home_preselects_the_lesson_from_the_query(client_in, bank):
+    slug = bank["single"].question.lesson.slug
+    response = client_in.get(f"/quiz/?lesson={slug}")
+    assert response.status_code == 200
+    assert f'value="{slug}" selected' in response.content.decode()
+
+
+def test_plain_quiz_flow_with_feedback_and_results(client_in, bank):
+    version = bank["single"]
+    attempt = start_quiz(client_in, version.question.lesson.slug)
+    page = client_in.get(reverse("practice_attempt", args=[attempt.pk]))
+    assert "What is the answer?" in page.content.decode()
+    item = attempt.items.get()
+    wrong = version.choices.get(text="1 hour")
+    response = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "choice": wrong.pk}
+    )
+    assert response.status_code == 302 and response.url.endswith("?item=1")
+    feedback = client_in.get(response.url).content.decode()
+    assert "Not quite." in feedback and "Because." in feedback
+    assert f"/lessons/{version.question.lesson.slug}/" in feedback
+    finish = client_in.post(reverse("practice_finish", args=[attempt.pk]))
+    results = client_in.get(finish.url).content.decode()
+    assert "0/1" in results and f"/lessons/{version.question.lesson.slug}/" in results
+
+
+def test_htmx_answer_returns_the_item_partial_with_an_event(client_in, bank):
+    attempt = start_quiz(client_in, bank["tf"].question.lesson.slug)
+    item = attempt.items.get()
+    response = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}, **HTMX
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and "Correct." in body
+    assert "answerSaved" in response["HX-Trigger"]
+
+
+def test_double_submit_keeps_the_first_answer(client_in, bank):
+    attempt = start_quiz(client_in, bank["tf"].question.lesson.slug)
+    item = attempt.items.get()
+    url = reverse("practice_answer", args=[attempt.pk])
+    client_in.post(url, {"item": item.pk, "truth": "false"})
+    response = client_in.post(url, {"item": item.pk, "truth": "true"}, follow=True)
+    assert "already answered" in response.content.decode()
+    assert Answer.objects.get().bool_value is False
+    assert ReviewLog.objects.count() == 1
+
+
+def test_answer_to_a_question_not_in_the_attempt(client_in, bank):
+    attempt = start_quiz(client_in, bank["tf"].question.lesson.slug)
+    other = start_quiz(client_in, bank["single"].question.lesson.slug)
+    response = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]),
+        {"item": other.items.get().pk, "truth": "true"},
+        **HTMX,
+    )
+    assert "not part of this session" in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_malformed_number_gets_a_clear_message_and_nothing_is_saved(client_in, bank):
+    attempt = start_quiz(client_in, bank["numeric"].question.lesson.slug)
+    item = attempt.items.get()
+    url = reverse("practice_answer", args=[attempt.pk])
+    response = client_in.post(url, {"item": item.pk, "number": "twelve"}, follow=True)
+    assert "is not a number" in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_someone_elses_attempt_is_a_404(client, bank, learner):
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    client.force_login(other)
+    attempt = start_quiz(client, bank["tf"].question.lesson.slug)
+    client.force_login(learner)
+    assert client.get(reverse("practice_attempt", args=[attempt.pk])).status_code == 404
+
+
+def test_short_answer_self_grade_in_a_quiz(client_in, bank):
+    attempt = start_quiz(client_in, bank["short"].question.lesson.slug)
+    item = attempt.items.get()
+    client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "text": "900 s"}
+    )
+    answer = Answer.objects.get()
+    response = client_in.post(
+        reverse("practice_self_grade", args=[attempt.pk, answer.pk]), {"grade": "got_it"}, **HTMX
+    )
+    assert "Got it" in response.content.decode()
+    answer.refresh_from_db()
+    assert answer.correct is True
+
+
+def test_mock_hides_answers_until_the_end_then_shows_model_answers(client_in, bank):
+    response = client_in.post(reverse("practice_mock_start"), {"minutes": 20})
+    attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
+    assert response.url == reverse("practice_attempt", args=[attempt.pk])
+    page = client_in.get(response.url).content.decode()
+    assert "data-mock-clock" in page
+    tf_item = attempt.items.get(version=bank["tf"])
+    answered = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": tf_item.pk, "truth": "true"}, **HTMX
+    ).content.decode()
+    assert "Correct" not in answered and "Not quite" not in answered
+    assert client_in.get(reverse("practice_results", args=[attempt.pk])).status_code == 302
+    client_in.post(reverse("practice_finish", args=[attempt.pk]))
+    results = client_in.get(reverse("practice_results", args=[attempt.pk])).content.decode()
+    assert "Readiness per topic" in results and "Model answer" in results
+
+
+def test_mock_pause_and_resume_through_the_page(client_in, bank):
+    client_in.post(reverse("practice_mock_start"), {"minutes": 20})
+    attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
+    client_in.post(reverse("practice_pause", args=[attempt.pk]))
+    page = client_in.get(reverse("practice_attempt", args=[attempt.pk])).content.decode()
+    assert "paused" in page and "What is the answer?" not in page
+    client_in.post(reverse("practice_resume", args=[attempt.pk]))
+    attempt.refresh_from_db()
+    assert attempt.paused_at is None
+
+
+def test_expired_mock_answer_is_refused_with_a_message(client_in, bank):
+    client_in.post(reverse("practice_mock_start"), {"minutes": 20})
+    attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
+    Attempt.objects.filter(pk=attempt.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    item = attempt.items.get(version=bank["tf"])
+    response = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]),
+        {"item": item.pk, "truth": "true"},
+        follow=True,
+    )
+    assert "Time is up" in response.content.decode()
+    assert not Answer.objects.exists()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FINISHED
+
+
+def test_review_flow_shows_the_next_due_date(client_in, bank, learner):
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    home = client_in.get(reverse("practice_review")).content.decode()
+    assert 'data-testid="due-count">1<' in home
+    response = client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    item = attempt.items.get()
+    feedback = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}, **HTMX
+    ).content.decode()
+    assert "Suggested from your answer: <strong>Good</strong>" in feedback
+    answer = Answer.objects.get()
+    rated = client_in.post(
+        reverse("practice_rate", args=[attempt.pk, answer.pk]), {"rating": 3}, **HTMX
+    )
+    assert "Next review" in rated.content.decode()
+    assert "cardRated" in rated["HX-Trigger"]
+    assert response.status_code == 302
+
+
+def test_goal_date_and_readiness(client_in, bank, learner):
+    date = (timezone.now() + timedelta(days=30)).date().isoformat()
+    client_in.post(reverse("practice_goal"), {"interview_date": date})
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    page = client_in.get(reverse("practice_review")).content.decode()
+    assert "Interview day" in page
+    past = client_in.post(reverse("practice_goal"), {"interview_date": "2001-01-01"}, follow=True)
+    assert "from today onwards" in past.content.decode()
+
+
+def test_challenge_page_hides_test_inputs_and_run_creates_a_submission(client_in, learner):
+    version = code_question()
+    url = reverse("practice_challenge", args=[version.question.slug])
+    page = client_in.get(url).content.decode()
+    assert "echoes 1" in page and "raise NotImplementedError" in page
+    assert "{&quot;x&quot;: 1}" not in page and '"x": 1' not in page
+    response = client_in.post(url, {"code": "def handler(e, c):\n    return 1\n"}, **HTMX)
+    submission = Submission.objects.get()
+    assert submission.user == learner and submission.tests_total == 2
+    assert 'hx-get="/quiz/submissions/' in response.content.decode()
+    poll = client_in.get(reverse("practice_submission", args=[submission.pk]), **HTMX)
+    assert "Queued" in poll.content.decode()
+
+
+def test_challenge_list_query_count_is_fixed(client_in, django_assert_num_queries):
+    for _ in range(3):
+        code_question()
+    # session, user, instructor check, challenges with best grade, tags
+    with django_assert_num_queries(5):
+        response = client_in.get(reverse("practice_challenges"))
+    assert response.status_code == 200
+
+
+def test_results_query_count_does_not_grow_with_questions(
+    client_in, bank, learner, django_assert_num_queries
+):
+    from learn.practice.services.attempts import attempt_finish, quiz_start
+
+    def results_queries(n_questions):
+        attempt = quiz_start(user=learner, length=n_questions)
+        attempt_finish(attempt=attempt)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            client_in.get(reverse("practice_results", args=[attempt.pk]))
+        return len(queries)
+
+    assert results_queries(2) == results_queries(4)
