@@ -213,6 +213,9 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
+# A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
+# refuse them with a clear message instead of Django's bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -224,6 +224,8 @@ class Timeline:
     row_height: float
     ticks: list[tuple[float, str]]
     invocations: list[Invocation]
+    throttle_y: float = 0.0
+    throttle_marks: list[tuple[float, str]] = field(default_factory=list)
 
 
 TIMELINE_WIDTH = 760.0
@@ -286,16 +288,27 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
     while value <= span_ms + 1e-9:
         ticks.append((TIMELINE_LEFT + value * scale, f"{value:g} ms"))
         value += step
+    throttled = [i for i in invocations if i.status == Invocation.Status.THROTTLED]
+    throttle_y = 24 + len(rows) * TIMELINE_ROW
+    marks = [
+        (
+            TIMELINE_LEFT + max(((i.invoke_started_at or origin) - origin) * 1000, 0.0) * scale,
+            f"invocation #{i.pk} throttled ({(i.error or {}).get('Reason', 'TooManyRequests')})",
+        )
+        for i in throttled
+    ]
     return Timeline(
+        throttle_y=throttle_y,
+        throttle_marks=marks,
         rows=list(rows.values()),
-        throttled=[i for i in invocations if i.status == Invocation.Status.THROTTLED],
+        throttled=throttled,
         pending=sum(1 for i in invocations if i.is_pending),
         failed=sum(1 for i in invocations if i.status == Invocation.Status.FAILED),
         cold=sum(1 for i in ran if i.cold_start),
         warm=sum(1 for i in ran if i.cold_start is False),
         span_ms=span_ms,
         width=TIMELINE_WIDTH,
-        height=24 + max(len(rows), 1) * TIMELINE_ROW + 30,
+        height=24 + (max(len(rows), 1) + (1 if throttled else 0)) * TIMELINE_ROW + 30,
         plot_left=TIMELINE_LEFT,
         plot_width=plot_width,
         row_height=TIMELINE_ROW - 8,

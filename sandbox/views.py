@@ -1,10 +1,561 @@
+"""The sandbox console. Each view reads the request, calls one service or selector, renders.
+
+With htmx a view returns the named partial of its page; without, the whole page (or a
+redirect after a successful POST), so every action also works as a plain form.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from sandbox import catalog, selectors, services
+from sandbox.forms import (
+    BurstForm,
+    CodeForm,
+    ConcurrencySettingsForm,
+    ConfigurationForm,
+    EventForm,
+    FunctionCreateForm,
+    RateForm,
+    TuningForm,
+    format_environment,
+)
+from sandbox.models import Experiment, Function, Invocation
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through HtmxMiddleware, behind login_required."""
+
+    htmx: HtmxDetails
+    user: User
+
+
+def _add_errors(form: Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form fields it names (others on the form)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _editable(request: HtmxHttpRequest, pk: int) -> Function:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    if not access.can_edit:
+        raise PermissionDenied("Instructors can read learners' functions but not change them.")
+    return access.function
+
+
+def _events(function: Function) -> dict[str, str]:
+    """Saved events first, then the sample events, for the event picker."""
+    events = {f"saved:{event.name}": event.body for event in function.test_events.all()}
+    events.update({f"sample:{key}": e.body for key, e in catalog.SAMPLE_EVENTS.items()})
+    return events
+
+
+# ---------------------------------------------------------------- function list and creation
 
 
 @require_GET
 @login_required
-def function_list_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "sandbox/function_list.html")
+def function_list_page(request: HtmxHttpRequest) -> HttpResponse:
+    functions = selectors.function_list(owner=request.user)
+    return render(request, "sandbox/function_list.html", {"functions": functions})
+
+
+@require_GET
+@login_required
+def function_list_all_page(request: HtmxHttpRequest) -> HttpResponse:
+    functions = selectors.function_list_all(viewer=request.user)
+    return render(request, "sandbox/function_list.html", {"functions": functions, "all": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def function_create_page(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = FunctionCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                function = services.function_create(
+                    owner=request.user,
+                    name=data["name"],
+                    blueprint=data["blueprint"],
+                    description=data["description"],
+                    runtime=data["runtime"],
+                    handler=data["handler"],
+                    memory_mb=data["memory_mb"],
+                    timeout_s=data["timeout_s"],
+                    ephemeral_storage_mb=data["ephemeral_storage_mb"],
+                    architecture=data["architecture"],
+                    environment=data["environment"],
+                    reserved_concurrency=data["reserved_concurrency"],
+                    provisioned_concurrency=data["provisioned_concurrency"],
+                    lesson_slug=data["lesson"] or "",
+                )
+            except services.LimitReached as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"Created {function.name}. Invoke it to see a cold start."
+                )
+                return redirect(function)
+    else:
+        lesson = request.GET.get("lesson", "")
+        blueprint = request.GET.get("blueprint") or catalog.LESSON_BLUEPRINTS.get(lesson, "blank")
+        if blueprint not in catalog.BLUEPRINTS:
+            blueprint = "blank"
+        chosen = catalog.BLUEPRINTS[blueprint]
+        form = FunctionCreateForm(
+            initial={
+                "blueprint": blueprint,
+                "name": f"{lesson or blueprint}-demo"[:64],
+                "memory_mb": chosen.memory_mb,
+                "timeout_s": chosen.timeout_s,
+                "lesson": lesson if lesson in catalog.LESSON_BLUEPRINTS else "",
+            }
+        )
+    return render(
+        request,
+        "sandbox/function_create.html",
+        {"form": form, "blueprints": catalog.BLUEPRINTS.values()},
+    )
+
+
+# ---------------------------------------------------------------- the function page
+
+
+@require_GET
+@login_required
+def function_detail_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    function = access.function
+    files = list(function.files.all())
+    path = request.GET.get("file") or catalog.HANDLER_FILE
+    current = next((f for f in files if f.path == path), files[0] if files else None)
+    events = _events(function)
+    chosen_event = request.GET.get("event") or next(iter(events), "")
+    code_form = CodeForm(
+        initial={
+            "path": current.path if current else path,
+            "content": current.content if current else "",
+        }
+    )
+    event_form = EventForm(initial={"event": events.get(chosen_event, "{}")})
+    return render(
+        request,
+        "sandbox/function_detail.html",
+        _detail_context(request, access, code_form, event_form, files, chosen_event),
+    )
+
+
+def _detail_context(
+    request: HtmxHttpRequest,
+    access: selectors.FunctionAccess,
+    code_form: CodeForm,
+    event_form: EventForm,
+    files: list[Any],
+    chosen_event: str,
+) -> dict[str, Any]:
+    function = access.function
+    latest = selectors.invocation_latest(function=function)
+    return {
+        "function": function,
+        "can_edit": access.can_edit,
+        "files": files,
+        "code_form": code_form,
+        "event_form": event_form,
+        "events": _events(function),
+        "saved_events": [e for e in function.test_events.all()],
+        "samples": catalog.SAMPLE_EVENTS.values(),
+        "chosen_event": chosen_event,
+        "invocation": latest,
+        **_result_context(latest, request),
+        "history": selectors.invocation_list(function=function, limit=10),
+        "help": catalog.CONFIG_HELP,
+    }
+
+
+def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict[str, Any]:
+    if invocation is None:
+        return {"sandbox_available": True}
+    rate_form = RateForm(request.GET or None)
+    rate = rate_form.cleaned_data["rate"] if rate_form.is_valid() else 1_000_000
+    return {
+        "invocation": invocation,
+        "cost": selectors.invocation_cost(invocation=invocation, monthly_invocations=rate),
+        "card": selectors.report_card(invocation=invocation),
+        "rate_form": rate_form if rate_form.is_bound else RateForm(initial={"rate": rate}),
+        "sandbox_available": (selectors.sandbox_available() if invocation.is_pending else True),
+    }
+
+
+@require_POST
+@login_required
+def code_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    form = CodeForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.function_file_save(
+                function=function,
+                path=form.cleaned_data["path"],
+                content=form.cleaned_data["content"],
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = "Nothing to save."
+    if request.htmx:
+        response = render(
+            request,
+            "sandbox/function_detail.html#code_status",
+            {"error": error, "saved": not error},
+        )
+        return trigger_client_event(response, "codeSaved", {}) if not error else response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Code saved.")
+    return redirect(f"{function.get_absolute_url()}?file={form.data.get('path', '')}")
+
+
+@require_POST
+@login_required
+def invoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Save the editor's code (when sent), then queue an invocation with the event."""
+    function = _editable(request, pk)
+    code_form = CodeForm(request.POST)
+    event_form = EventForm(request.POST)
+    invocation = None
+    if event_form.is_valid():
+        data = event_form.cleaned_data
+        try:
+            if "content" in request.POST and code_form.is_valid():
+                services.function_file_save(
+                    function=function,
+                    path=code_form.cleaned_data["path"],
+                    content=code_form.cleaned_data["content"],
+                )
+            if data["event_name"]:
+                services.test_event_save(
+                    function=function, name=data["event_name"], body=data["event"]
+                )
+            invocation = services.invocation_start(
+                function=function, event_text=data["event"], requested_by=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(event_form, exc)
+        except services.LimitReached as exc:
+            event_form.add_error(None, str(exc))
+    if invocation is None:
+        if request.htmx:
+            response = render(
+                request, "sandbox/function_detail.html#event_errors", {"event_form": event_form}
+            )
+            return retarget(response, "#event-errors")
+        access = selectors.FunctionAccess(function, can_edit=True)
+        context = _detail_context(
+            request, access, code_form, event_form, list(function.files.all()), ""
+        )
+        return render(request, "sandbox/function_detail.html", context, status=422)
+    if request.htmx:
+        response = render(
+            request,
+            "sandbox/invocation_detail.html#result",
+            {"function": function, **_result_context(invocation, request)},
+        )
+        return trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+    return redirect(invocation)
+
+
+@require_POST
+@login_required
+def event_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    form = EventForm(request.POST)
+    if form.is_valid():
+        try:
+            services.test_event_save(
+                function=function,
+                name=form.cleaned_data["event_name"] or "my-event",
+                body=form.cleaned_data["event"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+    if request.htmx:
+        response = render(
+            request, "sandbox/function_detail.html#event_errors", {"event_form": form}
+        )
+        return trigger_client_event(response, "eventSaved", {}) if not form.errors else response
+    if form.errors:
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    else:
+        messages.success(request, "Test event saved.")
+    return redirect(function)
+
+
+@require_POST
+@login_required
+def event_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    services.test_event_delete(function=function, name=request.POST.get("event_name", ""))
+    messages.success(request, "Test event deleted.")
+    return redirect(function)
+
+
+@require_POST
+@login_required
+def force_cold_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    services.function_force_cold_start(function=function)
+    messages.success(
+        request,
+        f"Deployment {function.deployment}: "
+        "the next invocation starts a new execution environment.",
+    )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = function.get_absolute_url()
+    return redirect(next_url)
+
+
+@require_POST
+@login_required
+def function_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    name = function.name
+    services.function_delete(function=function)
+    messages.success(request, f"Deleted {name}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("sandbox:home"))
+    return redirect("sandbox:home")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def function_config_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    function = access.function
+    if request.method == "POST":
+        function = _editable(request, pk)
+        form = ConfigurationForm(request.POST)
+        if form.is_valid():
+            try:
+                services.function_update_config(function=function, **form.cleaned_data)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(
+                    request, "Configuration saved: the next invocation is a cold start."
+                )
+                return redirect(function)
+    else:
+        initial = {field: getattr(function, field) for field in services.CONFIG_FIELDS}
+        initial["environment"] = format_environment(function.environment)
+        form = ConfigurationForm(initial=initial)
+    return render(
+        request,
+        "sandbox/function_config.html",
+        {"function": function, "form": form, "can_edit": access.can_edit},
+    )
+
+
+# ---------------------------------------------------------------- invocations
+
+
+@require_GET
+@login_required
+def invocation_list_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    status = request.GET.get("status", "")
+    start = request.GET.get("start", "")
+    invocations = selectors.invocation_list(
+        function=access.function, status=status, start=start, limit=200
+    )
+    context = {
+        "function": access.function,
+        "can_edit": access.can_edit,
+        "history": invocations,
+        "status": status,
+        "start": start,
+        "statuses": Invocation.Status.choices,
+    }
+    template = "sandbox/invocation_list.html"
+    if request.htmx:
+        template += "#history"
+    return render(request, template, context)
+
+
+@require_GET
+@login_required
+def invocation_detail_page(request: HtmxHttpRequest, pk: int, invocation_pk: int) -> HttpResponse:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    invocation = selectors.invocation_get(function=access.function, pk=invocation_pk)
+    # An on-page check: a run whose worker died must not look "running" forever.
+    if invocation.status == Invocation.Status.RUNNING and services.invocations_sweep_stale():
+        invocation.refresh_from_db()
+    context = {
+        "function": access.function,
+        "can_edit": access.can_edit,
+        **_result_context(invocation, request),
+    }
+    if request.htmx:
+        response = render(request, "sandbox/invocation_detail.html#result", context)
+        if not invocation.is_pending and request.GET.get("poll"):
+            trigger_client_event(response, "invocationFinished", {"id": invocation.pk})
+        return response
+    return render(request, "sandbox/invocation_detail.html", context)
+
+
+# ---------------------------------------------------------------- experiments
+
+
+def _experiment_page(
+    request: HtmxHttpRequest,
+    pk: int,
+    *,
+    kind: str,
+    template: str,
+    make_form: Callable[[Any], Form],
+    start: Callable[[Function, dict[str, Any]], Experiment],
+) -> HttpResponse:
+    access = selectors.function_get(viewer=request.user, pk=pk)
+    function = access.function
+    form = make_form(None)
+    first_event = function.test_events.first()
+    if first_event is not None:
+        form.initial["event"] = first_event.body
+    experiment = None
+    if request.method == "POST":
+        function = _editable(request, pk)
+        form = make_form(request.POST)
+        if form.is_valid():
+            try:
+                experiment = start(function, form.cleaned_data)
+            except services.LimitReached as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                if not request.htmx:
+                    return redirect(f"{request.path}?experiment={experiment.pk}")
+    elif request.GET.get("experiment", "").isdigit():
+        experiment = selectors.experiment_get(
+            function=function, pk=int(request.GET["experiment"]), kind=kind
+        )
+    else:
+        experiment = selectors.experiment_latest(function=function, kind=kind)
+    context: dict[str, Any] = {
+        "function": function,
+        "can_edit": access.can_edit,
+        "form": form,
+        "experiment": experiment,
+        "pending": bool(experiment and selectors.experiment_pending(experiment=experiment)),
+        "settings_form": ConcurrencySettingsForm(
+            initial={
+                "reserved_concurrency": function.reserved_concurrency,
+                "provisioned_concurrency": function.provisioned_concurrency,
+            }
+        ),
+        "account_concurrency": settings.SANDBOX_ACCOUNT_CONCURRENCY,
+    }
+    if experiment is not None:
+        if kind == Experiment.Kind.BURST:
+            context["timeline"] = selectors.burst_timeline(experiment=experiment)
+        else:
+            context["tuning"] = selectors.tuning_summary(experiment=experiment)
+        if context["pending"]:
+            context["sandbox_available"] = selectors.sandbox_available()
+    if request.htmx:
+        if request.method == "POST" and form.errors:
+            return retarget(render(request, f"{template}#form_errors", context), "#form-errors")
+        response = render(request, f"{template}#results", context)
+        if experiment and not context["pending"]:
+            trigger_client_event(response, "experimentFinished", {"id": experiment.pk})
+        return response
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def concurrency_lab_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    def make_form(data: Any) -> Form:
+        return BurstForm(data, max_burst=settings.SANDBOX_LAB_MAX_BURST)
+
+    def start(function: Function, data: dict[str, Any]) -> Experiment:
+        return services.burst_start(
+            function=function,
+            event_text=data["event"],
+            count=data["count"],
+            requested_by=request.user,
+        )
+
+    return _experiment_page(
+        request,
+        pk,
+        kind=Experiment.Kind.BURST,
+        template="sandbox/concurrency_lab.html",
+        make_form=make_form,
+        start=start,
+    )
+
+
+@require_POST
+@login_required
+def concurrency_settings(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    function = _editable(request, pk)
+    form = ConcurrencySettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.function_update_config(
+                function=function,
+                reserved_concurrency=form.cleaned_data["reserved_concurrency"],
+                provisioned_concurrency=form.cleaned_data["provisioned_concurrency"] or 0,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Concurrency settings saved. Run the lab again.")
+    else:
+        messages.error(request, "Concurrency settings must be whole numbers.")
+    return redirect("sandbox:concurrency_lab", pk=function.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def memory_tuning_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    def start(function: Function, data: dict[str, Any]) -> Experiment:
+        return services.tuning_start(
+            function=function,
+            event_text=data["event"],
+            memory_sizes=data["memory_sizes"],
+            runs_per_size=data["runs_per_size"],
+            requested_by=request.user,
+        )
+
+    return _experiment_page(
+        request,
+        pk,
+        kind=Experiment.Kind.TUNING,
+        template="sandbox/memory_tuning.html",
+        make_form=TuningForm,
+        start=start,
+    )

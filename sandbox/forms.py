@@ -1,0 +1,149 @@
+"""Forms of the console: they parse input; the services decide what is allowed."""
+
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator
+
+from sandbox import catalog
+from sandbox.models import Architecture, Runtime
+from sandbox.services import MAX_RUNS_PER_SIZE, TUNING_MEMORY_SIZES
+
+
+def _help(field: str) -> str:
+    return catalog.CONFIG_HELP[field].text
+
+
+def parse_environment(text: str) -> dict[str, str]:
+    """NAME=value lines into a dict; raises ValidationError naming the bad line."""
+    environment: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise forms.ValidationError(f"Line {number}: write NAME=value.")
+        environment[name.strip()] = value.strip()
+    return environment
+
+
+def format_environment(environment: dict[str, str]) -> str:
+    return "\n".join(f"{key}={value}" for key, value in environment.items())
+
+
+class ConfigurationForm(forms.Form):
+    """Settings shared by the New function and Configuration pages."""
+
+    description = forms.CharField(max_length=256, required=False)
+    handler = forms.CharField(max_length=128, initial=catalog.HANDLER, help_text=_help("handler"))
+    memory_mb = forms.IntegerField(
+        label="Memory (MB)",
+        initial=128,
+        min_value=128,
+        max_value=10_240,
+        help_text=_help("memory_mb"),
+    )
+    timeout_s = forms.IntegerField(
+        label="Timeout (seconds)",
+        initial=3,
+        min_value=1,
+        max_value=900,
+        help_text=_help("timeout_s"),
+    )
+    ephemeral_storage_mb = forms.IntegerField(
+        label="Ephemeral storage /tmp (MB)",
+        initial=512,
+        min_value=512,
+        max_value=10_240,
+        help_text=_help("ephemeral_storage_mb"),
+    )
+    architecture = forms.ChoiceField(
+        choices=Architecture.choices, initial=Architecture.X86_64, help_text=_help("architecture")
+    )
+    environment = forms.CharField(
+        label="Environment variables",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "TABLE_NAME=orders"}),
+        help_text=_help("environment"),
+    )
+    reserved_concurrency = forms.IntegerField(
+        required=False, min_value=0, max_value=1000, help_text=_help("reserved_concurrency")
+    )
+    provisioned_concurrency = forms.IntegerField(
+        initial=0, min_value=0, max_value=10, help_text=_help("provisioned_concurrency")
+    )
+
+    lessons = {name: help.lesson_slug for name, help in catalog.CONFIG_HELP.items()}
+
+    def clean_environment(self) -> dict[str, str]:
+        return parse_environment(self.cleaned_data.get("environment") or "")
+
+    def clean_provisioned_concurrency(self) -> int:
+        return self.cleaned_data.get("provisioned_concurrency") or 0
+
+
+class FunctionCreateForm(ConfigurationForm):
+    name = forms.CharField(max_length=64, help_text=_help("name"))
+    runtime = forms.ChoiceField(
+        choices=Runtime.choices, initial=Runtime.PYTHON311, help_text=_help("runtime")
+    )
+    blueprint = forms.ChoiceField(
+        label="Start from",
+        choices=[(key, blueprint.title) for key, blueprint in catalog.BLUEPRINTS.items()],
+        initial="blank",
+        widget=forms.RadioSelect,
+    )
+    lesson = forms.SlugField(required=False, widget=forms.HiddenInput)
+
+    field_order = ["blueprint", "name", "runtime", "handler", "memory_mb", "timeout_s"]
+
+
+class CodeForm(forms.Form):
+    path = forms.CharField(max_length=200, initial=catalog.HANDLER_FILE)
+    content = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+
+
+class EventForm(forms.Form):
+    event = forms.CharField(strip=False, widget=forms.Textarea(attrs={"rows": 10}))
+    event_name = forms.CharField(max_length=64, required=False, label="Save as")
+
+
+class BurstForm(forms.Form):
+    count = forms.IntegerField(label="Invocations at once", min_value=1, initial=5)
+    event = forms.CharField(strip=False, initial="{}", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, max_burst: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        count = self.fields["count"]
+        assert isinstance(count, forms.IntegerField)
+        count.max_value = max_burst
+        count.validators.append(MaxValueValidator(max_burst))
+        count.widget.attrs["max"] = max_burst
+        count.help_text = f"Up to {max_burst}, fired in the same instant."
+
+
+class ConcurrencySettingsForm(forms.Form):
+    reserved_concurrency = forms.IntegerField(required=False, min_value=0, max_value=1000)
+    provisioned_concurrency = forms.IntegerField(required=False, min_value=0, max_value=10)
+
+
+class TuningForm(forms.Form):
+    memory_sizes = forms.TypedMultipleChoiceField(
+        choices=[(size, f"{size} MB") for size in TUNING_MEMORY_SIZES],
+        coerce=int,
+        initial=[128, 256, 512, 1024, 1769],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    runs_per_size = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_RUNS_PER_SIZE,
+        initial=3,
+        help_text="The first run of each size is a cold start; the average uses the warm ones.",
+    )
+    event = forms.CharField(strip=False, initial="{}", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RateForm(forms.Form):
+    rate = forms.IntegerField(
+        label="Invocations a month", min_value=0, max_value=10_000_000_000, initial=1_000_000
+    )

@@ -1,0 +1,317 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from sandbox import catalog, selectors
+from sandbox.models import Experiment, Function, Invocation
+from tests.factories import UserFactory
+from tests.sandbox.factories import (
+    ExperimentFactory,
+    FinishedInvocationFactory,
+    FunctionFactory,
+    InvocationFactory,
+)
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def owner_client(client, learner):
+    client.force_login(learner)
+    return client
+
+
+@pytest.fixture
+def function(learner):
+    return FunctionFactory(owner=learner)
+
+
+@pytest.fixture(autouse=True)
+def _no_worker(monkeypatch):
+    # View tests never reach Redis: the heartbeat check says no worker unless a test says so.
+    monkeypatch.setattr(selectors, "sandbox_available", lambda: False)
+
+
+def test_anonymous_users_go_to_login(client, function):
+    response = client.get(reverse("sandbox:home"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_function_list_query_count(owner_client, learner, django_assert_num_queries):
+    for _ in range(5):
+        FinishedInvocationFactory(function=FunctionFactory(owner=learner))
+    FunctionFactory()  # someone else's
+    with django_assert_num_queries(4):  # session, user, groups (nav), functions
+        response = owner_client.get(reverse("sandbox:home"))
+    assert response.status_code == 200
+    assert response.content.count(b'href="/sandbox/') >= 5
+
+
+def test_new_function_form_prefills_from_a_lesson(owner_client):
+    response = owner_client.get(reverse("sandbox:function_create") + "?lesson=cold-starts")
+    html = response.content.decode()
+    assert 'value="init-outside-handler" checked' in html or (
+        'value="init-outside-handler"' in html and "checked" in html
+    )
+    assert 'name="lesson" value="cold-starts"' in html
+    assert "/lessons/pricing/" in html  # every setting links its lesson
+
+
+def test_create_function_from_template(owner_client, learner):
+    response = owner_client.post(
+        reverse("sandbox:function_create"),
+        {
+            "blueprint": "api-json",
+            "name": "orders-api",
+            "runtime": "python3.11",
+            "handler": catalog.HANDLER,
+            "memory_mb": 128,
+            "timeout_s": 3,
+            "ephemeral_storage_mb": 512,
+            "architecture": "x86_64",
+            "environment": "TABLE=orders",
+            "provisioned_concurrency": 0,
+        },
+    )
+    function = Function.objects.get(owner=learner, name="orders-api")
+    assert response.status_code == 302 and response["Location"] == function.get_absolute_url()
+    assert function.environment == {"TABLE": "orders"}
+    assert function.test_events.get().name == "apigateway-rest"
+
+
+def test_create_function_errors_keep_the_input(owner_client):
+    response = owner_client.post(
+        reverse("sandbox:function_create"),
+        {"blueprint": "blank", "name": "bad name!", "memory_mb": 99999, "environment": "oops"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="bad name!"' in html
+    assert "Line 1: write NAME=value." in html
+    assert not Function.objects.exists()
+
+
+def test_function_page_shows_editor_events_and_last_result(owner_client, function):
+    FinishedInvocationFactory(function=function, cold_start=True, init_duration_ms=123.4)
+    response = owner_client.get(function.get_absolute_url())
+    html = response.content.decode()
+    assert 'data-editor="python"' in html
+    assert "API Gateway HTTP API (v2)" in html and "DynamoDB stream" in html
+    assert "Cold start" in html and "123.4 ms" in html
+    assert "REPORT card" in html
+
+
+def test_invoke_with_htmx_returns_the_running_result_panel(
+    owner_client, function, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = owner_client.post(
+            reverse("sandbox:invoke", args=[function.pk]),
+            {
+                "path": catalog.HANDLER_FILE,
+                "content": "def lambda_handler(e, c):\n    return 1\n",
+                "event": '{"a": 1}',
+            },
+            **HTMX,
+        )
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+    invocation = Invocation.objects.get()
+    html = response.content.decode()
+    assert 'id="result"' in html and "hx-trigger" in html
+    assert "sandbox is unavailable" in html  # no worker in this test
+    assert json.loads(response["HX-Trigger"])["invocationStarted"]["id"] == invocation.pk
+    assert function.files.get().content.endswith("return 1\n")  # invoking saved the code
+
+
+def test_invoke_without_htmx_redirects_to_the_invocation(
+    owner_client, function, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = owner_client.post(reverse("sandbox:invoke", args=[function.pk]), {"event": "{}"})
+    assert response.status_code == 302
+    assert response["Location"] == Invocation.objects.get().get_absolute_url()
+
+
+def test_invoke_with_bad_json_shows_line_and_column_and_keeps_input(owner_client, function):
+    bad = '{\n  "a": 1\n  "b": 2\n}'
+    response = owner_client.post(
+        reverse("sandbox:invoke", args=[function.pk]), {"event": bad}, **HTMX
+    )
+    assert response["HX-Retarget"] == "#event-errors"
+    assert "line 3, column 3" in response.content.decode()
+    response = owner_client.post(reverse("sandbox:invoke", args=[function.pk]), {"event": bad})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "line 3, column 3" in html and "&quot;b&quot;: 2" in html
+    assert not Invocation.objects.exists()
+
+
+def test_invoke_refuses_payloads_over_6_mb(owner_client, function):
+    big = json.dumps({"blob": "x" * 6_300_000})
+    response = owner_client.post(
+        reverse("sandbox:invoke", args=[function.pk]), {"event": big}, **HTMX
+    )
+    assert "6 MB" in response.content.decode()
+    assert not Invocation.objects.exists()
+
+
+def test_invalid_python_saves(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:code_save", args=[function.pk]),
+        {"path": catalog.HANDLER_FILE, "content": "def nope(:"},
+        **HTMX,
+    )
+    assert "Saved." in response.content.decode()
+    assert function.files.get().content == "def nope(:"
+
+
+def test_polling_a_finished_invocation_triggers_invocation_finished(owner_client, function):
+    invocation = FinishedInvocationFactory(function=function)
+    response = owner_client.get(invocation.get_absolute_url() + "?poll=1", **HTMX)
+    assert "invocationFinished" in response["HX-Trigger"]
+    assert "hx-trigger" not in response.content.decode()  # polling stops
+    page = owner_client.get(invocation.get_absolute_url())
+    assert b"<html" in page.content and b"$0.000000" in page.content
+
+
+def test_history_filters(owner_client, function):
+    cold = FinishedInvocationFactory(function=function, cold_start=True)
+    warm = FinishedInvocationFactory(function=function, cold_start=False)
+    failed = InvocationFactory(function=function, status=Invocation.Status.TIMEOUT)
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    html = owner_client.get(url + "?start=cold", **HTMX).content.decode()
+    assert f"#{cold.pk}<" in html and f"#{warm.pk}<" not in html
+    html = owner_client.get(url + "?status=timeout").content.decode()
+    assert f"#{failed.pk}<" in html and f"#{cold.pk}<" not in html
+
+
+def test_history_query_count(owner_client, function, django_assert_num_queries):
+    for _ in range(10):
+        FinishedInvocationFactory(function=function)
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    # session, user, function, the nav's instructor check, invocations
+    with django_assert_num_queries(5):
+        owner_client.get(url, **HTMX)
+
+
+def test_another_learner_gets_404_everywhere(client, function):
+    client.force_login(UserFactory())
+    invocation = FinishedInvocationFactory(function=function)
+    for url in (
+        function.get_absolute_url(),
+        reverse("sandbox:function_config", args=[function.pk]),
+        reverse("sandbox:invocation_list", args=[function.pk]),
+        invocation.get_absolute_url(),
+        reverse("sandbox:concurrency_lab", args=[function.pk]),
+        reverse("sandbox:memory_tuning", args=[function.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    for name in ("invoke", "code_save", "force_cold_start", "function_delete"):
+        assert client.post(reverse(f"sandbox:{name}", args=[function.pk])).status_code == 404
+    assert client.get(reverse("sandbox:all_functions")).status_code == 404
+
+
+def test_instructors_read_but_cannot_change(client, instructor, function):
+    client.force_login(instructor)
+    assert function.name in client.get(reverse("sandbox:all_functions")).content.decode()
+    html = client.get(function.get_absolute_url()).content.decode()
+    assert "read-only" in html and "data-invoke" not in html
+    response = client.post(reverse("sandbox:invoke", args=[function.pk]), {"event": "{}"})
+    assert response.status_code == 403
+    response = client.post(reverse("sandbox:function_delete", args=[function.pk]))
+    assert response.status_code == 403
+    assert Function.objects.filter(pk=function.pk).exists()
+
+
+def test_force_cold_start(owner_client, function):
+    owner_client.post(reverse("sandbox:force_cold_start", args=[function.pk]))
+    function.refresh_from_db()
+    assert function.deployment == 1
+
+
+def test_config_page_saves_and_validates(owner_client, function):
+    url = reverse("sandbox:function_config", args=[function.pk])
+    data = {
+        "handler": catalog.HANDLER,
+        "memory_mb": 512,
+        "timeout_s": 5,
+        "ephemeral_storage_mb": 512,
+        "architecture": "arm64",
+        "environment": "",
+        "reserved_concurrency": 1,
+        "provisioned_concurrency": 2,
+    }
+    response = owner_client.post(url, data)
+    assert response.status_code == 200 and "reserved" in response.content.decode().lower()
+    data["provisioned_concurrency"] = 1
+    assert owner_client.post(url, data).status_code == 302
+    function.refresh_from_db()
+    assert (function.memory_mb, function.architecture) == (512, "arm64")
+
+
+def test_concurrency_lab_fires_a_burst(owner_client, function, django_capture_on_commit_callbacks):
+    url = reverse("sandbox:concurrency_lab", args=[function.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = owner_client.post(url, {"count": 4, "event": "{}"}, **HTMX)
+    experiment = Experiment.objects.get()
+    assert experiment.invocations.count() == 4
+    assert "still queued or running" in response.content.decode()
+    response = owner_client.post(url, {"count": 500, "event": "{}"}, **HTMX)
+    assert response["HX-Retarget"] == "#form-errors"
+
+
+def test_concurrency_lab_draws_the_timeline(owner_client, function):
+    experiment = ExperimentFactory(function=function, size=3)
+    base = 1_700_000_000.0
+    FinishedInvocationFactory(
+        function=function,
+        experiment=experiment,
+        environment_id="env-a",
+        cold_start=True,
+        init_started_at=base,
+        init_ended_at=base + 0.2,
+        invoke_started_at=base + 0.2,
+        invoke_ended_at=base + 0.25,
+        init_duration_ms=200.0,
+    )
+    FinishedInvocationFactory(
+        function=function,
+        experiment=experiment,
+        environment_id="env-b",
+        cold_start=True,
+        init_started_at=base,
+        init_ended_at=base + 0.21,
+        invoke_started_at=base + 0.21,
+        invoke_ended_at=base + 0.26,
+        init_duration_ms=210.0,
+    )
+    InvocationFactory(
+        function=function,
+        experiment=experiment,
+        status=Invocation.Status.THROTTLED,
+        invoke_started_at=base + 0.001,
+        error={"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
+    )
+    html = owner_client.get(reverse("sandbox:concurrency_lab", args=[function.pk])).content.decode()
+    assert html.count('class="bar-init"') == 2 and html.count('class="bar-invoke"') == 2
+    assert 'data-count="throttled">1<' in html and 'data-count="cold">2<' in html
+    assert "throttle-mark" in html
+
+
+def test_memory_tuning_page(owner_client, function, django_capture_on_commit_callbacks):
+    url = reverse("sandbox:memory_tuning", args=[function.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        owner_client.post(url, {"memory_sizes": [128, 512], "runs_per_size": 1, "event": "{}"})
+    experiment = Experiment.objects.get(kind="tuning")
+    for invocation in experiment.invocations.all():
+        invocation.status = Invocation.Status.SUCCESS
+        invocation.duration_ms = 100.0 if invocation.memory_size_mb == 128 else 30.0
+        invocation.billed_duration_ms = int(invocation.duration_ms)
+        invocation.cold_start = True
+        invocation.save()
+    html = owner_client.get(url).content.decode()
+    assert 'class="line-duration"' in html and 'data-memory="512"' in html
+    assert "Fastest: <strong>512 MB</strong>" in html
