@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.engine import EnvironmentPool, FunctionSpec  # noqa: E402
+from sandbox.engine import EnvironmentPool, FunctionSpec
 
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 
@@ -141,7 +141,7 @@ def bench_lambda_local(cold_n: int, warm_n: int, seconds: float) -> dict[str, fl
         )
         cold.append((time.perf_counter() - t0) * 1000)
     sys.path.insert(0, str(workdir))
-    import app  # type: ignore[import-not-found]
+    import app
 
     overhead = []
     for _ in range(warm_n):

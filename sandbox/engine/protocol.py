@@ -3,9 +3,9 @@
 A frame is an 8-byte header (meta length, data length; big-endian uint32), a small meta object
 and data bytes. Host to runtime, meta and event are marshal: the runtime reads them without
 importing json, which is most of a Python cold start's import time. Runtime to host, meta and
-response are JSON: the host must never unmarshal bytes that user code could forge. runtimes/python/bootstrap.py carries a copy of this (nothing
-from the project is visible inside the jail); tests/engine/test_protocol.py keeps them in step.
-"""
+response are JSON: the host must never unmarshal bytes that user code could forge.
+runtimes/python/bootstrap.py carries a copy of this (nothing from the project is visible inside
+the jail); tests/engine/test_protocol.py keeps them in step."""
 
 from __future__ import annotations
 
