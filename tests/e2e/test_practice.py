@@ -1,0 +1,82 @@
+"""A learner takes a short quiz with the keyboard, then answers a review and sees the next date."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from learn.content_report import LoadReport
+from learn.models import Lesson, Module
+from learn.practice.loader import load_questions
+from tests.factories import PASSWORD, UserFactory
+from tests.practice.conftest import CONTENT, lesson_slugs
+
+
+def load_bank() -> None:
+    module = Module.objects.create(slug="course", title="Course", order=1)
+    for n, slug in enumerate(lesson_slugs()):
+        Lesson.objects.create(
+            module=module, slug=slug, title=slug.replace("-", " ").title(), order=n
+        )
+    report = LoadReport()
+    load_questions(root=CONTENT, report=report)
+    assert report.ok, report.errors
+
+
+def log_in(page: Page, url: str) -> None:
+    user = UserFactory(username="ada")
+    page.goto(f"{url}/accounts/login/?next=/quiz/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def answer_current(page: Page) -> None:
+    item = page.locator("[data-practice-item]")
+    if item.locator("input[name=choice], input[name=truth]").count():
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+    elif item.locator("input[name=number]").count():
+        item.locator("input[name=number]").fill("1")
+        item.locator("input[name=number]").press("Enter")
+    else:
+        item.locator("textarea").fill("It scales per request; concurrency = rate x duration.")
+        item.get_by_role("button", name="Show the model answer").click()
+    expect(page.locator("[data-feedback]")).to_be_visible()
+
+
+def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None:
+    load_bank()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/quiz/?lesson=pricing")
+    expect(page.get_by_label("Lesson")).to_have_value("pricing")
+    page.get_by_label("Length").select_option("5")
+    page.get_by_role("button", name="Start quiz").click()
+
+    for _ in range(5):
+        answer_current(page)
+        if page.locator("[data-feedback] button[name=grade]").count():
+            page.get_by_role("button", name="Got it").click()
+            expect(page.get_by_text("you said: Got it")).to_be_visible()
+        if page.get_by_role("button", name="See results").count():
+            page.get_by_role("button", name="See results").click()
+            break
+        page.keyboard.press("Enter")
+        expect(page.locator("[data-answer-form]")).to_be_visible()
+    expect(page.get_by_role("heading", name="Quiz results")).to_be_visible()
+    expect(page.get_by_test_id("score")).to_contain_text(re.compile(r"/5"))
+    expect(page.get_by_role("link", name="Pricing").first).to_have_attribute(
+        "href", "/lessons/pricing/"
+    )
+
+    # Cards answered wrongly are due again within minutes; make one due now for the review.
+    from django.utils import timezone
+
+    from learn.practice.models import ReviewCard
+
+    ReviewCard.objects.filter(user__username="ada").update(due=timezone.now())
+    page.goto(f"{live_server.url}/quiz/review/")
+    page.get_by_role("button", name="Start reviewing").click()
+    answer_current(page)
+    page.keyboard.press("3")  # Good
+    expect(page.locator("[data-next-due]")).to_contain_text("Next review")
+    expect(page.locator("[data-next-due]")).to_contain_text("UTC")
