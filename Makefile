@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-RUN_PACKAGES := redis-server bubblewrap
+RUN_PACKAGES := redis-server bubblewrap python3.11
 TEST_PACKAGES := $(RUN_PACKAGES) chromium postgresql
 
 .PHONY: run test lint pytest bench system-run system-test clean
