@@ -23,6 +23,7 @@ HEARTBEAT_TTL_SECONDS = 15
 HEARTBEAT_INTERVAL_SECONDS = 5
 
 _stop = threading.Event()
+_hostname: list[str] = []
 
 
 def heartbeat_client() -> redis.Redis:
@@ -71,6 +72,7 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         logger.error("sandbox jail unavailable, this worker will run no code: %s", exc)
         return
     _stop.clear()
+    _hostname[:] = [hostname]
     threading.Thread(target=_beat, args=(hostname,), name="sandbox-heartbeat", daemon=True).start()
 
 
@@ -79,4 +81,8 @@ def on_worker_shutdown(**kwargs: Any) -> None:
     from sandbox.pool import shutdown_pool
 
     _stop.set()
+    # Say at once that this worker is gone, rather than when the heartbeat expires.
+    for hostname in _hostname:
+        with contextlib.suppress(redis.RedisError):
+            heartbeat_client().delete(HEARTBEAT_PREFIX + hostname)
     shutdown_pool()

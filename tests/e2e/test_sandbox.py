@@ -1,0 +1,72 @@
+"""The sandbox as a new learner uses it, in Chromium, through a real Celery worker and engine."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def log_in(page: Page, base: str) -> None:
+    user = UserFactory()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+
+
+def test_create_from_template_invoke_cold_then_warm(page: Page, live_server, celery_worker_process):
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/sandbox/")
+    page.get_by_role("link", name="New function").first.click()
+    page.get_by_label("Hello world").check()
+    page.fill("input[name=name]", "hello-e2e")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.get_by_role("heading", name="hello-e2e")).to_be_visible()
+    # The vendored editor replaced the textarea.
+    expect(page.locator(".code-panel .CodeMirror")).to_be_visible()
+
+    page.get_by_role("button", name="Invoke").click()
+    result = page.locator("#result")
+    expect(result.locator(".status-line .badge-cold")).to_have_text("Cold start", timeout=60_000)
+    expect(result.locator("[data-figure=init]")).to_have_text(re.compile(r"^\d+(\.\d+)? ms$"))
+    expect(result.locator("[data-figure=billed]")).to_have_text(re.compile(r"^\d+ ms$"))
+    expect(result.locator("[data-figure=cost]")).to_have_text(re.compile(r"^\$0\.0+\d+$"))
+    expect(result.locator(".log")).to_contain_text("REPORT RequestId:")
+    expect(result.locator(".payload")).to_contain_text("Hello, value1!")
+
+    # Second invocation from the keyboard: Ctrl+Enter in the editor.
+    page.locator(".code-panel .CodeMirror").click()
+    page.keyboard.press("Control+Enter")
+    expect(result.locator(".status-line .badge-warm")).to_have_text("Warm start", timeout=60_000)
+    expect(result.locator("[data-figure=billed]")).to_have_text(re.compile(r"^\d+ ms$"))
+    expect(result.locator("[data-figure=cost]")).to_have_text(re.compile(r"^\$0\.0+\d+$"))
+    expect(result.locator("[data-figure=init]")).to_have_count(0)
+    # The history refreshed itself with both invocations.
+    expect(page.locator(".history tbody tr")).to_have_count(2)
+
+    # Concurrency lab: a burst of 3 on a function that is warm once.
+    page.get_by_role("link", name="Concurrency lab").click()
+    page.fill("input[name=count]", "3")
+    page.get_by_role("button", name="Fire").click()
+    results = page.locator("#results")
+    expect(results.locator("svg.chart")).to_be_visible(timeout=60_000)
+    expect(results).not_to_contain_text("still queued", timeout=60_000)
+    cold = int(results.locator("[data-count=cold]").inner_text())
+    warm = int(results.locator("[data-count=warm]").inner_text())
+    assert cold + warm == 3 and cold >= 2
+
+    # Memory tuning at two sizes.
+    page.get_by_role("link", name="Memory tuning").click()
+    for size in ("1024 MB", "1769 MB"):
+        page.get_by_label(size).uncheck()
+    page.fill("input[name=runs_per_size]", "1")
+    page.get_by_role("button", name="Run the experiment").click()
+    tuning = page.locator("#results")
+    expect(tuning.locator("svg.tuning-chart")).to_be_visible(timeout=90_000)
+    expect(tuning).not_to_contain_text("still queued", timeout=90_000)
+    expect(tuning.locator("tr[data-memory='512'] td").nth(1)).to_have_text(re.compile(r"ms$"))

@@ -1,0 +1,103 @@
+"""End to end through a real Redis, a real Celery worker (threads pool) and the real engine."""
+
+import time
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from sandbox import selectors, services, tasks
+from sandbox.models import Invocation
+from tests.sandbox.factories import FunctionFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SLOW_INIT = (
+    "import time\n"
+    "time.sleep(0.2)\n"
+    "def lambda_handler(event, context):\n"
+    "    print('hello from the worker')\n"
+    "    return {'echo': event}\n"
+)
+
+
+def wait_for(invocation: Invocation, timeout: float = 60.0) -> Invocation:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        invocation.refresh_from_db()
+        if not invocation.is_pending:
+            return invocation
+        time.sleep(0.2)
+    pytest.fail(f"invocation {invocation.pk} still {invocation.status} after {timeout} s")
+
+
+def test_invocations_run_on_the_worker_cold_then_warm(celery_worker_process, learner, client):
+    function = FunctionFactory(owner=learner, code=SLOW_INIT)
+    first = services.invocation_start(
+        function=function, event_text='{"n": 1}', requested_by=learner
+    )
+    first = wait_for(first)
+    assert first.status == Invocation.Status.SUCCESS, first.failure_reason or first.error
+    assert first.payload == {"echo": {"n": 1}}
+    assert first.cold_start is True and first.init_duration_ms >= 200
+    assert first.worker == celery_worker_process
+    assert "hello from the worker" in first.log and "Init Duration" in first.log
+
+    second = wait_for(
+        services.invocation_start(function=function, event_text='{"n": 2}', requested_by=learner)
+    )
+    assert second.cold_start is False and second.init_duration_ms is None
+    assert second.environment_id == first.environment_id
+
+    # The worker announces itself; the page shows the finished result and its cost.
+    assert selectors.sandbox_available()
+    client.force_login(learner)
+    html = client.get(second.get_absolute_url()).content.decode()
+    assert "Warm start" in html and f"{second.billed_duration_ms} ms" in html
+
+
+def test_redelivered_task_does_nothing(celery_worker_process, learner):
+    function = FunctionFactory(owner=learner)
+    invocation = wait_for(
+        services.invocation_start(function=function, event_text="{}", requested_by=learner)
+    )
+    log = invocation.log
+    tasks.invocation_run.delay(invocation.pk).forget()
+    time.sleep(1.0)
+    invocation.refresh_from_db()
+    assert invocation.log == log and invocation.status == Invocation.Status.SUCCESS
+
+
+def test_burst_on_the_worker_throttles_over_reserved_concurrency(celery_worker_process, learner):
+    slow = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.4)\n    return 1\n"
+    function = FunctionFactory(owner=learner, code=slow, reserved_concurrency=2)
+    experiment = services.burst_start(
+        function=function, event_text="{}", count=4, requested_by=learner
+    )
+    for invocation in experiment.invocations.all():
+        wait_for(invocation)
+    statuses = list(experiment.invocations.values_list("status", flat=True))
+    assert statuses.count("success") == 2 and statuses.count("throttled") == 2
+    timeline = selectors.burst_timeline(experiment=experiment)
+    assert len(timeline.rows) == 2 and timeline.cold == 2 and len(timeline.throttled) == 2
+
+
+def test_without_a_worker_the_invocation_stays_queued(redis_url, learner, client):
+    function = FunctionFactory(owner=learner)
+    with transaction.atomic():
+        invocation = services.invocation_start(
+            function=function, event_text="{}", requested_by=learner
+        )
+    client.force_login(learner)
+    response = client.post(
+        reverse("sandbox:invoke", args=[function.pk]), {"event": "{}"}, HTTP_HX_REQUEST="true"
+    )
+    assert "sandbox is unavailable" in response.content.decode()
+    time.sleep(0.5)
+    invocation.refresh_from_db()
+    assert invocation.status == Invocation.Status.QUEUED
+    # Drop the queued messages so a later test's worker does not run them.
+    from lambdalab.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("sandbox")
