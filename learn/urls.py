@@ -9,6 +9,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/complete/", lessons.lesson_complete, name="lesson_complete"),
     path("lessons/<slug:slug>/bookmark/", lessons.lesson_bookmark, name="lesson_bookmark"),
     path("lessons/<slug:slug>/note/", lessons.lesson_note, name="lesson_note"),
+    path("lessons/<slug:slug>/try/", lessons.lesson_try_it, name="lesson_try_it"),
     path("search/", search.search_page, name="search"),
     path("quiz/", include("learn.practice.urls")),
     path("progress/", home.progress_home, name="progress"),

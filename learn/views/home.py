@@ -20,7 +20,6 @@ def landing(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "learn/landing.html", context)
 
 
-
 @require_GET
 @login_required
 def progress_home(request: AuthedHtmxHttpRequest) -> HttpResponse:

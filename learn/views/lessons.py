@@ -4,13 +4,18 @@ Each action is a POST that works as a plain form (redirect back to the lesson) a
 (the lesson page's partial for that control, plus an event others can listen to).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from learn.models import Lesson
 from learn.selectors.lessons import (
     completed_lesson_ids,
     lesson_for_learner,
@@ -28,9 +33,9 @@ from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
 DETAIL = "learn/lesson_detail.html"
 
 
-def sandbox_prefill_url(*, lesson: object) -> str:
-    """Where "Try it in the sandbox" goes: the sandbox console, prefilled from this lesson."""
-    return f"/sandbox/new/?lesson={getattr(lesson, 'slug', '')}"
+def sandbox_prefill_url(*, lesson: Lesson) -> str:
+    """The sandbox's "new function" form, starting from the blueprint it pairs with the lesson."""
+    return f"{reverse('sandbox:function_create')}?{urlencode({'lesson': lesson.slug})}"
 
 
 @require_GET
@@ -116,3 +121,31 @@ def lesson_note(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     else:
         messages.success(request, "Note saved." if note else "Note removed.")
     return redirect(lesson)
+
+
+@require_POST
+@login_required
+def lesson_try_it(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """Create the learner's own copy of the lesson's try-it function, then open it."""
+    from sandbox import services as sandbox_services
+
+    lesson = lesson_for_learner(slug=slug)
+    if not lesson.try_it:
+        messages.error(request, "This lesson has no sandbox exercise.")
+        return redirect(lesson)
+    try_it = lesson.try_it
+    try:
+        function = sandbox_services.function_create_from_lesson(
+            owner=request.user,
+            lesson_slug=lesson.slug,
+            name=f"{lesson.slug}-try-it"[:56],
+            handler=try_it["handler"],
+            files=try_it["files"],
+            event=try_it.get("event"),
+            memory_mb=try_it["memory_mb"],
+            timeout_s=try_it["timeout_s"],
+        )
+    except (sandbox_services.LimitReached, ValidationError) as exc:
+        messages.error(request, f"Could not open the sandbox: {exc}")
+        return redirect(lesson)
+    return redirect(function)

@@ -171,3 +171,39 @@ def test_too_long_note_is_refused(client, learner, lessons) -> None:
     assert response.status_code == 422
     assert "limited to 10,000 characters" in response.content.decode()
     assert not Note.objects.exists()
+
+
+def test_try_it_creates_the_learners_own_sandbox_function(client, learner) -> None:
+    from sandbox.models import Function
+
+    LessonFactory(
+        slug="cold",
+        try_it={
+            "title": "Watch it",
+            "description": "Run it.",
+            "handler": "app.handler",
+            "memory_mb": 256,
+            "timeout_s": 5,
+            "files": {"app.py": "def handler(event, context):\n    return event\n"},
+            "event": {"n": 1},
+        },
+    )
+    client.force_login(learner)
+    response = client.post("/lessons/cold/try/")
+    function = Function.objects.get(owner=learner)
+    assert response.status_code == 302 and response["Location"] == function.get_absolute_url()
+    assert (function.lesson_slug, function.handler, function.memory_mb, function.timeout_s) == (
+        "cold",
+        "app.handler",
+        256,
+        5,
+    )
+    # Twice gives two functions, not an error.
+    client.post("/lessons/cold/try/")
+    assert Function.objects.filter(owner=learner).count() == 2
+
+
+def test_try_it_needs_login(client) -> None:
+    LessonFactory(slug="cold")
+    response = client.post("/lessons/cold/try/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
