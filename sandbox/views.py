@@ -195,7 +195,7 @@ def _detail_context(
 def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict[str, Any]:
     if invocation is None:
         return {"sandbox_available": True}
-    rate_form = RateForm(request.GET or None)
+    rate_form = RateForm(request.GET if "rate" in request.GET else None)
     rate = rate_form.cleaned_data["rate"] if rate_form.is_valid() else 1_000_000
     return {
         "invocation": invocation,

@@ -58,7 +58,8 @@ def test_create_from_template_invoke_cold_then_warm(page: Page, live_server, cel
     expect(results).not_to_contain_text("still queued", timeout=60_000)
     cold = int(results.locator("[data-count=cold]").inner_text())
     warm = int(results.locator("[data-count=warm]").inner_text())
-    assert cold + warm == 3 and cold >= 2
+    # A fast handler may finish before the next request arrives and lend it its environment.
+    assert cold + warm == 3
 
     # Memory tuning at two sizes.
     page.get_by_role("link", name="Memory tuning").click()
