@@ -2,6 +2,7 @@
 
 import html
 import re
+from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -27,6 +28,13 @@ def _question_title(markdown_text: str) -> str:
     first = next((line for line in markdown_text.splitlines() if line.strip()), "")
     title = _HEADING_MARK_RE.sub("", first).strip()
     return title if len(title) <= 160 else title[:157].rstrip() + "…"
+
+
+def _question_url(question: Question) -> str:
+    """Code challenges have a page of their own; other questions are practised by lesson."""
+    if question.type == "code":
+        return reverse("practice_challenge", kwargs={"slug": question.slug})
+    return f"{reverse('quiz')}?{urlencode({'lesson': question.lesson.slug})}"
 
 
 def _documents() -> list[SearchDocument]:
@@ -56,7 +64,7 @@ def _documents() -> list[SearchDocument]:
                 key=question.slug,
                 title=_question_title(version.prompt_markdown) or question.slug,
                 body=f"{prompt} {html_to_text(fragment=version.explanation_html)}",
-                url=f"{reverse('quiz')}?lesson={question.lesson.slug}",
+                url=_question_url(question),
                 lesson_slug=question.lesson.slug,
             )
         )

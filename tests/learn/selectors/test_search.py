@@ -69,3 +69,9 @@ def test_editing_in_the_admin_reindexes(db, instructor, client) -> None:
     assert response.status_code == 302, response.content[:2000]
     assert [r.lesson_slug for r in search(query="zebra")] == [lesson.slug]
     assert Lesson.objects.get(pk=lesson.pk).body_html.startswith('<h2 id="hi">')
+
+
+def test_code_challenges_link_to_their_page(course) -> None:
+    urls = {r.url for r in search(query="handler") if r.kind == "question"}
+    assert any(url.startswith("/quiz/challenges/") for url in urls)
+    assert any(url.startswith("/quiz/?lesson=") for url in urls)
