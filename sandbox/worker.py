@@ -67,9 +67,12 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     try:
         get_pool()
     except JailUnavailable as exc:
-        # No heartbeat: the console says the sandbox is unavailable. Tasks that still arrive
-        # fail with the reason instead of running code unsandboxed.
+        # Refuse the queue: its jobs stay queued for a worker whose jail works, and without a
+        # heartbeat the console says the sandbox is unavailable. A task that slipped through
+        # still fails with the reason (get_pool raises again) rather than run unsandboxed.
         logger.error("sandbox jail unavailable, this worker will run no code: %s", exc)
+        with contextlib.suppress(Exception):  # the consumer may be shutting down already
+            sender.cancel_task_queue(settings.CELERY_SANDBOX_QUEUE)
         return
     _stop.clear()
     _hostname[:] = [hostname]

@@ -21,7 +21,6 @@ from django.db import transaction
 
 from learn.content_report import LoadReport
 from learn.models import Lesson
-from learn.practice import markdown
 from learn.practice.models import (
     AttemptItem,
     Choice,
@@ -33,6 +32,7 @@ from learn.practice.models import (
     QuestionVersion,
     Tag,
 )
+from learn.services.rendering import markdown_render, markdown_render_inline
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HANDLER_RE = re.compile(r"^app\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -396,9 +396,9 @@ def _version_create(*, question: Question, parsed: ParsedQuestion, digest: str) 
         number=last + 1,
         content_hash=digest,
         prompt_markdown=parsed.prompt,
-        prompt_html=markdown.render(parsed.prompt),
+        prompt_html=markdown_render(text=parsed.prompt).html,
         explanation_markdown=parsed.explanation,
-        explanation_html=markdown.render(parsed.explanation),
+        explanation_html=markdown_render(text=parsed.explanation).html,
     )
     if parsed.type == QuestionType.TRUE_FALSE:
         version.answer_bool = data["answer"]
@@ -419,7 +419,7 @@ def _version_create(*, question: Question, parsed: ParsedQuestion, digest: str) 
                 version=version,
                 order=order,
                 text=choice["text"],
-                text_html=markdown.render_inline(choice["text"]),
+                text_html=markdown_render_inline(text=choice["text"]),
                 correct=choice["correct"],
                 why=choice["why"],
             )

@@ -143,3 +143,11 @@ def code_highlight(*, code: str, language: str = "python") -> str:
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
     return html_sanitize(html=highlight(code, lexer, HtmlFormatter(cssclass="highlight")))
+
+
+def markdown_render_inline(*, text: str) -> str:
+    """Render one line of Markdown (a quiz choice) without its wrapping paragraph."""
+    html = markdown_render(text=text).html.strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return html
