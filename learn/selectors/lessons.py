@@ -6,14 +6,11 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 
 from learn.models import Bookmark, Lesson, LessonProgress, Module, Note
 from learn.services.rendering import code_highlight, markdown_render, rendered_version_for
 
 AnyUser = User | AnonymousUser
-PRACTICE_PROGRESS_TEMPLATE = "learn/practice/_progress.html"
 
 
 def module_list() -> QuerySet[Module]:
@@ -217,12 +214,3 @@ def bookmark_list(*, user: User) -> QuerySet[Bookmark]:
 
 def note_list(*, user: User) -> QuerySet[Note]:
     return Note.objects.filter(user=user, lesson__published=True).select_related("lesson")
-
-
-def practice_progress_available() -> bool:
-    """Whether the practice app ships its progress partial for the /progress/ page."""
-    try:
-        get_template(PRACTICE_PROGRESS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return False
-    return True

@@ -3,12 +3,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from learn.practice.selectors import progress_summary
 from learn.selectors.lessons import (
     bookmark_list,
     lesson_continue,
     module_list,
     note_list,
-    practice_progress_available,
     progress_by_module,
 )
 from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
@@ -31,6 +31,6 @@ def progress_home(request: AuthedHtmxHttpRequest) -> HttpResponse:
         "continue_lesson": lesson_continue(user=request.user),
         "bookmarks": bookmark_list(user=request.user),
         "notes": note_list(user=request.user),
-        "show_practice_progress": practice_progress_available(),
+        "summary": progress_summary(user=request.user),
     }
     return render(request, "learn/progress.html", context)

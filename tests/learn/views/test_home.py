@@ -43,10 +43,9 @@ def test_progress_page_needs_login(client) -> None:
     assert client.get("/progress/").status_code == 302
 
 
-def test_progress_page_includes_practice_progress_only_when_shipped(client, learner) -> None:
-    from learn.selectors.lessons import practice_progress_available
-
+def test_progress_page_shows_reviews_due(client, learner) -> None:
     client.force_login(learner)
     response = client.get("/progress/")
     assert response.status_code == 200
-    assert response.context["show_practice_progress"] == practice_progress_available()
+    assert response.context["summary"].due == 0
+    assert '<strong data-testid="reviews-due">0</strong>' in response.content.decode()
