@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -19,8 +18,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
+from lambdalab.http import AuthedHtmxHttpRequest
 from sandbox import catalog, selectors, services
 from sandbox.forms import (
     BurstForm,
@@ -36,13 +35,6 @@ from sandbox.forms import (
 from sandbox.models import Experiment, Function, Invocation
 
 
-class HtmxHttpRequest(HttpRequest):
-    """A request that went through HtmxMiddleware, behind login_required."""
-
-    htmx: HtmxDetails
-    user: User
-
-
 def _add_errors(form: Form, error: ValidationError) -> None:
     """Put a service's ValidationError on the form fields it names (others on the form)."""
     if hasattr(error, "error_dict"):
@@ -52,7 +44,7 @@ def _add_errors(form: Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-def _editable(request: HtmxHttpRequest, pk: int) -> Function:
+def _editable(request: AuthedHtmxHttpRequest, pk: int) -> Function:
     access = selectors.function_get(viewer=request.user, pk=pk)
     if not access.can_edit:
         raise PermissionDenied("Instructors can read learners' functions but not change them.")
@@ -71,21 +63,21 @@ def _events(function: Function) -> dict[str, str]:
 
 @require_GET
 @login_required
-def function_list_page(request: HtmxHttpRequest) -> HttpResponse:
+def function_list_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
     functions = selectors.function_list(owner=request.user)
     return render(request, "sandbox/function_list.html", {"functions": functions})
 
 
 @require_GET
 @login_required
-def function_list_all_page(request: HtmxHttpRequest) -> HttpResponse:
+def function_list_all_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
     functions = selectors.function_list_all(viewer=request.user)
     return render(request, "sandbox/function_list.html", {"functions": functions, "all": True})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def function_create_page(request: HtmxHttpRequest) -> HttpResponse:
+def function_create_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = FunctionCreateForm(request.POST)
         if form.is_valid():
@@ -143,7 +135,7 @@ def function_create_page(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def function_detail_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def function_detail_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     access = selectors.function_get(viewer=request.user, pk=pk)
     function = access.function
     files = list(function.files.all())
@@ -166,7 +158,7 @@ def function_detail_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(
-    request: HtmxHttpRequest,
+    request: AuthedHtmxHttpRequest,
     access: selectors.FunctionAccess,
     code_form: CodeForm,
     event_form: EventForm,
@@ -208,7 +200,7 @@ def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict
 
 @require_POST
 @login_required
-def code_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def code_save(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     form = CodeForm(request.POST)
     error = ""
@@ -239,7 +231,7 @@ def code_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def invoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     """Save the editor's code (when sent), then queue an invocation with the event."""
     function = _editable(request, pk)
     code_form = CodeForm(request.POST)
@@ -288,7 +280,7 @@ def invoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def event_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def event_save(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     form = EventForm(request.POST)
     if form.is_valid():
@@ -314,7 +306,7 @@ def event_save(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def event_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def event_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     services.test_event_delete(function=function, name=request.POST.get("event_name", ""))
     messages.success(request, "Test event deleted.")
@@ -323,7 +315,7 @@ def event_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def force_cold_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def force_cold_start(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     services.function_force_cold_start(function=function)
     messages.success(
@@ -339,7 +331,7 @@ def force_cold_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def function_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def function_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     name = function.name
     services.function_delete(function=function)
@@ -351,7 +343,7 @@ def function_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def function_config_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def function_config_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     access = selectors.function_get(viewer=request.user, pk=pk)
     function = access.function
     if request.method == "POST":
@@ -383,7 +375,7 @@ def function_config_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def invocation_list_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def invocation_list_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     access = selectors.function_get(viewer=request.user, pk=pk)
     status = request.GET.get("status", "")
     start = request.GET.get("start", "")
@@ -406,7 +398,9 @@ def invocation_list_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def invocation_detail_page(request: HtmxHttpRequest, pk: int, invocation_pk: int) -> HttpResponse:
+def invocation_detail_page(
+    request: AuthedHtmxHttpRequest, pk: int, invocation_pk: int
+) -> HttpResponse:
     access = selectors.function_get(viewer=request.user, pk=pk)
     invocation = selectors.invocation_get(function=access.function, pk=invocation_pk)
     # An on-page check: a run whose worker died must not look "running" forever.
@@ -429,7 +423,7 @@ def invocation_detail_page(request: HtmxHttpRequest, pk: int, invocation_pk: int
 
 
 def _experiment_page(
-    request: HtmxHttpRequest,
+    request: AuthedHtmxHttpRequest,
     pk: int,
     *,
     kind: str,
@@ -496,7 +490,7 @@ def _experiment_page(
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def concurrency_lab_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def concurrency_lab_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     def make_form(data: Any) -> Form:
         return BurstForm(data, max_burst=settings.SANDBOX_LAB_MAX_BURST)
 
@@ -520,7 +514,7 @@ def concurrency_lab_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def concurrency_settings(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def concurrency_settings(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     form = ConcurrencySettingsForm(request.POST)
     if form.is_valid():
@@ -541,7 +535,7 @@ def concurrency_settings(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def memory_tuning_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def memory_tuning_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     def start(function: Function, data: dict[str, Any]) -> Experiment:
         return services.tuning_start(
             function=function,

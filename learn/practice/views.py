@@ -10,16 +10,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
+from lambdalab.http import AuthedHtmxHttpRequest
 from learn.models import Lesson
 from learn.practice import selectors
 from learn.practice.forms import (
@@ -47,21 +46,14 @@ from learn.practice.services import reviews as review_services
 from learn.practice.services.grading import PracticeError, suggested_rating
 
 
-class HtmxHttpRequest(HttpRequest):
-    """A request that went through HtmxMiddleware, behind login_required."""
-
-    htmx: HtmxDetails
-    user: User
-
-
-def _attempt(request: HtmxHttpRequest, attempt_id: int) -> Attempt:
+def _attempt(request: AuthedHtmxHttpRequest, attempt_id: int) -> Attempt:
     try:
         return selectors.attempt_get(user=request.user, attempt_id=attempt_id)
     except Attempt.DoesNotExist:
         raise Http404("No such session.") from None
 
 
-def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
+def _go(request: AuthedHtmxHttpRequest, url: str) -> HttpResponse:
     """Redirect a plain request; tell htmx to navigate the whole page."""
     if request.htmx:
         return HttpResponseClientRedirect(url)
@@ -73,7 +65,7 @@ def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def home(request: HtmxHttpRequest) -> HttpResponse:
+def home(request: AuthedHtmxHttpRequest) -> HttpResponse:
     topics = list(selectors.topic_list())
     lesson_slug = request.GET.get("lesson", "")
     form = QuizStartForm(
@@ -93,7 +85,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def quiz_start(request: HtmxHttpRequest) -> HttpResponse:
+def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
     form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.topic_list()])
     if not form.is_valid():
         messages.error(request, "Pick a length and topics from the lists.")
@@ -114,7 +106,7 @@ def quiz_start(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def mock_start(request: HtmxHttpRequest) -> HttpResponse:
+def mock_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
     form = MockStartForm(request.POST)
     minutes = form.cleaned_data["minutes"] if form.is_valid() else attempt_services.MOCK_MINUTES
     try:
@@ -129,7 +121,7 @@ def mock_start(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _attempt_context(
-    request: HtmxHttpRequest, attempt: Attempt, *, show: int | None = None, **extra: Any
+    request: AuthedHtmxHttpRequest, attempt: Attempt, *, show: int | None = None, **extra: Any
 ) -> dict[str, Any]:
     items = selectors.attempt_items(attempt=attempt)
     current = selectors.item_current(attempt=attempt, items=items)
@@ -168,7 +160,7 @@ def _editor_vendored() -> bool:
 
 @require_GET
 @login_required
-def attempt_page(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def attempt_page(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     if attempt.kind == AttemptKind.MOCK and attempt_services.mock_expire_check(attempt=attempt):
         return _go(request, reverse("practice_results", args=[attempt.pk]))
@@ -191,7 +183,7 @@ def attempt_page(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def answer(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def answer(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     form = AnswerForm(request.POST)
     page = reverse("practice_attempt", args=[attempt.pk])
@@ -238,7 +230,7 @@ def answer(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
 
 
 def _answer_error(
-    request: HtmxHttpRequest,
+    request: AuthedHtmxHttpRequest,
     attempt: Attempt,
     error: str,
     page: str,
@@ -266,7 +258,7 @@ def _own_answer(attempt: Attempt, answer_id: int) -> Answer:
 
 @require_POST
 @login_required
-def self_grade(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
+def self_grade(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     answer = _own_answer(attempt, answer_id)
     form = SelfGradeForm(request.POST)
@@ -297,7 +289,7 @@ def self_grade(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> Htt
 
 @require_POST
 @login_required
-def rate(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
+def rate(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     answer = _own_answer(attempt, answer_id)
     form = RateForm(request.POST)
@@ -327,17 +319,17 @@ def rate(request: HtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpRespo
 
 @require_POST
 @login_required
-def pause(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def pause(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     return _clock(request, attempt_id, attempt_services.mock_pause)
 
 
 @require_POST
 @login_required
-def resume(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def resume(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     return _clock(request, attempt_id, attempt_services.mock_resume)
 
 
-def _clock(request: HtmxHttpRequest, attempt_id: int, action: Any) -> HttpResponse:
+def _clock(request: AuthedHtmxHttpRequest, attempt_id: int, action: Any) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     try:
         attempt = action(attempt=attempt)
@@ -352,7 +344,7 @@ def _clock(request: HtmxHttpRequest, attempt_id: int, action: Any) -> HttpRespon
 
 @require_POST
 @login_required
-def finish(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def finish(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     attempt_services.attempt_finish(attempt=attempt)
     return _go(request, reverse("practice_results", args=[attempt.pk]))
@@ -360,7 +352,7 @@ def finish(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def results(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
+def results(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     if attempt.kind == AttemptKind.MOCK:
         attempt_services.mock_expire_check(attempt=attempt)
@@ -395,7 +387,7 @@ def results(request: HtmxHttpRequest, attempt_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def review_home(request: HtmxHttpRequest) -> HttpResponse:
+def review_home(request: AuthedHtmxHttpRequest) -> HttpResponse:
     goal = selectors.goal_of(user=request.user)
     context = {
         "summary": selectors.progress_summary(user=request.user),
@@ -410,7 +402,7 @@ def review_home(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def review_start(request: HtmxHttpRequest) -> HttpResponse:
+def review_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
     attempt = attempt_services.review_start(user=request.user)
     if attempt is None:
         messages.info(request, "Nothing is due right now. Come back at the next due time.")
@@ -420,7 +412,7 @@ def review_start(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def goal_set(request: HtmxHttpRequest) -> HttpResponse:
+def goal_set(request: AuthedHtmxHttpRequest) -> HttpResponse:
     form = GoalForm(request.POST)
     try:
         if not form.is_valid():
@@ -443,13 +435,13 @@ def goal_set(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def challenge_list(request: HtmxHttpRequest) -> HttpResponse:
+def challenge_list(request: AuthedHtmxHttpRequest) -> HttpResponse:
     context = {"challenges": selectors.challenge_list(user=request.user)}
     return render(request, "learn/practice/challenges.html", context)
 
 
 @login_required
-def challenge_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return HttpResponse(status=405)
     try:
@@ -493,7 +485,7 @@ def challenge_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def submission_page(request: HtmxHttpRequest, submission_id: int) -> HttpResponse:
+def submission_page(request: AuthedHtmxHttpRequest, submission_id: int) -> HttpResponse:
     try:
         submission = selectors.submission_get(user=request.user, submission_id=submission_id)
     except Submission.DoesNotExist:

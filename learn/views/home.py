@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from lambdalab.http import AuthedHtmxHttpRequest, HtmxHttpRequest
 from learn.practice.selectors import progress_summary
 from learn.selectors.lessons import (
     bookmark_list,
@@ -11,7 +12,6 @@ from learn.selectors.lessons import (
     note_list,
     progress_by_module,
 )
-from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
 
 
 @require_GET

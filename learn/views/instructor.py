@@ -7,12 +7,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
+from lambdalab.http import HtmxHttpRequest
 from lambdalab.permissions import instructor_required
 from learn.models import Lesson
 from learn.selectors.lessons import module_list
 from learn.services.content import lesson_export_filename, lesson_export_markdown
 from learn.services.rendering import markdown_render
-from learn.views.types import HtmxHttpRequest
 
 PREVIEW_MAX_CHARS = 200_000
 

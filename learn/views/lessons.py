@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from lambdalab.http import AuthedHtmxHttpRequest, HtmxHttpRequest
 from learn.models import Lesson
 from learn.selectors.lessons import (
     completed_lesson_ids,
@@ -28,7 +29,6 @@ from learn.services.progress import (
     lesson_view_record,
     note_save,
 )
-from learn.views.types import AuthedHtmxHttpRequest, HtmxHttpRequest
 
 DETAIL = "learn/lesson_detail.html"
 

@@ -3,8 +3,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from lambdalab.http import HtmxHttpRequest
 from learn.selectors.search import search
-from learn.views.types import HtmxHttpRequest
 
 
 @require_GET
