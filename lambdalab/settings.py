@@ -198,7 +198,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_SANDBOX_QUEUE = "sandbox"
 CELERY_TASK_ROUTES = {"sandbox.tasks.*": {"queue": CELERY_SANDBOX_QUEUE}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task taken by a worker that died before acknowledging it is delivered again after this
+# long: just over the longest invocation (900 s timeout + 10 s INIT). Tasks are idempotent, so a
+# long experiment delivered twice runs once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 960}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1200)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

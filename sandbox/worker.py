@@ -15,12 +15,14 @@ from typing import Any
 import redis
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_PREFIX = "lambdalab:sandbox:worker:"
 HEARTBEAT_TTL_SECONDS = 15
 HEARTBEAT_INTERVAL_SECONDS = 5
+SWEEP_INTERVAL_SECONDS = 60
 
 _stop = threading.Event()
 _hostname: list[str] = []
@@ -30,14 +32,35 @@ def heartbeat_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
+def _sweep() -> None:
+    """Fail invocations whose worker died mid-run (any live worker may do it for all)."""
+    from sandbox import services
+
+    close_old_connections()
+    try:
+        swept = services.invocations_sweep_stale()
+    except DatabaseError as exc:
+        logger.warning("stale invocation sweep failed: %s", exc)
+    else:
+        if swept:
+            logger.warning("marked %d stale invocations failed", swept)
+    finally:
+        close_old_connections()
+
+
 def _beat(hostname: str) -> None:
     client = heartbeat_client()
     key = HEARTBEAT_PREFIX + hostname
+    next_sweep = 0.0
     while not _stop.is_set():
         try:
             client.set(key, json.dumps({"at": time.time()}), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("sandbox heartbeat not written: %s", exc)
+        # The heartbeat thread doubles as the periodic sweep, so no beat scheduler is needed.
+        if time.monotonic() >= next_sweep:
+            _sweep()
+            next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
         _stop.wait(HEARTBEAT_INTERVAL_SECONDS)
     with contextlib.suppress(redis.RedisError):
         client.delete(key)
