@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.engine import jail
+from sandbox.engine import jail, seccomp
 from sandbox.engine.cgroups import EnvCgroup
 from sandbox.engine.protocol import (
     Frame,
@@ -158,6 +158,14 @@ class ExecutionEnvironment:
             rlimits["RLIMIT_NPROC"] = 1024
 
         runtime = RUNTIMES[spec.runtime]
+        try:
+            filter_fd = seccomp.filter_fd()
+        except jail.JailUnavailable:
+            self.kill()
+            raise
+        except OSError as exc:
+            self.kill()
+            raise jail.JailUnavailable(f"cannot load the seccomp filter: {exc}") from exc
         req_r, self._req = os.pipe()
         self._resp, resp_w = os.pipe()
         self._log, log_w = os.pipe()
@@ -171,6 +179,7 @@ class ExecutionEnvironment:
                 tmp_mb=spec.ephemeral_storage_mb,
                 environment=self._environment(runtime.execution_env, runtime.path_env),
                 resp_fd=resp_w,
+                seccomp_fd=filter_fd,
                 hostname="localhost",
             ),
         )
@@ -182,16 +191,16 @@ class ExecutionEnvironment:
                 stdin=req_r,
                 stdout=log_w,
                 stderr=log_w,
-                pass_fds=(resp_w,),
+                pass_fds=(resp_w, filter_fd),
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
                 close_fds=True,
             )
         except OSError as exc:
-            for fd in (req_r, resp_w, log_w):
+            for fd in (req_r, resp_w, log_w, filter_fd):
                 os.close(fd)
             self.kill()
             raise jail.JailUnavailable(f"cannot start the jail: {exc}") from exc
-        for fd in (req_r, resp_w, log_w):
+        for fd in (req_r, resp_w, log_w, filter_fd):
             os.close(fd)
         self._pidfd = os.pidfd_open(self._proc.pid)
         for fd in (self._req, self._resp, self._log):

@@ -71,6 +71,7 @@ def bwrap_argv(
     tmp_mb: int,
     environment: Mapping[str, str],
     resp_fd: int,
+    seccomp_fd: int,
     hostname: str,
 ) -> list[str]:
     argv = [
@@ -95,6 +96,10 @@ def bwrap_argv(
         # No capabilities at all, even inside the namespaces.
         "--cap-drop",
         "ALL",
+        # A seccomp filter (seccomp.py) read from this fd and installed just before the runtime
+        # is exec'd: ptrace, keyrings, bpf, io_uring, mount, namespaces and similar get EPERM.
+        "--seccomp",
+        str(seccomp_fd),
         "--hostname",
         hostname,
         # The interpreter and shared libraries: read-only, and nothing else from the host

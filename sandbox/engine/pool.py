@@ -32,6 +32,9 @@ def handler(event, context):
         "interfaces": sorted(name for _, name in socket.if_nameindex()),
         "etc": os.path.exists("/etc/passwd"),
         "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "seccomp": [
+            line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")
+        ],
         "echo": event,
     }
 """
@@ -115,6 +118,8 @@ class EnvironmentPool:
             problems.append("host /etc is visible")
         if len(seen.get("processes", [])) > 3:
             problems.append("host processes are visible")
+        if seen.get("seccomp") != ["2"]:  # 2: SECCOMP_MODE_FILTER
+            problems.append(f"no seccomp filter (Seccomp: {seen.get('seccomp')})")
         if problems:
             raise JailUnavailable("jail is not isolating: " + "; ".join(problems))
 
