@@ -121,6 +121,16 @@ def test_malformed_number_gets_a_clear_message_and_nothing_is_saved(client_in, b
     assert not Answer.objects.exists()
 
 
+def test_a_number_too_large_to_store_is_refused_and_the_attempt_still_opens(client_in, bank):
+    attempt = start_quiz(client_in, bank["numeric"].question.lesson.slug)
+    item = attempt.items.get()
+    url = reverse("practice_answer", args=[attempt.pk])
+    response = client_in.post(url, {"item": item.pk, "number": "1e9999"}, **HTMX)
+    assert "too large a number" in response.content.decode()
+    assert not Answer.objects.exists()
+    assert client_in.get(reverse("practice_attempt", args=[attempt.pk])).status_code == 200
+
+
 def test_someone_elses_attempt_is_a_404(client, bank, learner):
     from tests.factories import UserFactory
 

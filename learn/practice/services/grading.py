@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from learn.practice.models import QuestionType, QuestionVersion, Rating, SelfGrade
+from django.db import models
+
+from learn.practice.models import Answer, QuestionType, QuestionVersion, Rating, SelfGrade
 
 
 class PracticeError(ValueError):
@@ -40,11 +42,21 @@ class Grade:
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
+# A numeric answer is kept in Answer.numeric_value. A number that column cannot hold would fail
+# the insert (PostgreSQL) or, worse, be stored and then break every later read of the attempt
+# (SQLite), so parse_numeric refuses it up front and rounds to the places the column keeps.
+_STORED = Answer._meta.get_field("numeric_value")
+assert isinstance(_STORED, models.DecimalField)
+assert _STORED.max_digits is not None and _STORED.decimal_places is not None
+NUMERIC_LIMIT = Decimal(10) ** (_STORED.max_digits - _STORED.decimal_places)
+NUMERIC_STEP = Decimal(1).scaleb(-_STORED.decimal_places)
+
 
 def parse_numeric(raw: str) -> Decimal:
     """Read a number as people type it: "12.5", "-3", "1,000", "1 000", "$0.20", "1e3".
 
-    Raises MalformedAnswer for anything else (including a decimal comma, which is ambiguous).
+    Raises MalformedAnswer for anything else (including a decimal comma, which is ambiguous)
+    and for numbers too large to store; keeps at most the places an answer stores.
     """
     text = raw.strip().replace("\u00a0", " ")
     for prefix in ("$", "US$"):
@@ -63,7 +75,11 @@ def parse_numeric(raw: str) -> Decimal:
         ) from None
     if not value.is_finite():
         raise MalformedAnswer("Enter a finite number.")
-    return value
+    if abs(value) >= NUMERIC_LIMIT:
+        raise MalformedAnswer(
+            f"{raw.strip()!r} is too large a number to be an answer here; check the digits."
+        )
+    return value.quantize(NUMERIC_STEP)
 
 
 def numeric_correct(*, value: Decimal, answer: Decimal, tolerance: Decimal) -> bool:

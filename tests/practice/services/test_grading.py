@@ -120,6 +120,17 @@ def test_parse_numeric_refuses_malformed_numbers_with_a_clear_message(raw):
     assert "number" in str(error.value)
 
 
+@pytest.mark.parametrize("raw", ["1e9999", "-1e20", "100000000000000"])
+def test_parse_numeric_refuses_numbers_an_answer_cannot_store(raw):
+    with pytest.raises(MalformedAnswer, match="too large a number"):
+        parse_numeric(raw)
+
+
+def test_parse_numeric_rounds_to_the_places_an_answer_stores():
+    assert parse_numeric("1e-9999") == 0
+    assert parse_numeric("99999999999999.12345678901") == Decimal("99999999999999.1234567890")
+
+
 def test_short_answers_wait_for_a_self_grade():
     grade = grade_response(version=short_question(), response=Response(text="900 s"))
     assert grade.correct is None and grade.score is None
