@@ -110,7 +110,7 @@ def lesson_note(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         response = render(
             request,
             f"{DETAIL}#note-form",
-            {**context, "note_error": error, "note_saved": not error},
+            {**context, "note_error": error, "note_status": _note_status(error, note)},
             status=422 if error else 200,
         )
         if not error:
@@ -119,8 +119,15 @@ def lesson_note(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Note saved." if note else "Note removed.")
+        messages.success(request, _note_status(error, note))
     return redirect(lesson)
+
+
+def _note_status(error: str, note: object) -> str:
+    """What the note control says after a save: emptying the box removes the note."""
+    if error:
+        return ""
+    return "Note saved." if note else "Note removed."
 
 
 @require_POST

@@ -119,3 +119,30 @@ def test_try_it_opens_the_lesson_function_in_the_sandbox(page: Page, live_server
     page.get_by_role("button", name="Open in the sandbox").click()
     page.wait_for_url(re.compile(r"/sandbox/\d+/$"))
     expect(page.get_by_text("cold-starts-try-it").first).to_be_visible()
+
+
+def test_a_refused_note_shows_its_error_in_place(page: Page, live_server, course) -> None:
+    learner = UserFactory()
+    log_in(page, live_server.url, learner.username)
+    page.goto(f"{live_server.url}/lessons/cold-starts/")
+    note = page.get_by_label("Your notes")
+    note.fill("Init is billed now")
+    page.get_by_role("button", name="Save note").click()
+    expect(page.get_by_role("status").filter(has_text="Note saved.")).to_be_visible()
+
+    # The server answers 422 with the form and its error; htmx must swap it in, not drop it.
+    note.evaluate("el => el.removeAttribute('maxlength')")
+    note.fill("x" * 10_001)
+    page.get_by_role("button", name="Save note").click()
+    expect(page.get_by_role("alert")).to_contain_text("limited to 10,000 characters")
+    expect(page.get_by_text("Note saved.")).to_have_count(0)
+
+
+def test_secondary_buttons_look_secondary(page: Page, live_server, course) -> None:
+    learner = UserFactory()
+    log_in(page, live_server.url, learner.username)
+    page.goto(f"{live_server.url}/lessons/cold-starts/")
+    background = page.get_by_role("button", name="Save note").evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    )
+    assert background == "rgba(0, 0, 0, 0)"

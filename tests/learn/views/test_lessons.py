@@ -160,9 +160,11 @@ def test_notes_are_saved_shown_and_private(client, learner, lessons) -> None:
 def test_note_with_htmx_and_emptying_it_removes_it(client, learner, lessons) -> None:
     client.force_login(learner)
     response = client.post("/lessons/one/note/", {"text": "x"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and "Saved." in response.content.decode()
-    client.post("/lessons/one/note/", {"text": "  "}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Note saved." in response.content.decode()
+    response = client.post("/lessons/one/note/", {"text": "  "}, HTTP_HX_REQUEST="true")
     assert not Note.objects.exists()
+    assert "Note removed." in response.content.decode()
+    assert "Note saved." not in response.content.decode()
 
 
 def test_too_long_note_is_refused(client, learner, lessons) -> None:
