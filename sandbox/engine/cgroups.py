@@ -1,16 +1,15 @@
 """cgroup v1 limits for execution environments: memory, pids, CPU share and freezing.
 
-Each pool makes a directory `lambdalab-<pid>-<random>` under the launcher's own cgroup in each
-controller (so any limit placed on the worker still applies), and each environment gets a child
-of it. Controllers that are missing or not writable are simply absent from `available`; the
-environment then falls back to rlimits / SIGSTOP and says so in its `limits`.
+Each pool makes a directory (named by leftovers.owner_name()) under the launcher's own cgroup
+in each controller (so any limit placed on the worker still applies), and each environment gets
+a child of it. Controllers that are missing or not writable are simply absent from `available`;
+the environment then falls back to rlimits / SIGSTOP and says so in its `limits`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import time
 from pathlib import Path
@@ -35,22 +34,29 @@ def _own_paths() -> dict[str, str]:
     return paths
 
 
-class CgroupParent:
-    """The pool's cgroup directories, one per usable controller."""
+def pool_bases() -> dict[str, Path]:
+    """Where pools make their directories: the launcher's own cgroup, per mounted controller."""
+    own = _own_paths()
+    bases: dict[str, Path] = {}
+    for controller in CONTROLLERS:
+        mount = CGROUP_ROOT / controller
+        if not (mount / "cgroup.procs").exists():
+            continue
+        base = mount / own.get(controller, "/").lstrip("/")
+        if not (base / "cgroup.procs").exists():
+            base = mount  # a cgroup namespace shows "/" for a non-root path
+        bases[controller] = base
+    return bases
 
-    def __init__(self, enabled: bool = True) -> None:
+
+class CgroupParent:
+    """The pool's cgroup directories, one per usable controller, named `name` (see leftovers)."""
+
+    def __init__(self, name: str, enabled: bool = True) -> None:
         self.dirs: dict[str, Path] = {}
         if not enabled:
             return
-        own = _own_paths()
-        name = f"lambdalab-{os.getpid()}-{secrets.token_hex(4)}"
-        for controller in CONTROLLERS:
-            mount = CGROUP_ROOT / controller
-            if not (mount / "cgroup.procs").exists():
-                continue
-            base = mount / own.get(controller, "/").lstrip("/")
-            if not (base / "cgroup.procs").exists():
-                base = mount  # a cgroup namespace shows "/" for a non-root path
+        for controller, base in pool_bases().items():
             try:
                 (base / name).mkdir()
             except OSError:

@@ -7,6 +7,7 @@ only bookkeeping; starting, invoking, freezing and killing environments happen o
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 import uuid
@@ -14,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sandbox.engine import report
-from sandbox.engine.cgroups import CgroupParent
+from sandbox.engine import leftovers, report
+from sandbox.engine.cgroups import CgroupParent, pool_bases
 from sandbox.engine.environment import INIT_TIMEOUT_S, ExecutionEnvironment, Outcome
 from sandbox.engine.jail import JailUnavailable
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -75,8 +76,15 @@ class EnvironmentPool:
         self._current: dict[tuple[str, str], str] = {}
         self._provisioning: dict[str, int] = {}  # provisioned environments being started
         self._closed = False
-        self._cgroups = CgroupParent(enabled=use_cgroups)
-        self._workspace = Workspace(workdir)
+        # Leftovers of pools whose worker died without shutdown(): cgroups (and any jails
+        # still frozen in them) and workspaces. Live pools' are recognised by name and kept.
+        leftovers.sweep(
+            cgroup_bases=pool_bases() if use_cgroups else {},
+            workspace_root=workdir or Path(tempfile.gettempdir()),
+        )
+        name = leftovers.owner_name()
+        self._cgroups = CgroupParent(name, enabled=use_cgroups)
+        self._workspace = Workspace(name, workdir)
         self._spawner = Spawner()
         self._stop = threading.Event()
         self._reaper = threading.Thread(

@@ -18,8 +18,10 @@ from sandbox.engine.spec import FunctionSpec
 
 
 class Workspace:
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="lambdalab-", dir=root))
+    def __init__(self, name: str, root: Path | None = None) -> None:
+        """A new directory `name` (see leftovers.owner_name()) under root (default: $TMPDIR)."""
+        self.root = (root or Path(tempfile.gettempdir())) / name
+        self.root.mkdir(mode=0o700)
         self.root.chmod(0o711)
         self._lock = threading.Lock()
         self._code: dict[str, Path] = {}
