@@ -17,6 +17,13 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu", "freezer")
 MAX_PROCESSES = 1024  # Lambda's limit on processes/threads per environment
+# The kernel's default CFS period. A throttled function waits out the rest of its period, so a
+# 128 MB function (7.2 ms of CPU per period) can stall up to ~93 ms. A shorter period with the
+# same share (13.8 ms with the kernel's 1 ms minimum quota at 128 MB) was measured with
+# bench/engine.py on 2 cores: warm overhead p99 at 128 MB fell from 48-86 ms to 14-25 ms, but
+# its cold start p50 rose from 245-300 ms to 365-465 ms (also with the bench pinned to one CPU,
+# so not per-CPU runtime stranding alone); 27.6 and 41.5 ms periods traded the same way. Cold
+# starts matter more to users here, so the period stays at 100 ms.
 CPU_PERIOD_US = 100_000
 FULL_VCPU_MB = 1769  # Lambda: 1,769 MB buys one vCPU
 
