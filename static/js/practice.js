@@ -77,8 +77,9 @@
           "Ctrl-Enter": function (cm) { cm.save(); area.form.requestSubmit(); }
         }
       });
-      area.form.addEventListener("submit", function () { editor.save(); });
-      area.form.addEventListener("htmx:configRequest", function () { editor.save(); });
+      // Keep the textarea current on every edit: htmx reads the form's values before any
+      // submit or configRequest listener of ours runs, so saving then would send the old code.
+      editor.on("change", function () { editor.save(); });
       return;
     }
     area.addEventListener("keydown", function (event) {

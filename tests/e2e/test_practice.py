@@ -1,6 +1,7 @@
 """A learner takes a short quiz with the keyboard, then answers a review and sees the next date."""
 
 import re
+from urllib.parse import parse_qs
 
 from playwright.sync_api import Page, expect
 
@@ -80,3 +81,21 @@ def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None
     page.keyboard.press("3")  # Good
     expect(page.locator("[data-next-due]")).to_contain_text("Next review")
     expect(page.locator("[data-next-due]")).to_contain_text("UTC")
+
+
+def test_run_tests_sends_the_code_in_the_editor(page: Page, live_server) -> None:
+    load_bank()
+    log_in(page, live_server.url)
+    page.wait_for_url(re.compile(r"/quiz/$"))
+    page.goto(f"{live_server.url}/quiz/challenges/code-move-init-out/")
+    editor = page.locator(".CodeMirror")
+    expect(editor).to_be_visible()
+    code = "def handler(event, context):\n    return 42\n"
+    editor.evaluate("(el, code) => el.CodeMirror.setValue(code)", code)
+
+    # Only what the browser sends matters here, not the sandbox run.
+    run_url = re.compile(r"/quiz/challenges/code-move-init-out/$")
+    page.route(run_url, lambda route: route.fulfill(status=200, body=""))
+    with page.expect_request(lambda request: request.method == "POST") as sent:
+        page.get_by_test_id("run-tests").click()
+    assert parse_qs(sent.value.post_data or "")["code"] == [code]
