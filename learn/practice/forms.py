@@ -67,8 +67,11 @@ class RateForm(forms.Form):
 
 
 class GoalForm(forms.Form):
+    # <input type="date"> only shows a value written as YYYY-MM-DD, whatever the locale.
     interview_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Interview date"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Interview date",
     )
 
 

@@ -414,19 +414,24 @@ def review_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @login_required
 def goal_set(request: AuthedHtmxHttpRequest) -> HttpResponse:
     form = GoalForm(request.POST)
+    error = ""
     try:
         if not form.is_valid():
             raise PracticeError("Enter the date as YYYY-MM-DD.")
         review_services.goal_set(
             user=request.user, interview_date=form.cleaned_data["interview_date"]
         )
-    except PracticeError as error:
-        messages.error(request, str(error))
+    except PracticeError as exc:
+        error = str(exc)
+    if request.htmx:
+        # The goal card swaps in place; the readiness table listens for goalChanged and reloads.
+        context = {"goal_form": form, "goal_error": error, "goal_saved": not error}
+        response = render(request, "learn/practice/review.html#goal-card", context)
+        return response if error else trigger_client_event(response, "goalChanged")
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, "Interview date saved.")
-    if request.htmx:
-        response = review_home(request)
-        return trigger_client_event(response, "goalChanged")
     return redirect("practice_review")
 
 

@@ -230,6 +230,24 @@ def test_goal_date_and_readiness(client_in, bank, learner):
     assert "from today onwards" in past.content.decode()
 
 
+def test_goal_date_with_htmx_swaps_the_goal_card_and_tells_readiness(client_in, learner):
+    date = (timezone.now() + timedelta(days=30)).date().isoformat()
+    response = client_in.post(reverse("practice_goal"), {"interview_date": date}, **HTMX)
+    assert response.status_code == 200
+    assert "Interview date saved." in response.content.decode()
+    assert "goalChanged" in response["HX-Trigger"]
+    learner.refresh_from_db()
+    assert learner.practice_goal.interview_date.isoformat() == date
+
+    page = client_in.get(reverse("practice_review")).content.decode()
+    assert f'value="{date}"' in page  # what <input type="date"> can show, in any locale
+
+    past = client_in.post(reverse("practice_goal"), {"interview_date": "2001-01-01"}, **HTMX)
+    assert past.status_code == 200
+    assert "from today onwards" in past.content.decode()
+    assert "HX-Trigger" not in past
+
+
 def test_challenge_page_hides_test_inputs_and_run_creates_a_submission(client_in, learner):
     version = code_question()
     url = reverse("practice_challenge", args=[version.question.slug])
