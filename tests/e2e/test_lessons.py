@@ -95,7 +95,9 @@ def test_lesson_fits_a_phone_screen(page: Page, live_server, course) -> None:
     assert overflow <= 0
 
 
-def test_instructor_sees_a_live_preview_in_the_admin(page: Page, live_server, course) -> None:
+def test_instructor_sees_a_live_preview_in_the_admin(
+    page: Page, live_server, course, csp_errors: list[str]
+) -> None:
     instructor = InstructorFactory()
     log_in(page, live_server.url, instructor.username)
     page.goto(f"{live_server.url}/instructor/")
@@ -110,6 +112,7 @@ def test_instructor_sees_a_live_preview_in_the_admin(page: Page, live_server, co
     expect(preview.locator("strong")).to_have_text("Bold")
     assert page.evaluate("window.__pwned") is None
     assert preview.locator("script").count() == 0
+    assert not [e for e in csp_errors if "Content Security Policy" in e], csp_errors
 
 
 def test_try_it_opens_the_lesson_function_in_the_sandbox(page: Page, live_server, course) -> None:
