@@ -27,3 +27,9 @@ def test_server_error_is_styled_and_leaks_nothing() -> None:
     assert b"Something went wrong" in response.content
     assert b"secret-database-password" not in response.content
     assert b"RuntimeError" not in response.content
+
+
+def test_favicon_ico_points_at_the_svg_icon(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/favicon.svg")
