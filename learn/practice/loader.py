@@ -38,7 +38,8 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HANDLER_RE = re.compile(r"^app\.[A-Za-z_][A-Za-z0-9_]*$")
 EXPLANATION_RE = re.compile(r"^## Explanation[ \t]*$", re.MULTILINE)
 
-COMMON_KEYS = {"slug", "type", "lesson", "tags", "difficulty", "interview"}
+COMMON_KEYS = {"slug", "type", "lesson", "tags", "difficulty", "interview", "title"}
+TITLE_MAX = 120
 TYPE_KEYS: dict[str, set[str]] = {
     QuestionType.SINGLE: {"choices"},
     QuestionType.MULTIPLE: {"choices"},
@@ -64,6 +65,7 @@ class ParsedQuestion:
     tags: list[str]
     difficulty: str
     interview: bool
+    title: str
     prompt: str
     explanation: str
     # The version-defining content, type by type; also what the content hash is computed from.
@@ -186,6 +188,11 @@ def _parse_meta(meta: dict[str, Any], *, lesson_slugs: set[str]) -> ParsedQuesti
     interview = meta.get("interview", False)
     if not isinstance(interview, bool):
         raise QuestionFileError("interview must be true or false")
+    title = meta.get("title", "")
+    if not isinstance(title, str) or len(title) > TITLE_MAX:
+        raise QuestionFileError(f"title must be text of at most {TITLE_MAX} characters")
+    if qtype == QuestionType.CODE and not title.strip():
+        raise QuestionFileError("a code challenge needs a title (it names the challenge in lists)")
     parsed = ParsedQuestion(
         slug=slug,
         type=qtype,
@@ -193,6 +200,7 @@ def _parse_meta(meta: dict[str, Any], *, lesson_slugs: set[str]) -> ParsedQuesti
         tags=list(dict.fromkeys(tags)),
         difficulty=difficulty,
         interview=interview,
+        title=title.strip(),
         prompt="",
         explanation="",
     )
@@ -352,6 +360,7 @@ def question_save(*, parsed: ParsedQuestion, source_path: str = "") -> str:
         "lesson_id": lesson.pk,
         "difficulty": parsed.difficulty,
         "interview": parsed.interview,
+        "title": parsed.title,
         "source_path": source_path,
     }
     changed = created or any(getattr(question, k) != v for k, v in fields.items())

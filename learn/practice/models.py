@@ -60,6 +60,9 @@ class Question(TimeStampedModel):
     interview = models.BooleanField(
         default=False, help_text="One of the course brief's eight interview questions."
     )
+    title = models.CharField(
+        max_length=120, blank=True, help_text="Short name shown in lists; code challenges have one."
+    )
     tags = models.ManyToManyField(Tag, related_name="questions", blank=True)
     current_version = models.ForeignKey(
         "QuestionVersion",
@@ -74,7 +77,7 @@ class Question(TimeStampedModel):
         ordering = ["lesson__module__order", "lesson__order", "slug"]
 
     def __str__(self) -> str:
-        return self.slug
+        return self.title or self.slug
 
     @property
     def is_closed(self) -> bool:

@@ -142,6 +142,7 @@ Because.
 CODE = """\
 ---
 slug: echo
+title: Echo the event
 type: code
 lesson: limits
 tags: [code]
@@ -172,6 +173,8 @@ Return the event.
     ("text", "change", "problem"),
     [
         (NUMERIC, ("  tolerance: 0.01\n", ""), "tolerance is missing"),
+        (CODE, ("title: Echo the event\n", ""), "a code challenge needs a title"),
+        (NUMERIC, ("type: numeric", "title: [not, text]\ntype: numeric"), "title must be text"),
         (NUMERIC, ("answer: 12.5", "answer: lots"), "must be a number"),
         (NUMERIC, ("tolerance: 0.01", "tolerance: -1"), "negative"),
         (
