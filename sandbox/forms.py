@@ -14,6 +14,12 @@ def _help(field: str) -> str:
     return catalog.CONFIG_HELP[field].text
 
 
+def _range(what: str, limits: str) -> dict[str, str]:
+    """One message for both ends of a range, naming it (Django's names only the end crossed)."""
+    message = f"{what} must be {limits} on Lambda."
+    return {"min_value": message, "max_value": message}
+
+
 def parse_environment(text: str) -> dict[str, str]:
     """NAME=value lines into a dict; raises ValidationError naming the bad line."""
     environment: dict[str, str] = {}
@@ -41,6 +47,7 @@ class ConfigurationForm(forms.Form):
         initial=128,
         min_value=128,
         max_value=10_240,
+        error_messages=_range("Memory", "128-10,240 MB"),
         help_text=_help("memory_mb"),
     )
     timeout_s = forms.IntegerField(
@@ -48,6 +55,7 @@ class ConfigurationForm(forms.Form):
         initial=3,
         min_value=1,
         max_value=900,
+        error_messages=_range("The timeout", "1-900 seconds"),
         help_text=_help("timeout_s"),
     )
     ephemeral_storage_mb = forms.IntegerField(
@@ -55,6 +63,7 @@ class ConfigurationForm(forms.Form):
         initial=512,
         min_value=512,
         max_value=10_240,
+        error_messages=_range("Ephemeral storage", "512-10,240 MB"),
         help_text=_help("ephemeral_storage_mb"),
     )
     architecture = forms.ChoiceField(
@@ -101,6 +110,10 @@ class FunctionCreateForm(ConfigurationForm):
 class CodeForm(forms.Form):
     path = forms.CharField(max_length=200, initial=catalog.HANDLER_FILE)
     content = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+
+
+# What "Save event" names an event the learner did not name.
+DEFAULT_EVENT_NAME = "my-event"
 
 
 class EventForm(forms.Form):

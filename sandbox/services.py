@@ -271,10 +271,7 @@ def function_file_save(*, function: Function, path: str, content: str) -> Functi
     files = {f.path: f.content for f in function.files.all()}
     files[path] = content
     _check_files(files)
-    try:
-        FunctionSpec(name="check", handler="a.b", code={path: content})
-    except SpecError as exc:
-        raise ValidationError({"path": exc.message}) from None
+    _check_path(path)
     with transaction.atomic():
         file, _ = FunctionFile.objects.update_or_create(
             function=function, path=path, defaults={"content": content}
@@ -283,10 +280,61 @@ def function_file_save(*, function: Function, path: str, content: str) -> Functi
     return file
 
 
+def _check_path(path: str) -> None:
+    """Refuse a file path the engine would refuse (absolute, .., too long...)."""
+    try:
+        FunctionSpec(name="check", handler="a.b", code={path: ""})
+    except SpecError as exc:
+        raise ValidationError({"path": exc.message}) from None
+
+
+def function_file_create(*, function: Function, path: str) -> FunctionFile:
+    """Add an empty file to the code. Raises ValidationError for a taken or invalid path, or
+    past MAX_FILES."""
+    path = path.strip()
+    if not path:
+        raise ValidationError({"path": "Give the new file a name, e.g. helpers.py."})
+    files = {f.path: f.content for f in function.files.all()}
+    if path in files:
+        raise ValidationError({"path": f"There is already a file called {path}."})
+    _check_path(path)
+    _check_files({**files, path: ""})
+    with transaction.atomic():
+        file = FunctionFile.objects.create(function=function, path=path, content="")
+        function.save(update_fields=["updated_at"])
+    return file
+
+
+def function_file_rename(*, function: Function, path: str, new_path: str) -> FunctionFile:
+    """Rename one file. The handler setting is left alone: renaming its module makes the next
+    invocation fail with Runtime.ImportModuleError, as on Lambda."""
+    new_path = new_path.strip()
+    file = function.files.filter(path=path).first()
+    if file is None:
+        raise ValidationError({"path": f"There is no file called {path}."})
+    if not new_path:
+        raise ValidationError({"path": "Give the file a new name."})
+    if new_path == path:
+        return file
+    if function.files.filter(path=new_path).exists():
+        raise ValidationError({"path": f"There is already a file called {new_path}."})
+    _check_path(new_path)
+    with transaction.atomic():
+        file.path = new_path
+        file.save(update_fields=["path", "updated_at"])
+        function.save(update_fields=["updated_at"])
+    return file
+
+
 def function_file_delete(*, function: Function, path: str) -> None:
+    """Delete one file; a function keeps at least one."""
+    if not function.files.filter(path=path).exists():
+        raise ValidationError({"path": f"There is no file called {path}."})
     if function.files.count() <= 1:
         raise ValidationError({"path": "A function needs at least one file."})
-    function.files.filter(path=path).delete()
+    with transaction.atomic():
+        function.files.filter(path=path).delete()
+        function.save(update_fields=["updated_at"])
 
 
 def function_force_cold_start(*, function: Function) -> Function:

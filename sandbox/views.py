@@ -15,13 +15,14 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_client_event
 
 from lambdalab.http import AuthedHtmxHttpRequest
 from sandbox import catalog, selectors, services
 from sandbox.forms import (
+    DEFAULT_EVENT_NAME,
     BurstForm,
     CodeForm,
     ConcurrencySettingsForm,
@@ -143,6 +144,21 @@ def function_detail_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
     current = next((f for f in files if f.path == path), files[0] if files else None)
     events = _events(function)
     chosen_event = request.GET.get("event") or next(iter(events), "")
+    if request.htmx:
+        # The event picker refreshes itself after "Save event" (eventSaved), showing the new one.
+        saved = request.GET.get("event_name", "").strip()
+        if f"saved:{saved}" in events:
+            chosen_event = f"saved:{saved}"
+        return render(
+            request,
+            "sandbox/function_detail.html#event_picker",
+            {
+                "saved_events": list(function.test_events.all()),
+                "samples": catalog.SAMPLE_EVENTS.values(),
+                "chosen_event": chosen_event,
+                "function": function,
+            },
+        )
     code_form = CodeForm(
         initial={
             "path": current.path if current else path,
@@ -173,7 +189,6 @@ def _detail_context(
         "files": files,
         "code_form": code_form,
         "event_form": event_form,
-        "events": _events(function),
         "saved_events": [e for e in function.test_events.all()],
         "samples": catalog.SAMPLE_EVENTS.values(),
         "chosen_event": chosen_event,
@@ -227,6 +242,56 @@ def code_save(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Code saved.")
     return redirect(f"{function.get_absolute_url()}?file={form.data.get('path', '')}")
+
+
+def _file_action(
+    request: AuthedHtmxHttpRequest, pk: int, action: Callable[[Function], str]
+) -> HttpResponse:
+    """Run a file service; go back to the code page showing the file it names (or the error)."""
+    function = _editable(request, pk)
+    path = request.POST.get("path", "")
+    try:
+        path = action(function)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    url = f"{function.get_absolute_url()}?{urlencode({'file': path})}"
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+@login_required
+def file_create(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
+    def action(function: Function) -> str:
+        new = request.POST.get("new_path", "")
+        return services.function_file_create(function=function, path=new).path
+
+    return _file_action(request, pk, action)
+
+
+@require_POST
+@login_required
+def file_rename(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
+    def action(function: Function) -> str:
+        file = services.function_file_rename(
+            function=function,
+            path=request.POST.get("path", ""),
+            new_path=request.POST.get("new_path", ""),
+        )
+        return file.path
+
+    return _file_action(request, pk, action)
+
+
+@require_POST
+@login_required
+def file_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
+    def action(function: Function) -> str:
+        services.function_file_delete(function=function, path=request.POST.get("path", ""))
+        return catalog.HANDLER_FILE
+
+    return _file_action(request, pk, action)
 
 
 @require_POST
@@ -283,20 +348,25 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def event_save(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     form = EventForm(request.POST)
+    saved = None
     if form.is_valid():
         try:
-            services.test_event_save(
+            saved = services.test_event_save(
                 function=function,
-                name=form.cleaned_data["event_name"] or "my-event",
+                name=form.cleaned_data["event_name"] or DEFAULT_EVENT_NAME,
                 body=form.cleaned_data["event"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)
     if request.htmx:
         response = render(
-            request, "sandbox/function_detail.html#event_errors", {"event_form": form}
+            request,
+            "sandbox/function_detail.html#event_errors",
+            {"event_form": form, "saved_event": saved},
         )
-        return trigger_client_event(response, "eventSaved", {}) if not form.errors else response
+        if saved is None:
+            return response
+        return trigger_client_event(response, "eventSaved", {"name": saved.name})
     if form.errors:
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     else:

@@ -71,3 +71,30 @@ def test_create_from_template_invoke_cold_then_warm(page: Page, live_server, cel
     expect(tuning.locator("svg.tuning-chart")).to_be_visible(timeout=90_000)
     expect(tuning).not_to_contain_text("still queued", timeout=90_000)
     expect(tuning.locator("tr[data-memory='512'] td").nth(1)).to_have_text(re.compile(r"ms$"))
+
+
+def test_saved_event_joins_the_picker_and_the_whole_editor_takes_focus(page: Page, live_server):
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/sandbox/new/?blueprint=hello-world")
+    page.fill("input[name=name]", "events-e2e")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.locator(".code-panel .CodeMirror")).to_be_visible()
+
+    # A click below the last line of code still lands in the editor (Ctrl+Enter needs it).
+    editor = page.locator(".code-panel .CodeMirror")
+    box = editor.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 10)
+    expect(editor).to_have_class(re.compile("CodeMirror-focused"))
+
+    page.locator("#id_event").evaluate("t => t.editor.setValue('{\"id\": 7}')")
+    page.fill("input[name=event_name]", "item-7")
+    page.get_by_role("button", name="Save event").click()
+    expect(page.locator("#event-errors")).to_contain_text("Saved as item-7")
+    # No reload: the picker now lists the event, chosen, and switching back and forth works.
+    expect(page.locator("#event-picker")).to_have_value("saved:item-7")
+    page.select_option("#event-picker", "sample:sqs")
+    expect(page.locator("#id_event")).to_have_value(re.compile('"Records"'))
+    page.select_option("#event-picker", "saved:item-7")
+    expect(page.locator("#id_event")).to_have_value('{"id": 7}')

@@ -135,6 +135,33 @@ def test_test_event_save_and_replace(learner):
         services.test_event_save(function=function, name="bad", body="{nope")
 
 
+def test_function_files_add_rename_delete(learner):
+    function = FunctionFactory(owner=learner)
+    services.function_file_create(function=function, path=" helpers.py ")
+    with pytest.raises(ValidationError, match=r"already a file called helpers\.py"):
+        services.function_file_create(function=function, path="helpers.py")
+    with pytest.raises(ValidationError):
+        services.function_file_create(function=function, path="../escape.py")
+    services.function_file_rename(function=function, path="helpers.py", new_path="util.py")
+    with pytest.raises(ValidationError, match=r"already a file called util\.py"):
+        services.function_file_rename(
+            function=function, path=catalog.HANDLER_FILE, new_path="util.py"
+        )
+    with pytest.raises(ValidationError, match=r"no file called gone\.py"):
+        services.function_file_delete(function=function, path="gone.py")
+    services.function_file_delete(function=function, path="util.py")
+    assert list(function.files.values_list("path", flat=True)) == [catalog.HANDLER_FILE]
+    with pytest.raises(ValidationError, match="at least one file"):
+        services.function_file_delete(function=function, path=catalog.HANDLER_FILE)
+
+
+def test_function_file_create_respects_the_file_limit(learner, monkeypatch):
+    monkeypatch.setattr(services, "MAX_FILES", 1)
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError, match="at most 1 files"):
+        services.function_file_create(function=function, path="more.py")
+
+
 # ---------------------------------------------------------------- invocations
 
 

@@ -232,6 +232,92 @@ def test_force_cold_start(owner_client, function):
     assert function.deployment == 1
 
 
+def test_saving_an_event_refreshes_the_picker_with_it_chosen(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:event_save", args=[function.pk]),
+        {"event": '{"id": 7}', "event_name": "item-7"},
+        **HTMX,
+    )
+    assert json.loads(response["HX-Trigger"]) == {"eventSaved": {"name": "item-7"}}
+    assert "Saved as item-7" in response.content.decode()
+    # The picker listens for eventSaved and reloads itself, sending the name just saved.
+    picker = owner_client.get(function.get_absolute_url(), {"event_name": "item-7"}, **HTMX)
+    html = picker.content.decode()
+    assert html.lstrip().startswith('<div id="event-picker-block"')
+    assert 'value="saved:item-7" data-body="{&quot;id&quot;: 7}" selected' in html
+    assert "<script" not in html  # htmx would drop it: bodies ride on the options
+
+
+def test_saving_a_bad_event_triggers_nothing(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:event_save", args=[function.pk]),
+        {"event": "{nope", "event_name": "bad"},
+        **HTMX,
+    )
+    assert "HX-Trigger" not in response and "line 1, column 2" in response.content.decode()
+
+
+def test_add_rename_and_delete_a_file(owner_client, function):
+    page = function.get_absolute_url()
+    response = owner_client.post(
+        reverse("sandbox:file_create", args=[function.pk]), {"new_path": "helpers.py"}
+    )
+    assert response["Location"] == f"{page}?file=helpers.py"
+    html = owner_client.get(response["Location"]).content.decode()
+    assert 'data-file-tab aria-current="page">helpers.py</a>' in html
+    assert "Delete helpers.py" in html
+
+    response = owner_client.post(
+        reverse("sandbox:file_rename", args=[function.pk]),
+        {"path": "helpers.py", "new_path": "util/strings.py"},
+    )
+    assert response["Location"] == f"{page}?file=util%2Fstrings.py"
+    assert set(function.files.values_list("path", flat=True)) == {
+        catalog.HANDLER_FILE,
+        "util/strings.py",
+    }
+
+    response = owner_client.post(
+        reverse("sandbox:file_delete", args=[function.pk]), {"path": "util/strings.py"}, **HTMX
+    )
+    assert response["HX-Redirect"] == f"{page}?file={catalog.HANDLER_FILE}"
+    assert list(function.files.values_list("path", flat=True)) == [catalog.HANDLER_FILE]
+
+
+def test_file_errors_come_back_as_a_message(owner_client, function):
+    url = reverse("sandbox:file_create", args=[function.pk])
+    response = owner_client.post(url, {"new_path": catalog.HANDLER_FILE}, follow=True)
+    assert "There is already a file called lambda_function.py." in response.content.decode()
+    response = owner_client.post(
+        reverse("sandbox:file_delete", args=[function.pk]),
+        {"path": catalog.HANDLER_FILE},
+        follow=True,
+    )
+    assert "A function needs at least one file." in response.content.decode()
+
+
+def test_other_learners_cannot_touch_files(client, function):
+    client.force_login(UserFactory())
+    url = reverse("sandbox:file_create", args=[function.pk])
+    assert client.post(url, {"new_path": "x.py"}).status_code == 404
+    assert function.files.count() == 1
+
+
+def test_config_errors_name_the_range(owner_client, function):
+    url = reverse("sandbox:function_config", args=[function.pk])
+    data = {
+        "handler": catalog.HANDLER,
+        "memory_mb": 64,
+        "timeout_s": 901,
+        "ephemeral_storage_mb": 512,
+        "architecture": "x86_64",
+        "provisioned_concurrency": 0,
+    }
+    html = owner_client.post(url, data).content.decode()
+    assert "Memory must be 128-10,240 MB on Lambda." in html
+    assert "The timeout must be 1-900 seconds on Lambda." in html
+
+
 def test_config_page_saves_and_validates(owner_client, function):
     url = reverse("sandbox:function_config", args=[function.pk])
     data = {
