@@ -130,7 +130,7 @@ def user_stack(tb):
     Walked by hand: importing traceback costs ~20 ms of CPU, which a 128 MB function's 7% share
     of a CPU would add (~300 ms) to the Duration of every failed invocation.
     """
-    frames = []
+    frames: list[str] = []
     while tb is not None:
         code = tb.tb_frame.f_code
         if frames or code.co_filename != __file__:
