@@ -31,6 +31,11 @@ def function_list(*, owner: User) -> QuerySet[Function]:
     )
 
 
+def function_for_lesson(*, owner: User, lesson_slug: str) -> Function | None:
+    """The owner's most recent function made from a lesson's "Try it" block, if any."""
+    return Function.objects.filter(owner=owner, lesson_slug=lesson_slug).order_by("-pk").first()
+
+
 def function_list_all(*, viewer: User | AnonymousUser) -> QuerySet[Function]:
     """Every learner's functions, for instructors (who read them but cannot change them)."""
     if not is_instructor(viewer):

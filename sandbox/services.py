@@ -216,9 +216,8 @@ def function_create_from_lesson(
 ) -> Function:
     """Create a function from a lesson's "Try it" block and return it (open its page next).
 
-    name gets a numeric suffix when the learner already has one by that name, so clicking
-    "Try it" twice gives two functions. event is a JSON value or its text. Raises what
-    function_create raises.
+    name gets a numeric suffix when the learner already has a function by that name. event
+    is a JSON value or its text. Raises what function_create raises.
     """
     body = event if isinstance(event, str) else json.dumps(event, indent=2)
     unique = name

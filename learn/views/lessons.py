@@ -133,13 +133,18 @@ def _note_status(error: str, note: object) -> str:
 @require_POST
 @login_required
 def lesson_try_it(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
-    """Create the learner's own copy of the lesson's try-it function, then open it."""
+    """Open the learner's copy of the lesson's try-it function, creating it the first time."""
+    from sandbox import selectors as sandbox_selectors
     from sandbox import services as sandbox_services
 
     lesson = lesson_for_learner(slug=slug)
     if not lesson.try_it:
         messages.error(request, "This lesson has no sandbox exercise.")
         return redirect(lesson)
+    existing = sandbox_selectors.function_for_lesson(owner=request.user, lesson_slug=lesson.slug)
+    if existing is not None:
+        messages.info(request, f"Opened {existing.name}, your copy of this lesson's function.")
+        return redirect(existing)
     try_it = lesson.try_it
     try:
         function = sandbox_services.function_create_from_lesson(

@@ -200,9 +200,12 @@ def test_try_it_creates_the_learners_own_sandbox_function(client, learner) -> No
         256,
         5,
     )
-    # Twice gives two functions, not an error.
-    client.post("/lessons/cold/try/")
-    assert Function.objects.filter(owner=learner).count() == 2
+    # Again reopens the learner's copy, edits and all, rather than making another.
+    function.memory_mb = 512
+    function.save(update_fields=["memory_mb"])
+    again = client.post("/lessons/cold/try/")
+    assert again["Location"] == function.get_absolute_url()
+    assert list(Function.objects.filter(owner=learner).values_list("memory_mb", flat=True)) == [512]
 
 
 def test_try_it_needs_login(client) -> None:
