@@ -67,6 +67,9 @@ class EnvironmentPool:
         self.max_idle_environments = max_idle_environments
         self.init_timeout_s = init_timeout_s
         self._lock = threading.Lock()
+        # Signalled when provisioned environments finish starting, so that invocations arriving
+        # meanwhile wait for them instead of cold-starting environments of their own.
+        self._provisioned_ready = threading.Condition(self._lock)
         self._idle: dict[str, list[ExecutionEnvironment]] = {}
         self._busy: set[ExecutionEnvironment] = set()
         self._retiring: set[ExecutionEnvironment] = set()
@@ -194,6 +197,11 @@ class EnvironmentPool:
                 self._provisioning[spec.version_key] = (
                     self._provisioning.get(spec.version_key, 0) + need
                 )
+            else:
+                # Another thread is starting them: wait, as Lambda would route to them.
+                deadline = time.monotonic() + self.init_timeout_s * spec.provisioned_concurrency
+                while self._starting_provisioned(spec) > 0 and time.monotonic() < deadline:
+                    self._provisioned_ready.wait(max(deadline - time.monotonic(), 0.0))
         for old in retired:
             old.kill()
         started = 0
@@ -212,6 +220,7 @@ class EnvironmentPool:
             if need > 0:
                 with self._lock:
                     self._provisioning[spec.version_key] -= need - started
+                    self._provisioned_ready.notify_all()
         return started
 
     def stats(self) -> dict[str, Any]:

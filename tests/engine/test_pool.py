@@ -1,6 +1,7 @@
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -374,6 +375,22 @@ def test_provisioned_concurrency_has_no_cold_start(pool: EnvironmentPool):
     assert result.payload == "provisioned-concurrency"
     assert not result.cold_start and result.init_duration_ms is None
     assert "Init Duration" not in result.log
+
+
+def test_a_burst_on_a_fresh_provisioned_function_waits_for_its_environments(
+    pool: EnvironmentPool,
+):
+    # Nothing provisioned yet: the first invocation starts provisioning, and the others arriving
+    # meanwhile must be served by those environments, not cold-start their own.
+    spec = make_spec(
+        "import time\ndef handler(e, c):\n    time.sleep(0.3)\n    return 1\n",
+        provisioned_concurrency=3,
+    )
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        results = list(executor.map(lambda _: pool.invoke(spec, {}), range(3)))
+    assert [r.status for r in results] == ["success"] * 3
+    assert [r.cold_start for r in results] == [False] * 3
+    assert len({r.environment_id for r in results}) == 3
 
 
 def test_idle_environments_are_frozen(pool: EnvironmentPool):
