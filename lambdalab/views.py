@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,6 +15,13 @@ from lambdalab.health import health_report
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health_report()
     return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # The static URL is looked up per request: in production it comes from the manifest that
+    # collectstatic writes, which does not exist yet when URLs are imported.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @require_http_methods(["GET", "POST"])
