@@ -1,4 +1,5 @@
-"""A learner takes a short quiz with the keyboard, then answers a review and sees the next date."""
+"""Interview prep in a real browser: a keyboard quiz and a review, a paused and finished mock
+interview, and a code challenge graded by a real Celery worker through the sandbox."""
 
 import re
 from urllib.parse import parse_qs
@@ -99,3 +100,61 @@ def test_run_tests_sends_the_code_in_the_editor(page: Page, live_server) -> None
     with page.expect_request(lambda request: request.method == "POST") as sent:
         page.get_by_test_id("run-tests").click()
     assert parse_qs(sent.value.post_data or "")["code"] == [code]
+
+
+def test_mock_interview_pause_resume_finish_and_review(page: Page, live_server) -> None:
+    load_bank()
+    log_in(page, live_server.url)
+    page.wait_for_url(re.compile(r"/quiz/$"))
+    page.get_by_role("button", name="Start mock interview").click()
+    expect(page.get_by_role("heading", name="Mock interview")).to_be_visible()
+    clock = page.locator("[data-countdown]")
+    expect(clock).to_contain_text(re.compile(r"1[89]:\d\d|20:00"))
+
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("The interview is paused.")).to_be_visible()
+    expect(page.locator(".prompt")).to_have_count(0)
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator(".prompt")).to_be_visible()
+
+    # Answers are kept hidden until the end: no right/wrong, no explanation.
+    answer_first = page.locator("[data-practice-item]")
+    if answer_first.locator("input[name=choice], input[name=truth]").count():
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+    elif answer_first.locator("input[name=number]").count():
+        answer_first.locator("input[name=number]").fill("1")
+        answer_first.locator("input[name=number]").press("Enter")
+    else:
+        answer_first.locator("textarea").fill("Lambda runs code without servers to manage.")
+        answer_first.locator("button[type=submit]").click()
+    expect(page.get_by_text("Question 2 of 8")).to_be_visible()
+    expect(page.locator("[data-feedback]")).to_have_count(0)
+
+    page.get_by_role("button", name="Finish now").click()
+    expect(page.get_by_role("heading", name="Mock interview results")).to_be_visible()
+    expect(page.get_by_role("heading", name="Readiness per topic")).to_be_visible()
+    expect(page.get_by_role("heading", name="Questions and model answers")).to_be_visible()
+
+
+def test_solve_a_code_challenge_graded_in_the_sandbox(
+    page: Page, live_server, celery_worker_process: str
+) -> None:
+    from learn.practice.models import Question
+
+    load_bank()
+    log_in(page, live_server.url)
+    page.wait_for_url(re.compile(r"/quiz/$"))
+    slug = "code-s3-event-keys"
+    version = Question.objects.get(slug=slug).current_version
+    page.goto(f"{live_server.url}/quiz/challenges/{slug}/")
+    editor = page.locator(".CodeMirror")
+
+    page.get_by_test_id("run-tests").click()  # the starter fails
+    expect(page.get_by_test_id("submission-status")).to_have_text("Failed", timeout=60_000)
+
+    editor.evaluate("(el, code) => el.CodeMirror.setValue(code)", version.solution_code)
+    page.get_by_test_id("run-tests").click()
+    expect(page.get_by_test_id("submission-status")).to_have_text("Passed", timeout=60_000)
+    expect(page.get_by_test_id("grade")).to_have_text("100%")
+    expect(page.locator("tr.is-fail")).to_have_count(0)
