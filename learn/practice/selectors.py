@@ -29,15 +29,24 @@ from learn.practice.services.reviews import retrievability, utc
 READY_THRESHOLD = 0.8
 
 
-def topic_list() -> QuerySet[Tag]:
-    """Topics that have at least one question, with how many."""
+# A quiz topic needs enough questions to be worth picking; rarer tags still count everywhere else.
+QUIZ_TOPIC_MIN_QUESTIONS = 3
+
+
+def topic_list(*, min_questions: int = 1) -> QuerySet[Tag]:
+    """Topics that have at least min_questions questions, with how many."""
     return (
         Tag.objects.annotate(
             question_count=Count("questions", filter=Q(questions__current_version__isnull=False))
         )
-        .filter(question_count__gt=0)
+        .filter(question_count__gte=min_questions)
         .order_by("slug")
     )
+
+
+def quiz_topic_list() -> QuerySet[Tag]:
+    """The topics offered when starting a quiz."""
+    return topic_list(min_questions=QUIZ_TOPIC_MIN_QUESTIONS)
 
 
 def lesson_choices() -> QuerySet[Lesson]:

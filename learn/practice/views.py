@@ -66,7 +66,7 @@ def _go(request: AuthedHtmxHttpRequest, url: str) -> HttpResponse:
 @require_GET
 @login_required
 def home(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    topics = list(selectors.topic_list())
+    topics = list(selectors.quiz_topic_list())
     lesson_slug = request.GET.get("lesson", "")
     form = QuizStartForm(
         initial={"lesson": lesson_slug, "length": 10}, topic_slugs=[t.slug for t in topics]
@@ -86,14 +86,14 @@ def home(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.topic_list()])
+    form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.quiz_topic_list()])
     if not form.is_valid():
         messages.error(request, "Pick a length and topics from the lists.")
         return _go(request, reverse("quiz"))
     lesson = None
     if form.cleaned_data["lesson"]:
         lesson = Lesson.objects.filter(slug=form.cleaned_data["lesson"]).first()
-    topics = list(selectors.topic_list().filter(slug__in=form.cleaned_data["topics"]))
+    topics = list(selectors.quiz_topic_list().filter(slug__in=form.cleaned_data["topics"]))
     try:
         attempt = attempt_services.quiz_start(
             user=request.user, length=form.cleaned_data["length"], lesson=lesson, topics=topics
