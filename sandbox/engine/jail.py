@@ -117,7 +117,7 @@ def bwrap_argv(
         # A fresh /proc for the jail's own pid namespace only.
         "--proc",
         "/proc",
-        # A minimal /dev (null, zero, full, random, urandom, tty, shm) instead of the host's.
+        # A minimal /dev (null, zero, full, random, urandom, tty) instead of the host's.
         "--dev",
         "/dev",
         # /tmp: a tmpfs capped at the function's ephemeral storage, so writes past the quota get
@@ -140,8 +140,11 @@ def bwrap_argv(
         BOOTSTRAP_PATH,
         "--chdir",
         TASK_ROOT,
-        # Last: make the jail's root read-only, so /tmp is the only writable place (besides
-        # /dev/shm, which is charged to the memory cgroup like any tmpfs).
+        # Last: make the jail's root and /dev read-only, so /tmp is the only writable place.
+        # /dev is its own tmpfs: left writable, /dev/shm would be a second /tmp with no quota.
+        # Lambda has no usable /dev/shm either (multiprocessing.Pool and Queue fail there too).
+        "--remount-ro",
+        "/dev",
         "--remount-ro",
         "/",
     ]

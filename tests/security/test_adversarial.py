@@ -107,7 +107,8 @@ def environ(event):
 
 def write_outside(event):
     out = {}
-    paths = ["/var/task/app.py", "/var/task/new.py", "/usr/evil", "/evil", "/etc/x"]
+    paths = ["/var/task/app.py", "/var/task/new.py", "/usr/evil", "/evil", "/etc/x",
+             "/dev/shm/x", "/dev/x"]
     for path in paths + ["/proc/sys/kernel/hostname"]:
         try:
             with open(path, "w") as f:
@@ -345,6 +346,7 @@ def test_host_files_processes_and_environment_are_invisible(
 
 def test_writing_outside_tmp_fails(pool: EnvironmentPool, hostile: FunctionSpec):
     seen = run(pool, hostile, "write_outside").payload
+    assert set(seen) >= {"/dev/shm/x", "/etc/x", "/var/task/app.py"}
     assert all(value != "written" for value in seen.values()), seen
     assert_recovers(pool, hostile)
 
