@@ -112,6 +112,14 @@ class CodeForm(forms.Form):
     content = forms.CharField(required=False, strip=False, widget=forms.Textarea)
 
 
+class CodeUploadForm(forms.Form):
+    zip_file = forms.FileField(
+        label="Upload from .zip file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+        error_messages={"required": "Choose a .zip file of your code to upload."},
+    )
+
+
 # What "Save event" names an event the learner did not name.
 DEFAULT_EVENT_NAME = "my-event"
 

@@ -8,10 +8,13 @@ runners are what Celery tasks call.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +27,7 @@ from django.utils import timezone
 from sandbox import catalog
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
+from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
 from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestEvent
 
 logger = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ logger = logging.getLogger(__name__)
 # Far below Lambda's 250 MB: this is what one learner types into an editor.
 MAX_CODE_BYTES = 1024 * 1024
 MAX_FILES = 20
+MAX_PATH_LENGTH = 200  # FunctionFile.path
 TUNING_MEMORY_SIZES = (128, 256, 512, 1024, 1769, 3008)
 MAX_RUNS_PER_SIZE = 5
 
@@ -334,6 +339,130 @@ def function_file_delete(*, function: Function, path: str) -> None:
     with transaction.atomic():
         function.files.filter(path=path).delete()
         function.save(update_fields=["updated_at"])
+
+
+# What zip tools add that is not code: macOS resource forks and Finder files, bytecode caches.
+_ZIP_CLUTTER_DIRS = frozenset({"__MACOSX", "__pycache__"})
+_ZIP_CLUTTER_FILES = frozenset({".DS_Store"})
+
+
+@dataclass(frozen=True)
+class CodeUpload:
+    """What function_code_upload stored: the file paths, and a warning to show (or "")."""
+
+    paths: tuple[str, ...]
+    warning: str
+
+
+def _is_clutter(path: str) -> bool:
+    *folders, name = path.split("/")
+    return name in _ZIP_CLUTTER_FILES or not _ZIP_CLUTTER_DIRS.isdisjoint(folders)
+
+
+def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[str, str]:
+    """The text files of a zipped deployment package, checked for the editor.
+
+    The engine's unpack_zip refuses what Lambda refuses (absolute paths, "..", links, over
+    50 MB zipped or 250 MB unzipped); on top of that the editor holds at most MAX_FILES UTF-8
+    text files of MAX_CODE_BYTES in all. Raises ValidationError({"zip_file": ...}) naming the
+    file or entry at fault.
+    """
+
+    def refuse(message: str) -> ValidationError:
+        return ValidationError({"zip_file": f"Cannot use {filename}: {message}"})
+
+    if not data:
+        raise refuse("it is empty. Choose a .zip file of your code.")
+    if len(data) > ZIP_MAX_BYTES:
+        raise refuse(
+            f"it is {len(data) / 1024 / 1024:.1f} MB; Lambda accepts at most "
+            f"{ZIP_MAX_BYTES // 1024 // 1024} MB for a direct .zip upload."
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError):
+        raise refuse("it is not a .zip file. Zip your code files and upload the .zip.") from None
+    # Declared sizes bound what zipfile will inflate, so this refuses a big package before any
+    # of it is unpacked into memory.
+    declared = sum(i.file_size for i in entries if not _is_clutter(i.filename))
+    if declared > MAX_CODE_BYTES:
+        raise refuse(
+            f"it unzips to {declared:,} bytes; the sandbox's editor holds at most "
+            f"{MAX_CODE_BYTES:,} bytes of code."
+        )
+    try:
+        unpacked = unpack_zip(data)
+    except SpecError as exc:
+        raise refuse(f"{exc.message}.") from None
+    files: dict[str, str] = {}
+    for path, content in sorted(unpacked.items()):
+        if _is_clutter(path):
+            continue
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        # NUL never appears in source, and a text column cannot hold it.
+        if text is None or "\x00" in text:
+            raise refuse(
+                f"{path} is not a text file. The editor holds UTF-8 text only, so leave "
+                "binary files (libraries, images, .pyc) out of the zip."
+            )
+        if len(path) > MAX_PATH_LENGTH:
+            raise refuse(f"the path {path} is longer than {MAX_PATH_LENGTH} characters.")
+        files[path] = text
+    if not files:
+        raise refuse("it holds no files.")
+    try:
+        _check_files(files)
+    except ValidationError as exc:
+        raise refuse(" ".join(exc.messages)) from None
+    return files
+
+
+def _missing_handler_warning(spec: FunctionSpec, paths: Iterable[str]) -> str:
+    if spec.has_handler_module():
+        return ""
+    module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    hint = ""
+    folders = {path.split("/", 1)[0] for path in paths if "/" in path}
+    if len(folders) == 1 and all("/" in path for path in paths):
+        (folder,) = folders
+        hint = (
+            f" Everything is inside the folder {folder}/: zip the folder's contents, "
+            "not the folder."
+        )
+    return (
+        f"The handler {spec.handler} needs {module}, which the zip does not contain. "
+        "Invoking will fail with Runtime.ImportModuleError until you add it or change the "
+        f"handler in Configuration.{hint}"
+    )
+
+
+def function_code_upload(*, function: Function, data: bytes, filename: str) -> CodeUpload:
+    """Replace all of function's code with the files of a .zip, as "Upload from .zip file" does.
+
+    All files or none: on any ValidationError (see code_files_from_zip, and the engine's own
+    checks) the existing files stay. Like any edit, new code makes the next invocation a cold
+    start. A zip without the handler's module is stored all the same, as on Lambda, with a
+    warning in the result.
+    """
+    files = code_files_from_zip(data=data, filename=filename)
+    try:
+        spec = spec_for(function=function, files=files, namespace="check")
+    except ValidationError as exc:
+        raise ValidationError(
+            {"zip_file": f"Cannot use {filename}: {' '.join(exc.messages)}"}
+        ) from None
+    with transaction.atomic():
+        function.files.all().delete()
+        FunctionFile.objects.bulk_create(
+            FunctionFile(function=function, path=path, content=content)
+            for path, content in files.items()
+        )
+        function.save(update_fields=["updated_at"])
+    return CodeUpload(paths=tuple(files), warning=_missing_handler_warning(spec, files))
 
 
 def function_force_cold_start(*, function: Function) -> Function:

@@ -11,11 +11,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_client_event
 
@@ -25,6 +27,7 @@ from sandbox.forms import (
     DEFAULT_EVENT_NAME,
     BurstForm,
     CodeForm,
+    CodeUploadForm,
     ConcurrencySettingsForm,
     ConfigurationForm,
     EventForm,
@@ -242,6 +245,87 @@ def code_save(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Code saved.")
     return redirect(f"{function.get_absolute_url()}?file={form.data.get('path', '')}")
+
+
+class _ZipSizeLimit(FileUploadHandler):
+    """Drop an upload once it passes Lambda's 50 MB, before it fills memory or a temp file.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not count files, and FILE_UPLOAD_MAX_MEMORY_SIZE
+    only moves big ones to disk; this stops reading them. The view sees too_large and says so.
+    """
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.too_large = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self.too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@require_POST
+@login_required
+@csrf_exempt  # checked by csrf_protect below, once the size limit is in place
+def code_upload(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
+    """Replace the function's code with an uploaded .zip; back to the code page with a message."""
+    # Upload handlers can only change before anything reads request.POST, which the CSRF
+    # check does; hence the exempt-then-protect dance Django's documentation describes.
+    limit = _ZipSizeLimit(request, services.ZIP_MAX_BYTES)
+    request.upload_handlers = [limit, *request.upload_handlers]
+    return _code_upload(request, pk, limit)
+
+
+@csrf_protect
+def _code_upload(request: AuthedHtmxHttpRequest, pk: int, limit: _ZipSizeLimit) -> HttpResponse:
+    function = _editable(request, pk)
+    form = CodeUploadForm(request.POST, request.FILES)
+    if limit.too_large:
+        megabytes = services.ZIP_MAX_BYTES // 1024 // 1024
+        messages.error(
+            request,
+            f"The .zip is over {megabytes} MB, the most Lambda accepts for a direct upload. "
+            "Your code is unchanged.",
+        )
+    elif not form.is_valid():
+        messages.error(request, " ".join(str(error) for error in form["zip_file"].errors))
+    else:
+        upload = form.cleaned_data["zip_file"]
+        try:
+            result = services.function_code_upload(
+                function=function, data=upload.read(), filename=upload.name or "the upload"
+            )
+        except ValidationError as exc:
+            messages.error(request, f"{' '.join(exc.messages)} Your code is unchanged.")
+        else:
+            count = len(result.paths)
+            messages.success(
+                request,
+                f"Uploaded {upload.name}: {count} file{'' if count == 1 else 's'} replaced the "
+                "code. The next invocation is a cold start.",
+            )
+            if result.warning:
+                messages.warning(request, result.warning)
+    url = function.get_absolute_url()
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_GET
+@login_required
+def code_download(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
+    function = selectors.function_get(viewer=request.user, pk=pk).function
+    response = HttpResponse(
+        selectors.function_code_zip(function=function), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{function.name}.zip"'
+    return response
 
 
 def _file_action(

@@ -1,4 +1,7 @@
+import io
 import json
+import stat
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -6,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
 
-from sandbox import catalog, services
+from sandbox import catalog, selectors, services
 from sandbox.models import Experiment, Function, Invocation, TestEvent
 from tests.factories import UserFactory
-from tests.sandbox.factories import FunctionFactory, InvocationFactory
+from tests.sandbox.factories import HELLO, FunctionFactory, InvocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +163,156 @@ def test_function_file_create_respects_the_file_limit(learner, monkeypatch):
     function = FunctionFactory(owner=learner)
     with pytest.raises(ValidationError, match="at most 1 files"):
         services.function_file_create(function=function, path="more.py")
+
+
+# ---------------------------------------------------------------- .zip upload and download
+
+ZIPPED_HANDLER = (
+    "import helpers\n\n\ndef lambda_handler(event, context):\n"
+    '    return {"from": "zip", "greeting": helpers.greet(event["name"])}\n'
+)
+ZIPPED_HELPERS = 'def greet(name):\n    return f"hi {name}"\n'
+
+
+def make_zip(*entries: tuple[str, bytes | str] | zipfile.ZipInfo, link: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries:
+            archive.writestr(name, content)
+        if link:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, catalog.HANDLER_FILE)
+    return buffer.getvalue()
+
+
+def run(function):
+    """Invoke function's saved code through the real engine, as the worker does."""
+    invocation = InvocationFactory(function=function, event='{"name": "Ada"}')
+    invocation.config = services._snapshot(services.spec_for(function=function))
+    invocation.save()
+    return services.invocation_execute(invocation_id=invocation.pk, worker="test")
+
+
+def files_of(function):
+    return dict(function.files.values_list("path", "content"))
+
+
+def test_code_upload_replaces_the_files_and_the_next_invocation_runs_them_cold(learner):
+    function = FunctionFactory(owner=learner)
+    before = run(function)
+    assert before.payload == {"hello": "Ada"}
+    data = make_zip((catalog.HANDLER_FILE, ZIPPED_HANDLER), ("helpers.py", ZIPPED_HELPERS))
+    result = services.function_code_upload(function=function, data=data, filename="code.zip")
+    assert result.paths == ("helpers.py", catalog.HANDLER_FILE) and result.warning == ""
+    assert files_of(function) == {
+        catalog.HANDLER_FILE: ZIPPED_HANDLER,
+        "helpers.py": ZIPPED_HELPERS,
+    }
+    after = run(function)
+    assert after.status == Invocation.Status.SUCCESS, after.error or after.failure_reason
+    assert after.payload == {"from": "zip", "greeting": "hi Ada"}
+    assert after.cold_start is True and after.environment_id != before.environment_id
+
+
+def test_code_upload_without_the_handler_module_warns_and_fails_on_invoke_as_on_lambda(learner):
+    function = FunctionFactory(owner=learner)
+    data = make_zip(("my-fn/lambda_function.py", HELLO))
+    result = services.function_code_upload(function=function, data=data, filename="code.zip")
+    assert "needs lambda_function.py" in result.warning
+    assert "Runtime.ImportModuleError" in result.warning
+    assert "inside the folder my-fn/" in result.warning
+    assert files_of(function) == {"my-fn/lambda_function.py": HELLO}
+    invocation = run(function)
+    assert invocation.error["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_code_upload_skips_zip_tool_clutter(learner):
+    function = FunctionFactory(owner=learner)
+    data = make_zip(
+        (catalog.HANDLER_FILE, HELLO),
+        ("__MACOSX/._lambda_function.py", b"\x00\x05\x16\x07"),
+        (".DS_Store", b"\x00\x00\x00\x01Bud1"),
+        ("__pycache__/lambda_function.cpython-311.pyc", b"\xa7\r\r\n\x00"),
+    )
+    services.function_code_upload(function=function, data=data, filename="mac.zip")
+    assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "it is empty"),
+        (b"def lambda_handler(event, context): pass\n", "it is not a .zip file"),
+        (make_zip(("../x.py", "print(1)")), "paths must stay inside the package ('../x.py')"),
+        (make_zip(("/etc/x.py", "print(1)")), "absolute paths are not allowed ('/etc/x.py')"),
+        (make_zip((catalog.HANDLER_FILE, HELLO), link="link.py"), "not allowed (link.py)"),
+        (make_zip(("lib/native.so", b"\x7fELF\x02\x01\xff\xfe")), "lib/native.so is not a text"),
+        (make_zip(("data.bin", b"abc\x00def")), "data.bin is not a text file"),
+        (make_zip((f"{'d' * 200}.py", "")), "longer than 200 characters"),
+        (make_zip(("a", ""), ("a/b.py", "")), "'a' is both a file and a directory"),
+        (make_zip(), "it holds no files"),
+    ],
+    ids=[
+        "empty",
+        "not-a-zip",
+        "traversal",
+        "absolute",
+        "symlink",
+        "binary",
+        "nul",
+        "long-path",
+        "file-and-dir",
+        "no-files",
+    ],
+)
+def test_code_upload_refuses_bad_packages_and_keeps_the_code(learner, data, message):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError) as caught:
+        services.function_code_upload(function=function, data=data, filename="bad.zip")
+    (error,) = caught.value.message_dict["zip_file"]
+    assert error.startswith("Cannot use bad.zip: ") and message in error, error
+    assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_code_upload_refuses_more_than_lambdas_50_mb_zipped(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError, match=r"at most 50 MB for a direct \.zip upload"):
+        services.function_code_upload(
+            function=function, data=b"PK" + b"\x00" * (50 * 1024 * 1024), filename="big.zip"
+        )
+    assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_code_upload_refuses_more_than_the_editor_holds_before_unpacking(learner, monkeypatch):
+    function = FunctionFactory(owner=learner)
+    # 2 MB of zeros deflate to a few KB: refused from the declared size, not by inflating it.
+    bomb = make_zip(("big.py", b"#" * (2 * 1024 * 1024)))
+    assert len(bomb) < 10_000
+    with pytest.raises(ValidationError, match="unzips to 2,097,152 bytes"):
+        services.function_code_upload(function=function, data=bomb, filename="big.zip")
+    monkeypatch.setattr(services, "MAX_FILES", 2)
+    many = make_zip(*[(f"m{i}.py", "") for i in range(3)])
+    with pytest.raises(ValidationError, match="at most 2 files"):
+        services.function_code_upload(function=function, data=many, filename="many.zip")
+    assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_downloaded_zip_uploads_back_to_the_same_files(learner):
+    function = FunctionFactory(owner=learner)
+    services.function_file_save(function=function, path="pkg/util.py", content="X = 'é'\n")
+    data = selectors.function_code_zip(function=function)
+    assert data == selectors.function_code_zip(function=function)  # same code, same bytes
+    copy = FunctionFactory(owner=learner, code="# replaced\n")
+    services.function_code_upload(function=copy, data=data, filename=f"{function.name}.zip")
+    assert (
+        files_of(copy)
+        == files_of(function)
+        == {
+            catalog.HANDLER_FILE: HELLO,
+            "pkg/util.py": "X = 'é'\n",
+        }
+    )
 
 
 # ---------------------------------------------------------------- invocations

@@ -1,12 +1,17 @@
+import io
 import json
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
-from sandbox import catalog, selectors
+from sandbox import catalog, selectors, services
 from sandbox.models import Experiment, Function, Invocation
 from tests.factories import UserFactory
 from tests.sandbox.factories import (
+    HELLO,
     ExperimentFactory,
     FinishedInvocationFactory,
     FunctionFactory,
@@ -401,3 +406,115 @@ def test_memory_tuning_page(owner_client, function, django_capture_on_commit_cal
     html = owner_client.get(url).content.decode()
     assert 'class="line-duration"' in html and 'data-memory="512"' in html
     assert "Fastest: <strong>512 MB</strong>" in html
+
+
+# ---------------------------------------------------------------- .zip upload and download
+
+
+def _zip(files: dict[str, str]) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, content in files.items():
+            archive.writestr(path, content)
+    return SimpleUploadedFile("code.zip", buffer.getvalue(), content_type="application/zip")
+
+
+def _files(function):
+    return dict(function.files.values_list("path", "content"))
+
+
+def test_function_page_offers_zip_upload_and_download(owner_client, function):
+    html = owner_client.get(function.get_absolute_url()).content.decode()
+    assert f'action="{reverse("sandbox:code_upload", args=[function.pk])}"' in html
+    assert 'enctype="multipart/form-data"' in html and 'name="zip_file"' in html
+    assert f'href="{reverse("sandbox:code_download", args=[function.pk])}" download' in html
+
+
+def test_upload_a_zip_replaces_the_code(owner_client, function):
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    upload = _zip({catalog.HANDLER_FILE: HELLO.replace("hello", "hey"), "helpers.py": "X = 1\n"})
+    response = owner_client.post(url, {"zip_file": upload})
+    assert response.status_code == 302 and response["Location"] == function.get_absolute_url()
+    assert _files(function) == {
+        catalog.HANDLER_FILE: HELLO.replace("hello", "hey"),
+        "helpers.py": "X = 1\n",
+    }
+    html = owner_client.get(response["Location"]).content.decode()
+    assert "Uploaded code.zip: 2 files replaced the code." in html
+    assert ">helpers.py</a>" in html
+
+
+def test_upload_without_the_handler_module_is_kept_with_a_warning(owner_client, function):
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    response = owner_client.post(url, {"zip_file": _zip({"app.py": HELLO})}, follow=True)
+    html = response.content.decode()
+    assert "Uploaded code.zip: 1 file replaced the code." in html
+    assert "needs lambda_function.py, which the zip does not contain" in html
+    assert _files(function) == {"app.py": HELLO}
+
+
+def test_upload_errors_come_back_as_a_message_and_keep_the_code(owner_client, function):
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    bad = _zip({"../x.py": "print(1)"})
+    html = owner_client.post(url, {"zip_file": bad}, follow=True).content.decode()
+    assert "Cannot use code.zip: paths must stay inside the package (&#x27;../x.py&#x27;)" in html
+    assert "Your code is unchanged." in html
+    not_zip = SimpleUploadedFile("code.zip", b"hello")
+    html = owner_client.post(url, {"zip_file": not_zip}, follow=True).content.decode()
+    assert "Cannot use code.zip: it is not a .zip file." in html
+    html = owner_client.post(url, {}, follow=True).content.decode()
+    assert "Choose a .zip file of your code to upload." in html
+    assert _files(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_upload_over_the_size_limit_is_dropped_unread(owner_client, function, monkeypatch):
+    monkeypatch.setattr(services, "ZIP_MAX_BYTES", 1024 * 1024)
+    called = []
+    monkeypatch.setattr(services, "function_code_upload", lambda **kw: called.append(kw))
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    big = SimpleUploadedFile("big.zip", b"PK" + b"\0" * (1024 * 1024))
+    html = owner_client.post(url, {"zip_file": big}, follow=True).content.decode()
+    assert "The .zip is over 1 MB, the most Lambda accepts for a direct upload." in html
+    assert called == [] and _files(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_upload_with_htmx_redirects_the_page(owner_client, function):
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    response = owner_client.post(url, {"zip_file": _zip({catalog.HANDLER_FILE: HELLO})}, **HTMX)
+    assert response["HX-Redirect"] == function.get_absolute_url()
+
+
+def test_upload_checks_the_csrf_token(learner, function):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    url = reverse("sandbox:code_upload", args=[function.pk])
+    response = client.post(url, {"zip_file": _zip({"x.py": ""})})
+    assert response.status_code == 403
+    assert _files(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_zip_upload_and_download_permissions(client, instructor, function):
+    upload = reverse("sandbox:code_upload", args=[function.pk])
+    download = reverse("sandbox:code_download", args=[function.pk])
+    client.force_login(UserFactory())
+    assert client.post(upload, {"zip_file": _zip({"x.py": ""})}).status_code == 404
+    assert client.get(download).status_code == 404
+    client.force_login(instructor)
+    assert client.post(upload, {"zip_file": _zip({"x.py": ""})}).status_code == 403
+    assert client.get(download).status_code == 200
+    html = client.get(function.get_absolute_url()).content.decode()
+    assert 'name="zip_file"' not in html and "Download .zip" in html
+    assert _files(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_download_round_trips_through_upload(owner_client, function, learner):
+    function.files.create(path="lib/util.py", content="Y = 'ü'\n")
+    response = owner_client.get(reverse("sandbox:code_download", args=[function.pk]))
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == f'attachment; filename="{function.name}.zip"'
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert sorted(archive.namelist()) == [catalog.HANDLER_FILE, "lib/util.py"]
+    other = FunctionFactory(owner=learner, code="# other\n")
+    downloaded = SimpleUploadedFile(f"{function.name}.zip", response.content)
+    owner_client.post(reverse("sandbox:code_upload", args=[other.pk]), {"zip_file": downloaded})
+    assert _files(other) == _files(function)
