@@ -72,6 +72,8 @@
     if (window.CodeMirror) {
       var editor = window.CodeMirror.fromTextArea(area, {
         mode: "python", lineNumbers: true, indentUnit: 4,
+        // CodeMirror types into its own hidden textarea; give it the visible label's name.
+        screenReaderLabel: area.labels.length ? area.labels[0].textContent.trim() : "Code editor",
         extraKeys: {
           Tab: function (cm) { cm.execCommand(cm.somethingSelected() ? "indentMore" : "insertSoftTab"); },
           "Ctrl-Enter": function (cm) { cm.save(); area.form.requestSubmit(); }

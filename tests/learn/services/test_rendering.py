@@ -76,7 +76,7 @@ def test_markdown_features_render() -> None:
     assert '<h2 id="cold-starts">' in rendered.html
     assert 'class="headerlink" href="#cold-starts"' in rendered.html
     assert '<div class="admonition warning">' in rendered.html
-    assert '<div class="highlight"><pre>' in rendered.html
+    assert '<div class="highlight"><pre tabindex="0">' in rendered.html
     assert '<span class="k">def</span>' in rendered.html
     assert "<table>" in rendered.html and "<td>900 s</td>" in rendered.html
     assert 'href="#init-duration"' in rendered.toc_html
