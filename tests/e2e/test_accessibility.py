@@ -102,7 +102,7 @@ def test_pages_for_learners_and_instructors_pass_axe(
     # An instructor sees every learner page and the instructor's own.
     instructor = InstructorFactory()
     function = FunctionFactory(owner=instructor)
-    FinishedInvocationFactory(function=function)
+    invocation = FinishedInvocationFactory(function=function)
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill(instructor.username)
     page.get_by_label("Password").fill(PASSWORD)
@@ -121,6 +121,9 @@ def test_pages_for_learners_and_instructors_pass_axe(
         "/sandbox/",
         "/sandbox/new/",
         f"/sandbox/{function.pk}/",
+        f"/sandbox/{function.pk}/invocations/{invocation.pk}/",
+        f"/sandbox/{function.pk}/concurrency/",
+        f"/sandbox/{function.pk}/memory-tuning/",
         "/progress/",
         "/instructor/",
     ]:
