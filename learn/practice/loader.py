@@ -16,10 +16,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.db import transaction
 
 from learn.content_report import LoadReport
+from learn.front_matter import FrontMatterError, front_matter_split
 from learn.models import Lesson
 from learn.practice.models import (
     AttemptItem,
@@ -120,7 +120,10 @@ def parse_question_file(path: Path, *, lesson_slugs: set[str]) -> ParsedQuestion
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionFileError(f"cannot read the file: {exc}") from None
-    meta, body = _split_front_matter(text)
+    try:
+        meta, body = front_matter_split(text)
+    except FrontMatterError as exc:
+        raise QuestionFileError(str(exc)) from None
     parsed = _parse_meta(meta, lesson_slugs=lesson_slugs)
     if parsed.slug != path.stem:
         raise QuestionFileError(f"slug {parsed.slug!r} does not match the file name {path.name!r}")
@@ -137,21 +140,6 @@ def parse_question_file(path: Path, *, lesson_slugs: set[str]) -> ParsedQuestion
         what = "model answer" if parsed.type == QuestionType.SHORT else "explanation"
         raise QuestionFileError(f"no '## Explanation' section with the {what}")
     return parsed
-
-
-def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    if not text.startswith("---"):
-        raise QuestionFileError("no YAML front matter (the file must start with '---')")
-    match = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)(.*)$", text, re.DOTALL)
-    if not match:
-        raise QuestionFileError("the front matter is not closed by a '---' line")
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        raise QuestionFileError(f"invalid YAML front matter: {exc}") from None
-    if not isinstance(meta, dict):
-        raise QuestionFileError("the front matter must be a mapping of keys to values")
-    return meta, match.group(2)
 
 
 def _parse_meta(meta: dict[str, Any], *, lesson_slugs: set[str]) -> ParsedQuestion:

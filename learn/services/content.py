@@ -18,12 +18,12 @@ import yaml
 from django.db import transaction
 
 from learn.content_report import LoadReport
+from learn.front_matter import FrontMatterError, front_matter_split
 from learn.models import Lesson, Module
 from learn.services.rendering import markdown_render, rendered_version_for
 
 CONTENT_ROOT = Path(__file__).resolve().parent.parent / "content"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 
 MODULE_KEYS = {"slug": str, "title": str, "order": int, "summary": str}
 LESSON_REQUIRED = {
@@ -154,15 +154,10 @@ def _check_try_it(try_it: dict[str, Any]) -> None:
 
 def lesson_source_parse(*, text: str, path: str) -> LessonSource:
     """Split and validate one lesson file. Raises ContentError saying what is wrong."""
-    match = FRONT_MATTER_RE.match(text)
-    if not match:
-        raise ContentError("no front matter: the file must start with a '---' line")
     try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        raise ContentError(f"front matter is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ContentError("front matter must be a mapping of keys to values")
+        data, body = front_matter_split(text)
+    except FrontMatterError as exc:
+        raise ContentError(str(exc)) from None
     _check_mapping("", data, LESSON_REQUIRED, LESSON_OPTIONAL)
     _check_slug("", data["slug"])
     if data["order"] < 0:
@@ -175,7 +170,7 @@ def lesson_source_parse(*, text: str, path: str) -> LessonSource:
         raise ContentError("a lesson cannot be its own prerequisite")
     if "try_it" in data:
         _check_try_it(data["try_it"])
-    body = match.group(2).strip()
+    body = body.strip()
     if not body:
         raise ContentError("the lesson has no body")
     return LessonSource(path=path, data=data, body=body)

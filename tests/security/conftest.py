@@ -1,13 +1,4 @@
-from collections.abc import Iterator
+# The hostile handlers run in the same kind of pool as the engine's own tests.
+from tests.engine.conftest import pool
 
-import pytest
-
-from sandbox.engine import EnvironmentPool
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[EnvironmentPool]:
-    pool = EnvironmentPool(account_concurrency=50, keep_alive_s=600)
-    pool.check()
-    yield pool
-    pool.shutdown()
+__all__ = ["pool"]
