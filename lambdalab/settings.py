@@ -60,7 +60,7 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lambdalab.admin.LambdaLabAdminConfig",  # django.contrib.admin, instructors only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "learn.practice",
+    "learn.cohorts",
     "sandbox",
 ]
 
