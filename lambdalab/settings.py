@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "learn.practice",
+    "learn.study",
     "sandbox",
 ]
 
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "learn.study.middleware.LearnerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "lambdalab.urls"
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lambdalab.context_processors.site",
+                "learn.study.context_processors.study",
             ],
         },
     },

@@ -1,4 +1,4 @@
-// Site-wide behaviour: the colour theme toggle.
+// Site-wide behaviour: the colour theme toggle; the time zone guess at sign-up.
 (function () {
   function currentTheme() {
     var chosen = document.documentElement.dataset.theme;
@@ -16,6 +16,17 @@
       localStorage.setItem("theme", next);
     } catch (e) {
       /* not saved; still applies to this page */
+    }
+  });
+
+  // Sign-up guesses the learner's time zone from the browser (account settings can change it).
+  document.addEventListener("DOMContentLoaded", function () {
+    var field = document.querySelector('input[type=hidden][name="time_zone"]');
+    if (!field || field.value) return;
+    try {
+      field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      /* left empty: UTC until the learner picks one */
     }
   });
 })();
