@@ -216,6 +216,7 @@ LEARNER_COLUMNS = [
     ("quiz_accuracy", "Quiz accuracy"),
     ("reviews_done", "Reviews done"),
     ("challenges_solved", "Challenges solved"),
+    ("time_studied", "Time studied"),
     ("last_active", "Last active"),
     ("readiness", "Readiness"),
 ]
@@ -232,6 +233,7 @@ def _learners_csv(cohort: Cohort, rows: list[selectors.LearnerRow]) -> HttpRespo
             "quiz_accuracy_percent",
             "reviews_done",
             "challenges_solved",
+            "time_studied_minutes",
             "last_active",
             "readiness_percent",
         ],
@@ -245,6 +247,7 @@ def _learners_csv(cohort: Cohort, rows: list[selectors.LearnerRow]) -> HttpRespo
                 r.quiz_accuracy_percent,
                 r.reviews_done,
                 r.challenges_solved,
+                r.time_studied_minutes,
                 r.last_active.isoformat() if r.last_active else None,
                 r.readiness_percent,
             ]
