@@ -1,5 +1,19 @@
-// Site-wide behaviour: the colour theme toggle.
+// Site-wide behaviour: the colour theme toggle; forms that ask before they delete.
 (function () {
+  // <form data-confirm="Delete x?">: a plain confirm, before any other handler sees the submit.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      var question = form.dataset && form.dataset.confirm;
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true
+  );
+
   function currentTheme() {
     var chosen = document.documentElement.dataset.theme;
     if (chosen) return chosen;
