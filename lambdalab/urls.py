@@ -6,6 +6,7 @@ from lambdalab import views
 
 urlpatterns = [
     path("", include("learn.urls")),
+    path("", include("learn.study.urls")),
     # The Lambda API lives at the site root, as on AWS (/2015-03-31/functions/...).
     path("", include("sandbox.api.urls")),
     path("sandbox/", include("sandbox.urls")),

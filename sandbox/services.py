@@ -440,7 +440,7 @@ def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[st
 def _missing_handler_warning(spec: FunctionSpec, paths: Iterable[str]) -> str:
     if spec.has_handler_module():
         return ""
-    module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    module = spec.handler_file_hint()
     hint = ""
     folders = {path.split("/", 1)[0] for path in paths if "/" in path}
     if len(folders) == 1 and all("/" in path for path in paths):
