@@ -21,6 +21,9 @@ class Runtime:
     bootstrap: Path
     execution_env: str  # AWS_EXECUTION_ENV
     path_env: str  # PATH inside the jail
+    # Host paths bound read-only at the same place in the jail: what the interpreter needs, not
+    # all of /usr (no /usr/local, headers, sources or documentation).
+    binds: tuple[str, ...] = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/zoneinfo")
 
 
 RUNTIMES: dict[str, Runtime] = {
