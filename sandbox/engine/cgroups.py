@@ -267,29 +267,31 @@ class EnvCgroup:
                 continue
         return []
 
-    def kill_all(self, timeout_s: float = 2.0) -> bool:
-        """Kill every process in the environment and wait until none is left.
+    def kill_all(self, timeout_s: float = 2.0, *, spare: int | None = None) -> bool:
+        """Kill every process in the environment (but `spare`) and wait until none is left.
 
         Freezes first so that nothing can fork while the kill is under way, kills, thaws so
-        that frozen processes can die, then waits for the cgroup to be empty. Returns whether
-        it emptied within timeout_s.
+        that frozen processes can die, then waits for the cgroup to be empty. `spare` is the
+        jail's launcher (bwrap), left to reap its child and exit by itself, so that no zombie
+        is left to the host's init. Returns whether it emptied within timeout_s.
         """
         if not self.dirs:
             return True
         with contextlib.suppress(OSError):
             self.freeze()
         kill_file = self._paths[0] / "cgroup.kill"
-        if self.version == "v2" and kill_file.exists():
+        if spare is None and self.version == "v2" and kill_file.exists():
             with contextlib.suppress(OSError):
                 _write(kill_file, "1")
         for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            if pid != spare:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             self.thaw()
         deadline = time.monotonic() + timeout_s
         while True:
-            pids = self.pids()
+            pids = [pid for pid in self.pids() if pid != spare]
             if not pids:
                 return True
             if time.monotonic() > deadline:

@@ -643,18 +643,26 @@ class ExecutionEnvironment:
         if self.dead:
             return
         self.dead = True
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._proc.pid, signal.SIGKILL)
-            # Anything frozen must be thawed to die; anything stopped must be continued.
-            if self.frozen and not self.cgroup.dirs:
+        launcher = self._proc.pid if self._proc is not None else None
+        if self.cgroup.dirs:
+            # Everything but bwrap first: bwrap then reaps its child and exits, leaving no
+            # zombie behind for the host's init.
+            self.cgroup.kill_all(spare=launcher)
+        elif self._proc is not None:
+            if self.frozen:
                 self._signal_tree(signal.SIGCONT)
-        self.cgroup.kill_all()
+            self._signal_tree(signal.SIGKILL)
         if self._proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-            if not self.cgroup.dirs and self.uid != os.geteuid():
-                _kill_uid(self.uid)
+            try:
+                self._proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._proc.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=5)
+        self.cgroup.kill_all()
+        if self._proc is not None and not self.cgroup.dirs and self.uid != os.geteuid():
+            _kill_uid(self.uid)
         self._drain_log()
         for fd in (self._req, self._resp, self._log, self._pidfd):
             if fd >= 0:
@@ -701,9 +709,10 @@ def _kill_uid(uid: int, timeout_s: float = 2.0) -> None:
                 continue
             try:
                 owner = os.stat(f"/proc/{entry}").st_uid
-            except OSError:
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
-            if owner == uid:
+            if owner == uid and state != "Z":  # a zombie holds nothing but its pid
                 found = True
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(int(entry), signal.SIGKILL)
