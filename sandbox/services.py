@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from learn.cohorts.selectors import sandbox_quota
 from sandbox import catalog
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -127,8 +128,11 @@ def _check_files(files: Mapping[str, str]) -> None:
 
 
 def _validate(function: Function, files: Mapping[str, str] | None = None) -> None:
-    """Django's field checks, then the engine's (which know Lambda's rules)."""
+    """Django's field checks, the owner's cohort quota, then the engine's (Lambda's rules)."""
     function.full_clean()
+    _check_quota_config(
+        user=function.owner, memory_mb=function.memory_mb, timeout_s=function.timeout_s
+    )
     if files is not None:
         _check_files(files)
     # Code that is not valid Python is fine: it fails at INIT with UserCodeSyntaxError.
@@ -508,22 +512,47 @@ test_event_delete.__test__ = False  # type: ignore[attr-defined]
 # ---------------------------------------------------------------- invocations
 
 
+def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
+    """Memory and timeout within what the learner's cohorts allow (ValidationError if not)."""
+    quota = sandbox_quota(user=user)
+    if memory_mb > quota.max_memory_mb:
+        raise ValidationError(
+            {"memory_mb": f"Your cohort allows at most {quota.max_memory_mb:,} MB of memory."}
+        )
+    if timeout_s > quota.max_timeout_s:
+        raise ValidationError(
+            {"timeout_s": f"Your cohort allows a timeout of at most {quota.max_timeout_s} s."}
+        )
+
+
 def _check_rate(*, user: User, adding: int) -> None:
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
-    per_minute = settings.SANDBOX_USER_INVOCATIONS_PER_MINUTE
+    quota = sandbox_quota(user=user)
+    per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
             f"You can start {per_minute} invocations a minute and have started {recent} in the "
             "last minute. Wait a little and try again."
         )
     pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
-    most = settings.SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS
+    most = quota.max_concurrent
     if pending + adding > most:
         raise LimitReached(
             f"You have {pending} invocations queued or running; at most {most} can be in flight "
             f"at once (this would add {adding}). Wait for some to finish."
         )
+
+
+def _check_quota_invoke(*, user: User, function: Function, memory_mb: int | None = None) -> None:
+    """A function set up before a cohort quota existed is refused, not run above it."""
+    try:
+        _check_quota_config(
+            user=user, memory_mb=memory_mb or function.memory_mb, timeout_s=function.timeout_s
+        )
+    except ValidationError as error:
+        problems = " ".join(m for ms in error.message_dict.values() for m in ms)
+        raise LimitReached(f"{problems} Change the function's configuration first.") from None
 
 
 def _snapshot(spec: FunctionSpec) -> dict[str, Any]:
@@ -576,6 +605,7 @@ def invocation_start(*, function: Function, event_text: str, requested_by: User)
 
     event_parse(text=event_text)
     _check_rate(user=requested_by, adding=1)
+    _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
         (invocation,) = _new_invocations(
@@ -707,6 +737,7 @@ def burst_start(
     if not 1 <= count <= most:
         raise ValidationError({"count": f"Fire between 1 and {most} invocations at once."})
     _check_rate(user=requested_by, adding=count)
+    _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
         experiment = Experiment.objects.create(
@@ -746,6 +777,7 @@ def tuning_start(
             {"runs_per_size": f"Run each size between 1 and {MAX_RUNS_PER_SIZE} times."}
         )
     _check_rate(user=requested_by, adding=len(sizes) * runs_per_size)
+    _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
         spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
         for size in sizes

@@ -8,6 +8,7 @@ from learn.practice.selectors import progress_summary
 from learn.selectors.lessons import (
     bookmark_list,
     lesson_continue,
+    lesson_first_for_newcomer,
     module_list,
     note_list,
     progress_by_module,
@@ -16,7 +17,11 @@ from learn.selectors.lessons import (
 
 @require_GET
 def landing(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"modules": module_list(), "continue_lesson": lesson_continue(user=request.user)}
+    context = {
+        "modules": module_list(),
+        "continue_lesson": lesson_continue(user=request.user),
+        "first_lesson": lesson_first_for_newcomer(user=request.user),
+    }
     return render(request, "learn/landing.html", context)
 
 
