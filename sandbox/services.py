@@ -25,7 +25,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from learn.cohorts.selectors import sandbox_quota
-from sandbox import catalog
+from sandbox import catalog, selectors
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
@@ -128,7 +128,22 @@ def _check_files(files: Mapping[str, str]) -> None:
 
 
 def _validate(function: Function, files: Mapping[str, str] | None = None) -> None:
-    """Django's field checks, the owner's cohort quota, then the engine's (Lambda's rules)."""
+    """Django's field checks, the owner's cohort quota, then the engine's (Lambda's rules).
+
+    The model's constraints are checked here first, each as a message on the field a learner
+    changes: full_clean() would say only `Constraint "..." is violated.`
+    """
+    reserved, provisioned = function.reserved_concurrency, function.provisioned_concurrency
+    if reserved is not None and provisioned > reserved:
+        raise ValidationError(
+            {
+                "provisioned_concurrency": (
+                    f"Provisioned concurrency ({provisioned}) cannot be more than reserved "
+                    f"concurrency ({reserved}): Lambda keeps provisioned environments within the "
+                    "function's reservation. Lower it, or raise reserved concurrency."
+                )
+            }
+        )
     function.full_clean()
     _check_quota_config(
         user=function.owner, memory_mb=function.memory_mb, timeout_s=function.timeout_s
@@ -229,17 +244,9 @@ def function_create_from_lesson(
     is a JSON value or its text. Raises what function_create raises.
     """
     body = event if isinstance(event, str) else json.dumps(event, indent=2)
-    unique = name
-    taken = set(
-        Function.objects.filter(owner=owner, name__startswith=name).values_list("name", flat=True)
-    )
-    suffix = 2
-    while unique in taken:
-        unique = f"{name[: 64 - len(str(suffix)) - 1]}-{suffix}"
-        suffix += 1
     return function_create(
         owner=owner,
-        name=unique,
+        name=selectors.function_name_free(owner=owner, base=name),
         handler=handler,
         files=files,
         events={"lesson-event": body},
@@ -269,7 +276,12 @@ def function_update_config(*, function: Function, **changes: Any) -> Function:
         raise TypeError(f"not configuration fields: {', '.join(sorted(unknown))}")
     for field, value in changes.items():
         setattr(function, field, value)
-    _validate(function, {f.path: f.content for f in function.files.all()})
+    try:
+        _validate(function, {f.path: f.content for f in function.files.all()})
+    except ValidationError:
+        # The caller's object goes back to what is saved, so no page shows refused values.
+        function.refresh_from_db(fields=list(changes))
+        raise
     function.save()
     return function
 
@@ -428,7 +440,7 @@ def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[st
 def _missing_handler_warning(spec: FunctionSpec, paths: Iterable[str]) -> str:
     if spec.has_handler_module():
         return ""
-    module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    module = spec.handler_file_hint()
     hint = ""
     folders = {path.split("/", 1)[0] for path in paths if "/" in path}
     if len(folders) == 1 and all("/" in path for path in paths):

@@ -48,6 +48,14 @@ def _add_errors(form: Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def _errors_cleared(request: HttpRequest, response: HttpResponse, partial: str) -> HttpResponse:
+    """Append an empty copy of a form's error region, swapped out of band: an htmx action that
+    succeeds after a refusal must not leave the refusal on screen."""
+    cleared = render(request, partial, {"oob": True, "form": None, "event_form": None})
+    response.content = response.content + cleared.content
+    return response
+
+
 def _editable(request: AuthedHtmxHttpRequest, pk: int) -> Function:
     access = selectors.function_get(viewer=request.user, pk=pk)
     if not access.can_edit:
@@ -82,10 +90,18 @@ def function_list_all_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def function_create_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    suggested = _suggested_names(request)
     if request.method == "POST":
         form = FunctionCreateForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            # A name left as the page suggested it follows the template chosen (without
+            # JavaScript the suggestion cannot follow the radio buttons).
+            if data["name"] == request.POST.get("suggested_name"):
+                data["name"] = suggested.get(data["blueprint"], data["name"])
+                posted = request.POST.copy()
+                posted["name"] = data["name"]
+                form.data = posted
             try:
                 function = services.function_create(
                     owner=request.user,
@@ -118,20 +134,38 @@ def function_create_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
         if blueprint not in catalog.BLUEPRINTS:
             blueprint = "blank"
         chosen = catalog.BLUEPRINTS[blueprint]
+        if lesson in catalog.LESSON_BLUEPRINTS:
+            suggested[blueprint] = selectors.function_name_free(
+                owner=request.user, base=f"{lesson}-demo"
+            )
         form = FunctionCreateForm(
             initial={
                 "blueprint": blueprint,
-                "name": f"{lesson or blueprint}-demo"[:64],
+                "name": suggested[blueprint],
                 "memory_mb": chosen.memory_mb,
                 "timeout_s": chosen.timeout_s,
                 "lesson": lesson if lesson in catalog.LESSON_BLUEPRINTS else "",
             }
         )
+    chosen_blueprint = form["blueprint"].value() or "blank"
     return render(
         request,
         "sandbox/function_create.html",
-        {"form": form, "blueprints": catalog.BLUEPRINTS.values()},
+        {
+            "form": form,
+            "blueprints": catalog.BLUEPRINTS.values(),
+            "suggested_names": suggested,
+            "suggested_name": suggested.get(chosen_blueprint, ""),
+        },
     )
+
+
+def _suggested_names(request: AuthedHtmxHttpRequest) -> dict[str, str]:
+    """A free name for each template: named after it, unique among the learner's functions."""
+    return {
+        key: selectors.function_name_free(owner=request.user, base=f"{key}-demo")
+        for key in catalog.BLUEPRINTS
+    }
 
 
 # ---------------------------------------------------------------- the function page
@@ -297,6 +331,8 @@ def _code_upload(request: AuthedHtmxHttpRequest, pk: int, limit: _ZipSizeLimit) 
     else:
         upload = form.cleaned_data["zip_file"]
         try:
+            # Saved first so that a refused zip leaves the edits in place.
+            _save_open_file(request, function)
             result = services.function_code_upload(
                 function=function, data=upload.read(), filename=upload.name or "the upload"
             )
@@ -328,6 +364,16 @@ def code_download(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _save_open_file(request: AuthedHtmxHttpRequest, function: Function) -> None:
+    """Save the edits of the file open in the editor, which a file action sends along."""
+    if "open_content" in request.POST and request.POST.get("open_path"):
+        services.function_file_save(
+            function=function,
+            path=request.POST["open_path"],
+            content=request.POST["open_content"],
+        )
+
+
 def _file_action(
     request: AuthedHtmxHttpRequest, pk: int, action: Callable[[Function], str]
 ) -> HttpResponse:
@@ -335,6 +381,7 @@ def _file_action(
     function = _editable(request, pk)
     path = request.POST.get("path", "")
     try:
+        _save_open_file(request, function)
         path = action(function)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -423,6 +470,7 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             "sandbox/invocation_detail.html#result",
             {"function": function, **_result_context(invocation, request)},
         )
+        _errors_cleared(request, response, "sandbox/function_detail.html#event_errors")
         return trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
     return redirect(invocation)
 
@@ -488,6 +536,12 @@ def force_cold_start(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def function_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     name = function.name
+    # As the Lambda console does: the learner types the name, so one stray click deletes nothing.
+    if request.POST.get("confirm_name", "").strip() != name:
+        messages.error(
+            request, f"Type {name} in the box to delete this function. Nothing was deleted."
+        )
+        return redirect("sandbox:function_config", pk=function.pk)
     services.function_delete(function=function)
     messages.success(request, f"Deleted {name}.")
     if request.htmx:
@@ -636,6 +690,8 @@ def _experiment_page(
         if request.method == "POST" and form.errors:
             return retarget(render(request, f"{template}#form_errors", context), "#form-errors")
         response = render(request, f"{template}#results", context)
+        if request.method == "POST":
+            _errors_cleared(request, response, f"{template}#form_errors")
         if experiment and not context["pending"]:
             trigger_client_event(response, "experimentFinished", {"id": experiment.pk})
         return response

@@ -112,8 +112,8 @@ def _spec(args: argparse.Namespace) -> FunctionSpec:
     except OSError as exc:
         _fail(f"cannot read {args.code_dir}: {exc.strerror}")
     if not spec.has_handler_module():
-        module = args.handler.rsplit(".", 1)[0].replace(".", "/")
-        _fail(f"handler file {module}.py not found in {args.code_dir}")
+        module = spec.handler_file_hint()
+        _fail(f"handler file {module} not found in {args.code_dir}")
     return spec
 
 

@@ -133,7 +133,7 @@ class ExecutionEnvironment:
             rlimits = self._rlimits()
             init_started = time.time()
             t0 = time.perf_counter()
-            self._spawn()
+            self._spawn(rlimits)
             deadline = time.monotonic() + init_timeout_s
             self._await_runtime(rlimits, deadline)
             on_failure.pop_all()
@@ -183,9 +183,12 @@ class ExecutionEnvironment:
             rlimits["RLIMIT_NPROC"] = 1024
         return rlimits
 
-    def _spawn(self) -> None:
+    def _spawn(self, rlimits: dict[str, int]) -> None:
         """Start bwrap with the runtime; the jail-side descriptors are closed whatever happens."""
-        runtime = RUNTIMES[self.spec.runtime]
+        # Interpreter flags that depend on the function (Node.js: heap size and rlimits).
+        runtime = RUNTIMES[self.spec.runtime].configured(
+            memory_mb=self.spec.memory_mb, rlimits=rlimits
+        )
         with contextlib.ExitStack() as child_fds:
             try:
                 filter_fd = seccomp.filter_fd()
@@ -370,6 +373,10 @@ class ExecutionEnvironment:
             and 0 <= reported <= duration
             else None
         )
+        if frame.meta.get("exiting") is True:
+            # The runtime reported an error outside the handler (Node.js: an unhandled
+            # rejection) and exits, as Lambda's does: the next invocation is a cold start.
+            self.kill()
         ok = frame.meta.get("ok")
         if ok is True:
             try:
@@ -736,14 +743,13 @@ def _error_from_runtime(data: bytes) -> dict[str, Any] | None:
     message, kind = error.get("errorMessage"), error.get("errorType")
     if not isinstance(message, str) or not isinstance(kind, str) or not kind:
         return None
-    trace = error.get("stackTrace", [])
-    if not isinstance(trace, list):
-        trace = []
-    return {
-        "errorMessage": message[:MAX_ERROR_TEXT],
-        "errorType": kind[:256],
-        "stackTrace": [str(line)[:4096] for line in trace[:MAX_STACK_FRAMES]],
-    }
+    checked: dict[str, Any] = {"errorMessage": message[:MAX_ERROR_TEXT], "errorType": kind[:256]}
+    # Python's runtime sends stackTrace, Node.js's trace: both lists of strings.
+    for key in ("stackTrace", "trace"):
+        if key in error:
+            lines = error[key] if isinstance(error[key], list) else []
+            checked[key] = [str(line)[:4096] for line in lines[:MAX_STACK_FRAMES]]
+    return checked
 
 
 def _protocol_error() -> dict[str, Any]:

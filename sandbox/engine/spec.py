@@ -286,11 +286,30 @@ class FunctionSpec:
         """Build a spec from a zipped deployment package (see unpack_zip for what is refused)."""
         return cls(code=unpack_zip(data), **kwargs)
 
+    def handler_module_files(self) -> tuple[str, ...]:
+        """The files that can hold the handler's module, in the order the runtime tries them.
+
+        Python: `pkg.mod.fn` is pkg/mod.py (or pkg/mod/__init__.py). Node.js: `dir/file.fn` is
+        dir/file.js, .mjs or .cjs (the module ends at the first dot after the last slash).
+        """
+        if RUNTIMES[self.runtime].family == "node":
+            slash = self.handler.rfind("/") + 1
+            base = self.handler[: self.handler.index(".", slash)]
+            return (f"{base}.js", f"{base}.mjs", f"{base}.cjs")
+        base = self.handler.rsplit(".", 1)[0].replace(".", "/")
+        return (f"{base}.py", f"{base}/__init__.py")
+
+    def handler_file_hint(self) -> str:
+        """The handler's file as messages name it: app.py, or index.js, index.mjs or index.cjs."""
+        names = self.handler_module_files()
+        if RUNTIMES[self.runtime].family == "node":
+            return f"{', '.join(names[:-1])} or {names[-1]}"
+        return names[0]
+
     def has_handler_module(self) -> bool:
         """Whether the code contains a file for the handler's module (the CLI checks this)."""
-        base = self.handler.rsplit(".", 1)[0].replace(".", "/")
         names = {name for name, _ in self.files}
-        return f"{base}.py" in names or f"{base}/__init__.py" in names
+        return any(name in names for name in self.handler_module_files())
 
 
 def _check_int(name: str, value: object, low: int, high: int, unit: str) -> None:

@@ -152,6 +152,20 @@ def quiz_start(
     )
 
 
+def question_quiz_start(*, user: User, question: Question, now: datetime | None = None) -> Attempt:
+    """A one-question quiz on `question` (what a search result opens).
+
+    Raises PracticeError for a code challenge (it has its own page) or an unpublished question.
+    """
+    if question.type == QuestionType.CODE:
+        raise PracticeError("Code challenges are practised on their own page.")
+    if question.current_version_id is None:
+        raise PracticeError("This question is not published yet.")
+    return _attempt_create(
+        user=user, kind=AttemptKind.QUIZ, questions=[question], now=utc(now), lesson=None
+    )
+
+
 def mock_start(
     *,
     user: User,
