@@ -37,6 +37,7 @@ from sandbox.forms import (
     format_environment,
 )
 from sandbox.models import Experiment, Function, Invocation
+from sandbox.results import invocation_wait_finished
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:
@@ -464,6 +465,12 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             request, access, code_form, event_form, list(function.files.all()), ""
         )
         return render(request, "sandbox/function_detail.html", context, status=422)
+    # The result is usually ready within a second or two: answer with it, so the page polls
+    # only for slow invocations (and not at all while no worker would run it).
+    if selectors.sandbox_available() and invocation_wait_finished(
+        invocation_id=invocation.pk, timeout_s=settings.SANDBOX_CONSOLE_WAIT_SECONDS
+    ):
+        invocation.refresh_from_db()
     if request.htmx:
         response = render(
             request,
@@ -471,7 +478,10 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             {"function": function, **_result_context(invocation, request)},
         )
         _errors_cleared(request, response, "sandbox/function_detail.html#event_errors")
-        return trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        if not invocation.is_pending:
+            trigger_client_event(response, "invocationFinished", {"id": invocation.pk})
+        return response
     return redirect(invocation)
 
 
