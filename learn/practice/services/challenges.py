@@ -165,5 +165,5 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
 
     from learn.practice.services.attempts import submission_answer_graded
 
-    submission_answer_graded(submission=submission)
+    submission_answer_graded(submission=submission, now=now)
     return submission
