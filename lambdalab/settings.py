@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learn",
     "learn.practice",
+    "learn.study",
     "learn.cohorts",
     "sandbox",
 ]
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "learn.study.middleware.LearnerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "lambdalab.urls"
@@ -103,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lambdalab.context_processors.site",
+                "learn.study.context_processors.study",
             ],
         },
     },

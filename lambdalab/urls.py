@@ -6,6 +6,7 @@ from lambdalab import views
 
 urlpatterns = [
     path("", include("learn.urls")),
+    path("", include("learn.study.urls")),
     path("sandbox/", include("sandbox.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that do not link an icon (the admin's).

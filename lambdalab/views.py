@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from lambdalab.forms import SignUpForm
 from lambdalab.health import health_report
+from learn.study.services.profiles import profile_ensure
 
 
 @require_GET
@@ -31,6 +32,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        profile_ensure(user=user, time_zone=form.cleaned_data.get("time_zone", ""))
         login(request, user)
         messages.success(request, f"Welcome to Lambda Lab, {user.get_username()}.")
         return redirect("home")

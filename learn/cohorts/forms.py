@@ -48,3 +48,29 @@ class QuotaForm(forms.ModelForm):
             "max_memory_mb": "Largest memory a learner may set (MB)",
             "max_timeout_s": "Longest timeout a learner may set (seconds)",
         }
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="A GIFT file (.gift or .txt), or questions in the learn/content format: "
+        "one .md file or a .zip of them."
+    )
+    file_format = forms.ChoiceField(
+        label="Format",
+        choices=[("", "From the file name"), ("gift", "GIFT"), ("markdown", "Markdown")],
+        required=False,
+    )
+    default_lesson = forms.ModelChoiceField(
+        queryset=Lesson.objects.all(),
+        required=False,
+        to_field_name="slug",
+        help_text="GIFT questions with no [lesson:] tag or $CATEGORY go here.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("file")
+        if upload is not None and not cleaned.get("file_format"):
+            name = upload.name.lower()
+            cleaned["file_format"] = "markdown" if name.endswith((".md", ".zip")) else "gift"
+        return cleaned

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from learn.cohorts.models import Cohort, Membership, SandboxQuota
 from learn.cohorts.statistics import ItemStats, Response, item_analysis
@@ -26,6 +26,7 @@ from learn.practice.models import (
     SubmissionStatus,
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
+from learn.study.models import StudySpan
 from sandbox.engine.spec import MEMORY_MAX_MB, TIMEOUT_MAX_S
 
 
@@ -101,6 +102,7 @@ SORT_KEYS = (
     "quiz_accuracy",
     "reviews_done",
     "challenges_solved",
+    "time_studied",
     "last_active",
     "readiness",
 )
@@ -121,6 +123,7 @@ class LearnerRow:
     quiz_correct: int = 0
     reviews_done: int = 0
     challenges_solved: int = 0
+    time_studied: int = 0  # seconds, from learn.study's spans
     last_active: datetime | None = None
     readiness: float = 0.0
 
@@ -132,6 +135,10 @@ class LearnerRow:
     def quiz_accuracy_percent(self) -> int | None:
         accuracy = self.quiz_accuracy
         return None if accuracy is None else round(100 * accuracy)
+
+    @property
+    def time_studied_minutes(self) -> int:
+        return round(self.time_studied / 60)
 
     @property
     def readiness_percent(self) -> int:
@@ -159,7 +166,8 @@ def learner_rows(
 ) -> list[LearnerRow]:
     """One row per member: what they did and how ready they are. A fixed number of queries.
 
-    Quiz accuracy counts graded answers in quizzes and mock interviews; readiness is the mean
+    Quiz accuracy counts graded answers in quizzes and mock interviews; time studied is the
+    learner's study-session time (learn.study); readiness is the mean
     recall probability (FSRS) over the whole current question bank, unmet questions counting 0.
     sort is one of SORT_KEYS, "-" in front for descending; activity one of ACTIVITY_FILTERS.
     """
@@ -214,6 +222,14 @@ def learner_rows(
         seen=Max("created_at"),
     ).items():
         rows[user_id].challenges_solved = agg["solved"]
+        rows[user_id].seen(agg["seen"])
+    for user_id, agg in _by_user(
+        StudySpan.objects.filter(user_id__in=ids),
+        "user_id",
+        total=Sum("seconds"),
+        seen=Max("ended_at"),
+    ).items():
+        rows[user_id].time_studied = agg["total"] or 0
         rows[user_id].seen(agg["seen"])
     bank = Question.objects.filter(current_version__isnull=False).count()
     if bank:

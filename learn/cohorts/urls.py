@@ -24,3 +24,8 @@ join_urlpatterns = [
     path("", views.join_page, name="join"),
     path("<str:code>/", views.join_page, name="join_code"),
 ]
+
+bank_urlpatterns = [
+    path("import/", views.bank_import_page, name="bank_import"),
+    path("export.gift", views.bank_export_gift, name="bank_export_gift"),
+]

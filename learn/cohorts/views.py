@@ -15,8 +15,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lambdalab.http import AuthedHtmxHttpRequest
 from lambdalab.permissions import instructor_required
-from learn.cohorts import selectors, services
-from learn.cohorts.forms import AssignmentForm, CohortForm, CohortSettingsForm, JoinForm, QuotaForm
+from learn.cohorts import bank, selectors, services
+from learn.cohorts.forms import (
+    AssignmentForm,
+    CohortForm,
+    CohortSettingsForm,
+    ImportForm,
+    JoinForm,
+    QuotaForm,
+)
 from learn.cohorts.models import Cohort, SandboxQuota
 from learn.cohorts.spreadsheet import csv_text
 from learn.practice.selectors import progress_summary
@@ -209,6 +216,7 @@ LEARNER_COLUMNS = [
     ("quiz_accuracy", "Quiz accuracy"),
     ("reviews_done", "Reviews done"),
     ("challenges_solved", "Challenges solved"),
+    ("time_studied", "Time studied"),
     ("last_active", "Last active"),
     ("readiness", "Readiness"),
 ]
@@ -225,6 +233,7 @@ def _learners_csv(cohort: Cohort, rows: list[selectors.LearnerRow]) -> HttpRespo
             "quiz_accuracy_percent",
             "reviews_done",
             "challenges_solved",
+            "time_studied_minutes",
             "last_active",
             "readiness_percent",
         ],
@@ -238,6 +247,7 @@ def _learners_csv(cohort: Cohort, rows: list[selectors.LearnerRow]) -> HttpRespo
                 r.quiz_accuracy_percent,
                 r.reviews_done,
                 r.challenges_solved,
+                r.time_studied_minutes,
                 r.last_active.isoformat() if r.last_active else None,
                 r.readiness_percent,
             ]
@@ -274,3 +284,45 @@ def question_stats_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse
     cohort = _cohort(request, pk)
     rows = selectors.question_statistics(cohort=cohort)
     return render(request, "cohorts/question_stats.html", {"cohort": cohort, "rows": rows})
+
+
+# ---------------------------------------------------------------- question bank
+
+
+@require_http_methods(["GET", "POST"])
+@instructor_required
+def bank_import_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    """Upload a file; "Dry run" lists what would happen, "Import" does it."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    rows = None
+    dry_run = "import" not in request.POST
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > bank.MAX_UPLOAD_BYTES:
+            form.add_error("file", "The file is over 5 MB.")
+        else:
+            lesson = form.cleaned_data.get("default_lesson")
+            items = bank.items_parse(
+                name=upload.name,
+                data=upload.read(),
+                file_format=form.cleaned_data["file_format"],
+                default_lesson=lesson.slug if lesson else "",
+            )
+            rows = bank.bank_import(
+                items=items, actor=request.user, dry_run=dry_run, source=upload.name
+            )
+    counts = {a: sum(1 for r in rows or [] if r.action == a) for a in bank.ACTIONS}
+    context = {"form": form, "rows": rows, "dry_run": dry_run, "counts": counts}
+    return render(request, "cohorts/bank_import.html", context)
+
+
+@require_GET
+@instructor_required
+def bank_export_gift(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    text, skipped = bank.bank_export_gift()
+    if skipped:
+        names = ", ".join(q.slug for q in skipped)
+        text = f"// Code challenges are not in GIFT and were left out: {names}\n\n" + text
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="lambda-lab-questions.gift"'
+    return response

@@ -157,7 +157,8 @@ class ExecutionEnvironment:
             # Counts every process of uid nobody on the host, so it is only a backstop.
             rlimits["RLIMIT_NPROC"] = 1024
 
-        runtime = RUNTIMES[spec.runtime]
+        # Interpreter flags that depend on the function (Node.js: heap size and rlimits).
+        runtime = RUNTIMES[spec.runtime].configured(memory_mb=spec.memory_mb, rlimits=rlimits)
         try:
             filter_fd = seccomp.filter_fd()
         except jail.JailUnavailable:
@@ -317,6 +318,10 @@ class ExecutionEnvironment:
             self.max_memory_mb = max(self.max_memory_mb, -(-rss // 1024))
         handler_ms = frame.meta.get("handler_ms")
         handler_ms = float(handler_ms) if isinstance(handler_ms, int | float) else None
+        if frame.meta.get("exiting") is True:
+            # The runtime reported an error outside the handler (Node.js: an unhandled
+            # rejection) and exits, as Lambda's does: the next invocation is a cold start.
+            self.kill()
         if frame.meta.get("ok") is True:
             return Outcome(
                 "success",

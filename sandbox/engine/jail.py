@@ -137,7 +137,18 @@ def bwrap_argv(
         # The runtime interface client, a single read-only file.
         "--ro-bind",
         str(bootstrap),
-        BOOTSTRAP_PATH,
+        runtime.bootstrap_path,
+    ]
+    # A runtime that does not live under /usr (Node.js) and what it ships (the AWS SDK):
+    # read-only, like /usr. A runtime that is not installed is an unusable jail, not a fallback.
+    for host_path, jail_path in runtime.ro_binds:
+        if not host_path.exists():
+            raise JailUnavailable(
+                f"{runtime.name} is not installed ({host_path} is missing); "
+                "run scripts/install-node.py (make run and make test do)"
+            )
+        argv += ["--ro-bind", str(host_path), jail_path]
+    argv += [
         "--chdir",
         TASK_ROOT,
         # Last: make the jail's root and /dev read-only, so /tmp is the only writable place.
@@ -150,7 +161,7 @@ def bwrap_argv(
     ]
     for key, value in environment.items():
         argv += ["--setenv", key, value]
-    argv += ["--", *runtime.argv, BOOTSTRAP_PATH, str(resp_fd)]
+    argv += ["--", *runtime.argv, runtime.bootstrap_path, str(resp_fd)]
     return argv
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from learn.cohorts.models import Assignment, Cohort, Membership, SandboxQuota
 from learn.models import LessonProgress
 from learn.practice.models import Choice
+from learn.study.models import SESSION_MINUTES, StudySession, StudySpan
 from tests.cohorts.factories import CohortFactory, member, quiz
 from tests.factories import InstructorFactory, UserFactory
 from tests.practice.factories import code_question, single_question, true_false_question
@@ -163,7 +164,7 @@ def test_remove_member_assign_work_and_set_quota_are_logged(client, instructor, 
 
 def test_learners_table_sorts_filters_and_links_to_the_learner(client, instructor) -> None:
     cohort = CohortFactory(owner=instructor)
-    ada, bob, _cy = (member(cohort, UserFactory(username=n)) for n in ("ada", "bob", "cy"))
+    ada, bob, cy = (member(cohort, UserFactory(username=n)) for n in ("ada", "bob", "cy"))
     version = single_question()
     now = timezone.now()
     quiz(user=ada, started_at=now - timedelta(hours=1), answers=[(version, 1.0, 5)])
@@ -174,13 +175,21 @@ def test_learners_table_sorts_filters_and_links_to_the_learner(client, instructo
         completed_at=now,
         last_viewed_at=now - timedelta(days=20),
     )
+    session = StudySession.objects.create(
+        user=cy, minutes=SESSION_MINUTES[0], started_at=now, last_seen_at=now
+    )
+    StudySpan.objects.create(session=session, user=cy, started_at=now, ended_at=now, seconds=600)
     client.force_login(instructor)
     url = f"/instructor/cohorts/{cohort.pk}/learners/"
+    by_time = client.get(url, {"sort": "-time_studied"}).content.decode()
+    assert "10 min" in by_time and by_time.index(">cy<") < by_time.index(">ada<")
     html = client.get(url, {"sort": "-quiz_accuracy"}).content.decode()
     assert html.index(">ada<") < html.index(">bob<") < html.index(">cy<")  # cy: no answers, last
     assert "100%" in html
     recent = client.get(url, {"activity": "7d"}, HTTP_HX_REQUEST="true").content.decode()
     assert ">ada<" in recent and ">bob<" not in recent and "<html" not in recent
+    exported = client.get(url, {"format": "csv", "sort": "username"}).content.decode()
+    assert exported.splitlines()[3].split(",")[8] == "10"  # cy's minutes studied
     assert ">cy<" in client.get(url, {"q": "c"}).content.decode()
     assert ">ada<" not in client.get(url, {"q": "c"}).content.decode()
     assert f"/learners/{ada.pk}/" in html
