@@ -100,9 +100,9 @@ def test_stop_a_queued_invocation(client, instructor) -> None:
     assert LogEntry.objects.filter(user=instructor).count() == 1
 
     # The worker claims only queued invocations, so the stopped one never runs.
-    from sandbox import services
+    from sandbox import execution
 
-    services.invocation_execute(invocation_id=queued.pk)
+    execution.invocation_execute(invocation_id=queued.pk)
     queued.refresh_from_db()
     assert queued.status == "failed" and queued.started_at is None
 
