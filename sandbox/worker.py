@@ -34,11 +34,11 @@ def heartbeat_client() -> redis.Redis:
 
 def _sweep() -> None:
     """Fail invocations whose worker died mid-run (any live worker may do it for all)."""
-    from sandbox import services
+    from sandbox import execution
 
     close_old_connections()
     try:
-        swept = services.invocations_sweep_stale()
+        swept = execution.invocations_sweep_stale()
     except DatabaseError as exc:
         logger.warning("stale invocation sweep failed: %s", exc)
     else:
@@ -76,7 +76,7 @@ def _consumes_sandbox_queue(consumer: Any) -> bool:
 
 @worker_ready.connect
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
-    from sandbox import services
+    from sandbox import execution
     from sandbox.engine import JailUnavailable
     from sandbox.pool import get_pool
 
@@ -84,7 +84,7 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         return
     hostname = str(getattr(sender, "hostname", "") or "")
     # This worker has just started: nothing can be running on it, whatever the database says.
-    swept = services.invocations_sweep_stale(worker=hostname)
+    swept = execution.invocations_sweep_stale(worker=hostname)
     if swept:
         logger.warning("marked %d invocations of a previous run of %s failed", swept, hostname)
     try:

@@ -97,15 +97,17 @@ def _spec(args: argparse.Namespace) -> FunctionSpec:
         or "function"
     )
     try:
-        spec = FunctionSpec(
-            name=name,
-            handler=args.handler,
-            code=args.code_dir,
-            runtime=args.runtime,
-            memory_mb=args.memory,
-            timeout_s=args.timeout,
-            ephemeral_storage_mb=args.tmp,
-            environment=environment,
+        spec = FunctionSpec.from_config(
+            {
+                "name": name,
+                "handler": args.handler,
+                "code": args.code_dir,
+                "runtime": args.runtime,
+                "memory_mb": args.memory,
+                "timeout_s": args.timeout,
+                "ephemeral_storage_mb": args.tmp,
+                "environment": environment,
+            }
         )
     except SpecError as exc:
         _fail(str(exc))

@@ -24,6 +24,25 @@ CODE_MAX_BYTES = 250 * 1024 * 1024  # unzipped deployment package
 ZIP_MAX_BYTES = 50 * 1024 * 1024  # zipped upload
 CODE_MAX_FILES = 10_000
 ARCHITECTURES = ("x86_64", "arm64")
+RESERVED_CONCURRENCY_MAX = 1_000_000
+PROVISIONED_CONCURRENCY_MAX = 1_000_000
+
+# A function's configuration, in the order to_config() writes it: the one list of what a
+# FunctionSpec is made of ("code" maps each path to its text).
+CONFIG_FIELDS = (
+    "name",
+    "handler",
+    "code",
+    "runtime",
+    "memory_mb",
+    "timeout_s",
+    "ephemeral_storage_mb",
+    "environment",
+    "architecture",
+    "reserved_concurrency",
+    "provisioned_concurrency",
+    "namespace",
+)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -213,8 +232,16 @@ class FunctionSpec:
             raise SpecError("architecture", f"must be one of {', '.join(ARCHITECTURES)}")
         self._check_environment()
         if self.reserved_concurrency is not None:
-            _check_int("reserved_concurrency", self.reserved_concurrency, 0, 1_000_000, "")
-        _check_int("provisioned_concurrency", self.provisioned_concurrency, 0, 1_000_000, "")
+            _check_int(
+                "reserved_concurrency", self.reserved_concurrency, 0, RESERVED_CONCURRENCY_MAX, ""
+            )
+        _check_int(
+            "provisioned_concurrency",
+            self.provisioned_concurrency,
+            0,
+            PROVISIONED_CONCURRENCY_MAX,
+            "",
+        )
         if (
             self.reserved_concurrency is not None
             and self.provisioned_concurrency > self.reserved_concurrency
@@ -280,6 +307,29 @@ class FunctionSpec:
     def function_key(self) -> tuple[str, str]:
         """Identity of the function for concurrency: (namespace, name)."""
         return (self.namespace, self.name)
+
+    def to_config(self) -> dict[str, Any]:
+        """The spec as JSON-ready data (keys CONFIG_FIELDS); from_config() rebuilds it.
+
+        Code is stored as text: bytes that are not UTF-8 are replaced, since a function's
+        code here is what an editor holds.
+        """
+        config: dict[str, Any] = {name: getattr(self, name) for name in CONFIG_FIELDS}
+        config["code"] = {path: content.decode("utf-8", "replace") for path, content in self.files}
+        config["environment"] = dict(self.environment)
+        return config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> FunctionSpec:
+        """Build a spec from to_config()'s data (missing keys take their defaults), with
+        overrides replacing single fields. Raises SpecError for an unknown key, or for any
+        value the constructor refuses.
+        """
+        values = {**config, **overrides}
+        unknown = set(values) - set(CONFIG_FIELDS)
+        if unknown:
+            raise SpecError(sorted(unknown)[0], "not a configuration field")
+        return cls(**values)
 
     @classmethod
     def from_zip(cls, data: bytes, **kwargs: Any) -> FunctionSpec:
