@@ -80,8 +80,10 @@ def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
         ).prefetch_related(
             "version__choices",
             "version__key_points",
+            "version__follow_ups",
             "version__question__tags",
             "answer__selected_choices",
+            "answer__key_points_met",
         )
     )
 

@@ -22,6 +22,7 @@ from lambdalab.http import AuthedHtmxHttpRequest
 from learn.models import Lesson
 from learn.practice import selectors
 from learn.practice.forms import (
+    RUBRIC,
     AnswerForm,
     GoalForm,
     MockStartForm,
@@ -288,11 +289,17 @@ def _own_answer(attempt: Attempt, answer_id: int) -> Answer:
 def self_grade(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     answer = _own_answer(attempt, answer_id)
-    form = SelfGradeForm(request.POST)
+    point_ids = [p.pk for p in answer.item.version.key_points.all()]
+    form = SelfGradeForm(request.POST, point_ids=point_ids)
     try:
         if not form.is_valid():
             raise PracticeError("Grade your answer as Missed it, Partly or Got it.")
-        attempt_services.answer_self_grade(answer=answer, grade=form.cleaned_data["grade"])
+        if form.cleaned_data["grade"] == RUBRIC:
+            attempt_services.answer_rubric_grade(
+                answer=answer, point_ids=form.cleaned_data["points"]
+            )
+        else:
+            attempt_services.answer_self_grade(answer=answer, grade=form.cleaned_data["grade"])
     except PracticeError as error:
         messages.error(request, str(error))
     position = answer.item.position

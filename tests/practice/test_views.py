@@ -156,6 +156,31 @@ def test_short_answer_self_grade_in_a_quiz(client_in, bank):
     assert answer.correct is True
 
 
+def test_short_answer_graded_from_the_ticked_rubric(client_in, bank):
+    from learn.practice.models import FollowUp, KeyPoint
+
+    version = bank["short"]
+    KeyPoint.objects.create(version=version, order=1, text="Split the work into steps.")
+    FollowUp.objects.create(version=version, order=0, text="And if the job takes 40 minutes?")
+    attempt = start_quiz(client_in, version.question.lesson.slug)
+    item = attempt.items.get()
+    page = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "text": "900 s"}, **HTMX
+    ).content.decode()
+    assert "Split the work into steps." in page and 'name="points"' in page
+    assert "And if the job takes 40 minutes?" in page
+    answer = Answer.objects.get()
+    first = version.key_points.order_by("order").first()
+    response = client_in.post(
+        reverse("practice_self_grade", args=[attempt.pk, answer.pk]),
+        {"grade": "rubric", "points": [first.pk]},
+        **HTMX,
+    )
+    assert "Partly" in response.content.decode()
+    answer.refresh_from_db()
+    assert list(answer.key_points_met.all()) == [first] and answer.score == 0.5
+
+
 def test_mock_hides_answers_until_the_end_then_shows_model_answers(client_in, bank):
     response = client_in.post(reverse("practice_mock_start"), {"minutes": 20})
     attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
