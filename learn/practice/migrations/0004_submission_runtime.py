@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("practice", "0002_question_title"),
+        ("practice", "0003_rubric_follow_ups"),
     ]
 
     operations = [
