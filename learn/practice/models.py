@@ -362,6 +362,13 @@ class SubmissionStatus(models.TextChoices):
     ERROR = "error", "Could not run"
 
 
+class ChallengeRuntime(models.TextChoices):
+    """The languages a code challenge can be answered in: the same hidden tests for each."""
+
+    PYTHON311 = "python3.11", "Python 3.11"
+    NODEJS24 = "nodejs24.x", "Node.js 24"
+
+
 class Submission(TimeStampedModel):
     """One "Run tests" of a code challenge. Kept forever: the learner's history."""
 
@@ -372,6 +379,9 @@ class Submission(TimeStampedModel):
         QuestionVersion, on_delete=models.PROTECT, related_name="submissions"
     )
     code = models.TextField()
+    runtime = models.CharField(
+        max_length=20, choices=ChallengeRuntime.choices, default=ChallengeRuntime.PYTHON311
+    )
     status = models.CharField(
         max_length=8, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
     )

@@ -342,6 +342,26 @@ def test_a_mock_interview_offers_no_check_or_model_answer_before_the_end(client_
         assert "compare it with the model answer" not in form
 
 
+def test_a_challenge_offers_node_with_its_own_starter(client_in, learner):
+    version = code_question()
+    url = reverse("practice_challenge", args=[version.question.slug])
+    page = client_in.get(url + "?runtime=nodejs24.x").content.decode()
+    assert "export const handler = async" in page and 'data-mode="javascript"' in page
+    assert "index.handler" in page and "raise NotImplementedError" not in page
+    client_in.post(url, {"code": "export const handler = async () => 1;", "runtime": "nodejs24.x"})
+    submission = Submission.objects.get()
+    assert submission.runtime == "nodejs24.x"
+    # The page reopens in the language last used, with that code.
+    again = client_in.get(url).content.decode()
+    assert "export const handler = async () =&gt; 1;" in again
+    python = client_in.get(url + "?runtime=python3.11").content.decode()
+    assert "raise NotImplementedError" in python
+    # An unknown language is the one last used.
+    assert client_in.post(url, {"code": "x", "runtime": "cobol"}).status_code == 302
+    assert Submission.objects.count() == 2
+    assert Submission.objects.order_by("-pk").first().runtime == "nodejs24.x"
+
+
 def test_readiness_follows_the_answers_a_wrong_one_is_not_known(client_in, learner):
     from tests.practice.factories import TagFactory
 
