@@ -62,6 +62,9 @@ class Runtime:
     bootstrap: Path
     execution_env: str  # AWS_EXECUTION_ENV
     path_env: str  # PATH inside the jail
+    # Host paths bound read-only at the same place in the jail: what the interpreters need, not
+    # all of /usr (no /usr/local, headers, sources or documentation).
+    binds: tuple[str, ...] = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/zoneinfo")
     family: str = "python"  # how handler names map to files (python or node)
     # Where the bootstrap appears inside the jail (Node.js picks the module type by extension).
     bootstrap_path: str = "/var/runtime/bootstrap.py"
