@@ -188,7 +188,7 @@ def function_create(
         name=name,
         description=description or (chosen.description if files is None else ""),
         runtime=runtime,
-        handler=handler or catalog.HANDLER,
+        handler=handler or catalog.default_handler(runtime),
         memory_mb=memory_mb or chosen.memory_mb,
         timeout_s=timeout_s or chosen.timeout_s,
         ephemeral_storage_mb=ephemeral_storage_mb,
@@ -199,7 +199,11 @@ def function_create(
         blueprint=blueprint if files is None else "",
         lesson_slug=lesson_slug,
     )
-    code = dict(files) if files is not None else {catalog.HANDLER_FILE: chosen.source}
+    code = (
+        dict(files)
+        if files is not None
+        else {catalog.handler_file(runtime): chosen.source_for(runtime)}
+    )
     saved_events = dict(events) if events is not None else {chosen.event_key: chosen.event.body}
     for event_name, body in saved_events.items():
         event_parse(text=body)

@@ -178,7 +178,7 @@ def function_detail_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
     access = selectors.function_get(viewer=request.user, pk=pk)
     function = access.function
     files = list(function.files.all())
-    path = request.GET.get("file") or catalog.HANDLER_FILE
+    path = request.GET.get("file") or catalog.handler_file(function.runtime)
     current = next((f for f in files if f.path == path), files[0] if files else None)
     events = _events(function)
     chosen_event = request.GET.get("event") or next(iter(events), "")
@@ -421,7 +421,7 @@ def file_rename(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def file_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     def action(function: Function) -> str:
         services.function_file_delete(function=function, path=request.POST.get("path", ""))
-        return catalog.HANDLER_FILE
+        return catalog.handler_file(function.runtime)
 
     return _file_action(request, pk, action)
 

@@ -315,3 +315,26 @@ def test_a_mock_interview_offers_no_check_or_model_answer_before_the_end(client_
         assert ">Check<" not in form.replace(" ", "").replace("\n", "")
         assert "Show the model answer" not in form and "Run tests" not in form
         assert "compare it with the model answer" not in form
+
+
+def test_readiness_follows_the_answers_a_wrong_one_is_not_known(client_in, learner):
+    from tests.practice.factories import TagFactory
+
+    tag = TagFactory(slug="limits")
+    wrong = true_false_question()
+    right = true_false_question(question__lesson=wrong.question.lesson)
+    for version in (wrong, right):
+        version.question.tags.add(tag)
+    attempt = start_quiz(client_in, wrong.question.lesson.slug)
+    for item in attempt.items.all():
+        truth = "true" if item.version_id == wrong.pk else "false"  # both answers are false
+        client_in.post(
+            reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": truth}
+        )
+    # Both cards were just rated; FSRS alone would say 100% recall for each.
+    page = client_in.get(reverse("progress")).content.decode()
+    row = page.split("limits <span", 1)[1].split("</tr>", 1)[0]
+    assert "2/2" in row and "50%" in row
+    assert ReviewCard.objects.get(question=wrong.question).due <= timezone.now() + timedelta(
+        minutes=10
+    )
