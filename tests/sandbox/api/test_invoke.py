@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from sandbox.models import Invocation
-from tests.sandbox.api.conftest import create_hello
+from tests.sandbox.api.conftest import create_hello, zip_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +45,35 @@ def test_invoke_cold_then_warm_with_the_log_tail(celery_worker_process, lam, lea
     assert second["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] in set(
         invocations.values_list("request_id", flat=True)
     )
+
+
+NODE_HELLO = """
+export const handler = async (event, context) => {
+  console.log("hello from", context.functionName);
+  if (event.fail) throw new RangeError("too far");
+  return { hello: event.name ?? "world", node: process.version.split(".")[0] };
+};
+"""
+
+
+def test_a_nodejs24_function_through_boto3(celery_worker_process, lam):
+    created = lam.create_function(
+        FunctionName="hello-node",
+        Runtime="nodejs24.x",
+        Role="arn:aws:iam::123456789012:role/lambda-role",
+        Handler="index.handler",
+        Code={"ZipFile": zip_of({"index.mjs": NODE_HELLO})},
+    )
+    assert created["Runtime"] == "nodejs24.x" and created["Handler"] == "index.handler"
+    first = lam.invoke(FunctionName="hello-node", Payload=b'{"name": "Ada"}', LogType="Tail")
+    assert json.loads(first["Payload"].read()) == {"hello": "Ada", "node": "v24"}
+    log = tail(first)
+    assert "\tINFO\thello from hello-node" in log and "Init Duration" in log
+    failed = lam.invoke(FunctionName="hello-node", Payload=b'{"fail": true}')
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(failed["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("RangeError", "too far")
+    assert error["trace"][0] == "RangeError: too far"
 
 
 def test_a_function_error_is_unhandled(celery_worker_process, lam):
