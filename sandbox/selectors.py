@@ -110,12 +110,27 @@ def function_name_taken(*, owner: User, name: str) -> bool:
 # ---------------------------------------------------------------- invocations
 
 
+INVOCATION_SOURCES = {
+    "console": "Console or API",
+    Experiment.Kind.BURST: "Concurrency lab",
+    Experiment.Kind.TUNING: "Memory tuning",
+}
+
+
 def invocation_list(
-    *, function: Function, status: str = "", start: str = "", limit: int = 50
+    *, function: Function, status: str = "", start: str = "", source: str = "", limit: int = 50
 ) -> QuerySet[Invocation]:
-    """The function's invocations, newest first; status filters one status, start
-    "cold"/"warm" filters the kind of start. Console invocations only unless filtered."""
-    invocations = function.invocations.filter(experiment__isnull=True)
+    """Every invocation of the function, whatever started it, newest first: one record each,
+    so History, the filters and the function list's count agree.
+
+    status filters one status, start "cold"/"warm" the kind of start, source one of
+    INVOCATION_SOURCES (the console and API, or a lab experiment's kind).
+    """
+    invocations = function.invocations.select_related("experiment")
+    if source == "console":
+        invocations = invocations.filter(experiment__isnull=True)
+    elif source in INVOCATION_SOURCES:
+        invocations = invocations.filter(experiment__kind=source)
     if status:
         invocations = invocations.filter(status=status)
     if start == "cold":
@@ -264,6 +279,8 @@ class Timeline:
     invocations: list[Invocation]
     throttle_y: float = 0.0
     throttle_marks: list[tuple[float, str]] = field(default_factory=list)
+    admission_y: float = 0.0
+    admissions: list[tuple[float, str]] = field(default_factory=list)
 
 
 TIMELINE_WIDTH = 760.0
@@ -277,6 +294,9 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
     invocations = list(experiment.invocations.order_by("pk").defer("log", "config", "event"))
     ran = [i for i in invocations if i.invoke_started_at and i.environment_id]
     starts = [i.init_started_at or i.invoke_started_at for i in ran]
+    # When each request was fired at the engine (all together, for a burst): the first row.
+    admitted = [i for i in invocations if i.started_at and not i.is_pending]
+    starts += [i.started_at.timestamp() for i in admitted if i.started_at]
     origin = min((s for s in starts if s), default=0.0)
     span_ms = max(((i.invoke_ended_at or 0.0) - origin) * 1000 for i in ran) if ran else 0.0
     span_ms = max(span_ms, 1.0)
@@ -288,7 +308,7 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
         row = rows.get(invocation.environment_id)
         if row is None:
             row = rows[invocation.environment_id] = TimelineRow(
-                invocation.environment_id, 24 + len(rows) * TIMELINE_ROW
+                invocation.environment_id, 24 + (len(rows) + 1) * TIMELINE_ROW
             )
         if invocation.init_started_at and invocation.init_ended_at:
             start = (invocation.init_started_at - origin) * 1000
@@ -327,7 +347,16 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
         ticks.append((TIMELINE_LEFT + value * scale, f"{value:g} ms"))
         value += step
     throttled = [i for i in invocations if i.status == Invocation.Status.THROTTLED]
-    throttle_y = 24 + len(rows) * TIMELINE_ROW
+    throttle_y = 24 + (len(rows) + 1) * TIMELINE_ROW
+    admissions = [
+        (
+            TIMELINE_LEFT + max((i.started_at.timestamp() - origin) * 1000, 0.0) * scale,
+            f"invocation #{i.pk} fired at "
+            f"+{max((i.started_at.timestamp() - origin) * 1000, 0.0):.1f} ms",
+        )
+        for i in admitted
+        if i.started_at
+    ]
     marks = [
         (
             TIMELINE_LEFT + max(((i.invoke_started_at or origin) - origin) * 1000, 0.0) * scale,
@@ -338,6 +367,8 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
     return Timeline(
         throttle_y=throttle_y,
         throttle_marks=marks,
+        admission_y=24.0,
+        admissions=admissions,
         rows=list(rows.values()),
         throttled=throttled,
         pending=sum(1 for i in invocations if i.is_pending),
@@ -346,7 +377,7 @@ def burst_timeline(*, experiment: Experiment) -> Timeline:
         warm=sum(1 for i in ran if i.cold_start is False),
         span_ms=span_ms,
         width=TIMELINE_WIDTH,
-        height=24 + (max(len(rows), 1) + (1 if throttled else 0)) * TIMELINE_ROW + 30,
+        height=24 + (max(len(rows), 1) + 1 + (1 if throttled else 0)) * TIMELINE_ROW + 30,
         plot_left=TIMELINE_LEFT,
         plot_width=plot_width,
         row_height=TIMELINE_ROW - 8,
@@ -477,8 +508,11 @@ def _path(points: list[tuple[float, float]]) -> str:
 
 
 def report_card(*, invocation: Invocation) -> dict[str, Any] | None:
-    """Geometry of the REPORT card: duration vs billed bar and the memory gauge."""
+    """Geometry of the REPORT card: duration vs billed bar and the memory gauge (None for an
+    invocation that did not run: queued, throttled or failed)."""
     if invocation.duration_ms is None or invocation.billed_duration_ms is None:
+        return None
+    if invocation.status in (Invocation.Status.THROTTLED, Invocation.Status.FAILED):
         return None
     billed = max(invocation.billed_duration_ms, 1)
     width = 300.0
