@@ -70,10 +70,10 @@ def invoke(
         spec = FunctionSpec.from_config(config)
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
-    pool = get_pool()
-    if gate is not None:
-        gate()
     try:
+        pool = get_pool()
+        if gate is not None:
+            gate()
         return pool.invoke(spec, event)
     except JailUnavailable as exc:
         raise ExecutionFailed(
