@@ -13,6 +13,7 @@ from django.db import transaction
 
 from learn.practice.models import (
     Answer,
+    ChallengeRuntime,
     QuestionVersion,
     Submission,
     SubmissionStatus,
@@ -78,10 +79,16 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     version = submission.version
     slug = version.question.slug
     tests = list(version.tests.order_by("order"))
+    if submission.runtime == ChallengeRuntime.NODEJS24:
+        # The Lambda console's Node.js layout; the question's handler names a Python module.
+        handler, code = "index.handler", {"index.mjs": submission.code}
+    else:
+        handler, code = version.handler or "app.handler", {"app.py": submission.code}
     config = {
         "name": f"challenge-{slug}"[:64],
-        "handler": version.handler or "app.handler",
-        "code": {"app.py": submission.code},
+        "handler": handler,
+        "code": code,
+        "runtime": submission.runtime,
         "memory_mb": CHALLENGE_MEMORY_MB,
         "timeout_s": CHALLENGE_TIMEOUT_S,
         "namespace": f"user-{submission.user_id}/challenge-{slug}",
