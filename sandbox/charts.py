@@ -101,6 +101,7 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         if getattr(i, "started_at", None) and i.status not in PENDING
     }
     starts += list(fired.values())
+    first_row = 1 if fired else 0  # the "requests fired" row, when there is something to show
     origin = min((s for s in starts if s), default=0.0)
     span_ms = max(((i.invoke_ended_at or 0.0) - origin) * 1000 for i in ran) if ran else 0.0
     span_ms = max(span_ms, 1.0)
@@ -123,7 +124,7 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         row = rows.get(run.environment_id)
         if row is None:
             row = rows[run.environment_id] = TimelineRow(
-                run.environment_id, TIMELINE_TOP + (len(rows) + 1) * TIMELINE_ROW
+                run.environment_id, TIMELINE_TOP + (len(rows) + first_row) * TIMELINE_ROW
             )
         if run.init_started_at and run.init_ended_at:
             start = (run.init_started_at - origin) * 1000
@@ -165,7 +166,7 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         for pk, moment in fired.items()
     ]
     return Timeline(
-        throttle_y=TIMELINE_TOP + (len(rows) + 1) * TIMELINE_ROW,
+        throttle_y=TIMELINE_TOP + (len(rows) + first_row) * TIMELINE_ROW,
         throttle_marks=marks,
         admission_y=TIMELINE_TOP,
         admissions=admissions,
@@ -177,7 +178,9 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         warm=sum(1 for i in ran if i.cold_start is False),
         span_ms=span_ms,
         width=TIMELINE_WIDTH,
-        height=TIMELINE_TOP + (max(len(rows), 1) + 1 + (1 if throttled else 0)) * TIMELINE_ROW + 30,
+        height=TIMELINE_TOP
+        + (max(len(rows), 1) + first_row + (1 if throttled else 0)) * TIMELINE_ROW
+        + 30,
         plot_left=TIMELINE_LEFT,
         plot_width=plot_width,
         row_height=TIMELINE_ROW - 8,
