@@ -10,7 +10,6 @@ runs in the web process: the EnvironmentPool is created on first use, in the wor
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.models import Invocation
 
@@ -117,8 +117,10 @@ def invocation_execute(
             )
         return invocation
     try:
-        event = json.loads(invocation.event)
-    except (ValueError, RecursionError):
+        event = json_parse(invocation.event, what="The event")
+    except JSONTooDeep as exc:
+        return invocation_fail(invocation=invocation, reason=str(exc))
+    except ValueError:
         return invocation_fail(invocation=invocation, reason="The event is not valid JSON.")
 
     def released() -> None:

@@ -172,3 +172,10 @@ def test_a_throttled_invocation_is_recorded_as_a_throttle_not_a_warm_run(learner
     assert throttled.duration_ms is None and throttled.billed_duration_ms is None
     assert throttled.max_memory_used_mb is None and throttled.environment_id == ""
     assert throttled.error["errorType"] == "TooManyRequestsException"
+
+
+def test_a_stored_event_nested_too_deeply_fails_the_invocation_with_the_reason():
+    invocation = InvocationFactory(event="[" * 5000 + "]" * 5000)
+    invocation = execution.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.FAILED
+    assert "nested 5,000 levels deep" in invocation.failure_reason
