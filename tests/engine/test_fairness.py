@@ -31,8 +31,8 @@ def small_pool() -> Iterator[EnvironmentPool]:
     pool = EnvironmentPool(
         account_concurrency=10,
         unreserved_minimum=2,
-        namespace_concurrency=3,
-        namespace_provisioned=2,
+        learner_concurrency=3,
+        learner_provisioned=2,
         keep_alive_s=600,
     )
     yield pool
@@ -124,7 +124,7 @@ def test_idle_environments_are_evicted_before_anyone_is_refused():
 
 def test_a_learner_memory_budget_refuses_with_a_clear_throttle():
     pool = EnvironmentPool(
-        account_concurrency=10, memory_budget_mb=8000, namespace_memory_mb=1500, keep_alive_s=600
+        account_concurrency=10, memory_budget_mb=8000, learner_memory_mb=1500, keep_alive_s=600
     )
     try:
         big = make_spec(SLEEPER, name="big", namespace="a", memory_mb=512, timeout_s=5)
