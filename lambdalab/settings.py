@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "learn.study",
     "learn.cohorts",
     "sandbox",
+    "sandbox.api",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,10 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
+# The Lambda API's synchronous invoke waits for the worker this long beyond the function's
+# timeout and INIT (time queued behind others); the console waits this long before polling.
+SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
+SANDBOX_CONSOLE_WAIT_SECONDS = env_int("SANDBOX_CONSOLE_WAIT_SECONDS", 2)
 # A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
 # refuse them with a clear message instead of Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

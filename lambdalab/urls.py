@@ -7,6 +7,8 @@ from lambdalab import views
 urlpatterns = [
     path("", include("learn.urls")),
     path("", include("learn.study.urls")),
+    # The Lambda API lives at the site root, as on AWS (/2015-03-31/functions/...).
+    path("", include("sandbox.api.urls")),
     path("sandbox/", include("sandbox.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that do not link an icon (the admin's).

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from learn.cohorts.urls import bank_urlpatterns, join_urlpatterns
+from learn.cohorts.urls import bank_urlpatterns, join_urlpatterns, sandbox_urlpatterns
 from learn.views import home, instructor, lessons, search
 
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("instructor/", instructor.instructor_home, name="instructor"),
     path("instructor/cohorts/", include("learn.cohorts.urls")),
     path("instructor/bank/", include(bank_urlpatterns)),
+    path("instructor/sandbox/", include(sandbox_urlpatterns)),
     path("join/", include(join_urlpatterns)),
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
     path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),

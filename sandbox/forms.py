@@ -113,6 +113,17 @@ class FunctionCreateForm(ConfigurationForm):
 
     field_order = ["blueprint", "name", "runtime", "handler", "memory_mb", "timeout_s"]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A handler left at one runtime's default follows the runtime chosen (without
+        # JavaScript it cannot follow the select): lambda_function.lambda_handler for Python,
+        # index.handler for Node.js, as the Lambda console does.
+        runtime = cleaned.get("runtime")
+        defaults = {catalog.HANDLER, catalog.NODE_HANDLER}
+        if runtime and cleaned.get("handler") in defaults:
+            cleaned["handler"] = catalog.default_handler(runtime)
+        return cleaned
+
 
 class CodeForm(forms.Form):
     path = forms.CharField(max_length=200, initial=catalog.HANDLER_FILE)

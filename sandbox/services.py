@@ -248,7 +248,7 @@ def function_create(
         name=name,
         description=description or (chosen.description if files is None else ""),
         runtime=runtime,
-        handler=handler or catalog.HANDLER,
+        handler=handler or catalog.default_handler(runtime),
         memory_mb=memory_mb or chosen.memory_mb,
         timeout_s=timeout_s or chosen.timeout_s,
         ephemeral_storage_mb=ephemeral_storage_mb,
@@ -259,7 +259,11 @@ def function_create(
         blueprint=blueprint if files is None else "",
         lesson_slug=lesson_slug,
     )
-    code = dict(files) if files is not None else {catalog.HANDLER_FILE: chosen.source}
+    code = (
+        dict(files)
+        if files is not None
+        else {catalog.handler_file(runtime): chosen.source_for(runtime)}
+    )
     saved_events = dict(events) if events is not None else {chosen.event_key: chosen.event.body}
     for event_name, body in saved_events.items():
         event_parse(text=body)
@@ -618,7 +622,7 @@ def learner_capacity_check(*, user: User, adding: int) -> None:
     per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
-            f"You can start {per_minute} runs a minute (invocations and code challenge tests) "
+            f"You can start {per_minute} invocations a minute (code challenge runs included) "
             f"and have started {recent} in the last minute. Wait a little and try again."
         )
     pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
@@ -628,7 +632,8 @@ def learner_capacity_check(*, user: User, adding: int) -> None:
     most = quota.max_concurrent
     if pending + adding > most:
         raise LimitReached(
-            f"You have {pending} runs queued or running; at most {most} can be in flight "
+            f"You have {pending} invocations queued or running (code challenge runs included); "
+            f"at most {most} can be in flight "
             f"at once (this would add {adding}). Wait for some to finish."
         )
 

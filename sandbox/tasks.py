@@ -7,6 +7,7 @@ invocations already done and does nothing. Timeouts are the engine's job, not Ce
 from celery import shared_task
 
 from sandbox import execution
+from sandbox.results import invocation_announce_finished
 
 
 def _worker_name(task: object) -> str:
@@ -15,7 +16,11 @@ def _worker_name(task: object) -> str:
 
 @shared_task(bind=True, ignore_result=True)
 def invocation_run(self: object, invocation_id: int) -> None:
-    execution.invocation_execute(invocation_id=invocation_id, worker=_worker_name(self))
+    try:
+        execution.invocation_execute(invocation_id=invocation_id, worker=_worker_name(self))
+    finally:
+        # Whatever happened is in the database now: wake the web request waiting for it.
+        invocation_announce_finished(invocation_id=invocation_id)
 
 
 @shared_task(bind=True, ignore_result=True)

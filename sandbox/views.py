@@ -37,6 +37,7 @@ from sandbox.forms import (
     format_environment,
 )
 from sandbox.models import Experiment, Function, Invocation
+from sandbox.results import invocation_wait_finished
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:
@@ -177,7 +178,7 @@ def function_detail_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
     access = selectors.function_get(viewer=request.user, pk=pk)
     function = access.function
     files = list(function.files.all())
-    path = request.GET.get("file") or catalog.HANDLER_FILE
+    path = request.GET.get("file") or catalog.handler_file(function.runtime)
     current = next((f for f in files if f.path == path), files[0] if files else None)
     events = _events(function)
     chosen_event = request.GET.get("event") or next(iter(events), "")
@@ -420,7 +421,7 @@ def file_rename(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def file_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     def action(function: Function) -> str:
         services.function_file_delete(function=function, path=request.POST.get("path", ""))
-        return catalog.HANDLER_FILE
+        return catalog.handler_file(function.runtime)
 
     return _file_action(request, pk, action)
 
@@ -464,6 +465,12 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             request, access, code_form, event_form, list(function.files.all()), ""
         )
         return render(request, "sandbox/function_detail.html", context, status=422)
+    # The result is usually ready within a second or two: answer with it, so the page polls
+    # only for slow invocations (and not at all while no worker would run it).
+    if selectors.sandbox_available() and invocation_wait_finished(
+        invocation_id=invocation.pk, timeout_s=settings.SANDBOX_CONSOLE_WAIT_SECONDS
+    ):
+        invocation.refresh_from_db()
     if request.htmx:
         response = render(
             request,
@@ -471,7 +478,10 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             {"function": function, **_result_context(invocation, request)},
         )
         _errors_cleared(request, response, "sandbox/function_detail.html#event_errors")
-        return trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        if not invocation.is_pending:
+            trigger_client_event(response, "invocationFinished", {"id": invocation.pk})
+        return response
     return redirect(invocation)
 
 

@@ -48,13 +48,27 @@ def _sweep() -> None:
         close_old_connections()
 
 
+def _pool_report() -> dict[str, Any]:
+    """What the instructors' sandbox page shows of this worker's pool (never creates one)."""
+    from sandbox import pool
+
+    current = pool._pool
+    if current is None:
+        return {}
+    try:
+        return {"stats": current.stats(), "environments": current.environments()[:200]}
+    except RuntimeError:  # shut down meanwhile
+        return {}
+
+
 def _beat(hostname: str) -> None:
     client = heartbeat_client()
     key = HEARTBEAT_PREFIX + hostname
     next_sweep = 0.0
     while not _stop.is_set():
         try:
-            client.set(key, json.dumps({"at": time.time()}), ex=HEARTBEAT_TTL_SECONDS)
+            beat = {"at": time.time(), **_pool_report()}
+            client.set(key, json.dumps(beat, default=str), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("sandbox heartbeat not written: %s", exc)
         # The heartbeat thread doubles as the periodic sweep, so no beat scheduler is needed.

@@ -29,3 +29,13 @@ bank_urlpatterns = [
     path("import/", views.bank_import_page, name="bank_import"),
     path("export.gift", views.bank_export_gift, name="bank_export_gift"),
 ]
+
+sandbox_urlpatterns = [
+    path("", views.sandbox_page, name="sandbox_oversight"),
+    path("invocations/<int:invocation_id>/stop/", views.invocation_stop, name="invocation_stop"),
+    path(
+        "functions/<int:function_id>/retire/",
+        views.environments_retire,
+        name="environments_retire",
+    ),
+]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lambdalab.http import AuthedHtmxHttpRequest
 from lambdalab.permissions import instructor_required
-from learn.cohorts import bank, selectors, services
+from learn.cohorts import bank, oversight, selectors, services
 from learn.cohorts.forms import (
     AssignmentForm,
     CohortForm,
@@ -27,6 +27,7 @@ from learn.cohorts.forms import (
 from learn.cohorts.models import Cohort, SandboxQuota
 from learn.cohorts.spreadsheet import csv_text
 from learn.practice.selectors import progress_summary
+from sandbox.models import Function
 
 
 def _cohort(request: AuthedHtmxHttpRequest, pk: int) -> Cohort:
@@ -326,3 +327,44 @@ def bank_export_gift(request: AuthedHtmxHttpRequest) -> HttpResponse:
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lambda-lab-questions.gift"'
     return response
+
+
+# ---------------------------------------------------------------- sandbox oversight
+
+
+@require_GET
+@instructor_required
+def sandbox_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    """Workers, warm environments, work in flight and recent failures; htmx polls the partial."""
+    workers, problem = oversight.workers_alive()
+    context = {
+        "workers": workers,
+        "problem": problem,
+        "in_flight": oversight.invocations_in_flight(),
+        "failures": oversight.recent_failures(),
+    }
+    template = "cohorts/sandbox.html#live" if request.htmx else "cohorts/sandbox.html"
+    return render(request, template, context)
+
+
+@require_POST
+@instructor_required
+def invocation_stop(request: AuthedHtmxHttpRequest, invocation_id: int) -> HttpResponse:
+    if oversight.invocation_stop(invocation_id=invocation_id, actor=request.user):
+        messages.success(request, f"Invocation #{invocation_id} stopped; it will not run.")
+    else:
+        messages.error(
+            request,
+            f"Invocation #{invocation_id} is no longer queued; a running invocation ends at its "
+            "timeout. Retire the function's environments to make the next one start cold.",
+        )
+    return redirect("sandbox_oversight")
+
+
+@require_POST
+@instructor_required
+def environments_retire(request: AuthedHtmxHttpRequest, function_id: int) -> HttpResponse:
+    function = get_object_or_404(Function, pk=function_id)
+    oversight.environments_retire(function=function, actor=request.user)
+    messages.success(request, f"{function.name}'s warm environments are retired.")
+    return redirect("sandbox_oversight")

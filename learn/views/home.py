@@ -13,6 +13,8 @@ from learn.selectors.lessons import (
     note_list,
     progress_by_module,
 )
+from learn.selectors.progress import dashboard
+from learn.study.selectors import profile_get
 
 
 @require_GET
@@ -29,13 +31,22 @@ def landing(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def progress_home(request: AuthedHtmxHttpRequest) -> HttpResponse:
     modules = progress_by_module(user=request.user)
+    summary = progress_summary(user=request.user)
+    board = dashboard(
+        user=request.user,
+        profile=profile_get(user=request.user),
+        modules=modules,
+        summary=summary,
+    )
     context = {
         "modules": modules,
+        "board": board,
+        "module_rows": [(m, board.modules.get(m.module.pk)) for m in modules],
         "completed": sum(m.completed for m in modules),
         "total": sum(m.total for m in modules),
         "continue_lesson": lesson_continue(user=request.user),
         "bookmarks": bookmark_list(user=request.user),
         "notes": note_list(user=request.user),
-        "summary": progress_summary(user=request.user),
+        "summary": summary,
     }
     return render(request, "learn/progress.html", context)

@@ -14,10 +14,11 @@
     if (!window.CodeMirror || textarea.dataset.enhanced) return null;
     textarea.dataset.enhanced = "true";
     var json = textarea.dataset.editor === "json";
+    var javascript = textarea.dataset.editor === "javascript";
     var editor = window.CodeMirror.fromTextArea(textarea, {
-      mode: json ? { name: "javascript", json: true } : "python",
+      mode: json ? { name: "javascript", json: true } : javascript ? "javascript" : "python",
       lineNumbers: true,
-      indentUnit: json ? 2 : 4,
+      indentUnit: json || javascript ? 2 : 4,
       tabSize: 4,
       indentWithTabs: false,
       matchBrackets: true,

@@ -390,3 +390,15 @@ def test_tuning_start_runs_in_its_own_namespace(learner, django_capture_on_commi
     )
     assert sizes == [128, 128, 256, 256]
     assert experiment.invocations.first().namespace.endswith("/tuning")
+
+
+def test_function_create_for_node_starts_from_the_blueprints_node_twin(learner):
+    function = services.function_create(
+        owner=learner, name="api", blueprint="api-json", runtime="nodejs24.x"
+    )
+    assert function.runtime == "nodejs24.x"
+    assert function.handler == catalog.NODE_HANDLER == "index.handler"
+    source = function.files.get(path="index.mjs").content
+    assert "export const handler = async" in source
+    assert not function.files.filter(path=catalog.HANDLER_FILE).exists()
+    assert function.test_events.get().name == "apigateway-rest"

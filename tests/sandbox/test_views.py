@@ -707,3 +707,29 @@ def test_the_result_shows_the_log_before_the_report_card_and_cost(owner_client, 
     html = owner_client.get(invocation.get_absolute_url()).content.decode()
     result = html.split('id="result"', 1)[1]
     assert result.index("<h3>Log") < result.index("REPORT card") < result.index("<h3>Cost")
+
+
+def test_create_a_node_function_and_edit_it_as_javascript(owner_client, learner):
+    # The handler left at the Python default follows the runtime, as in the Lambda console.
+    response = owner_client.post(
+        reverse("sandbox:function_create"),
+        {
+            "blueprint": "hello-world",
+            "name": "hello-node",
+            "runtime": "nodejs24.x",
+            "handler": catalog.HANDLER,
+            "memory_mb": 128,
+            "timeout_s": 3,
+            "ephemeral_storage_mb": 512,
+            "architecture": "x86_64",
+            "environment": "",
+            "provisioned_concurrency": 0,
+        },
+    )
+    function = Function.objects.get(owner=learner, name="hello-node")
+    assert response.status_code == 302
+    assert function.handler == "index.handler"
+    html = owner_client.get(function.get_absolute_url()).content.decode()
+    assert 'data-editor="javascript"' in html
+    assert "context.getRemainingTimeInMillis()" in html
+    assert "helpers.mjs" in html
