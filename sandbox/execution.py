@@ -9,7 +9,6 @@ runs in the web process: the EnvironmentPool is created on first use, in the wor
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.models import Invocation
 
@@ -118,8 +118,10 @@ def invocation_execute(*, invocation_id: int, worker: str = "") -> Invocation | 
             )
         return invocation
     try:
-        event = json.loads(invocation.event)
-    except (ValueError, RecursionError):
+        event = json_parse(invocation.event, what="The event")
+    except JSONTooDeep as exc:
+        return invocation_fail(invocation=invocation, reason=str(exc))
+    except ValueError:
         return invocation_fail(invocation=invocation, reason="The event is not valid JSON.")
     try:
         result = invoke(config=invocation.config, event=event)

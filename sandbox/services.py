@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import sandbox_quota
 from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, selectors, tasks
@@ -38,6 +40,9 @@ from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestE
 MAX_CODE_BYTES = 1024 * 1024
 MAX_FILES = 20
 MAX_PATH_LENGTH = 200  # FunctionFile.path
+# Room for folders and what zip tools add (__MACOSX/, .DS_Store) beside MAX_FILES files.
+MAX_ZIP_ENTRIES = 1_000
+MAX_ZIP_UNPACKED_BYTES = 4 * MAX_CODE_BYTES
 
 # The engine names fields after FunctionSpec; the form names them after the model.
 _SPEC_FIELD_TO_FORM = {"code": "files"}
@@ -53,11 +58,14 @@ class LimitReached(Exception):
 def event_parse(*, text: str) -> Any:
     """Parse a test event as Lambda's console does, refusing what Lambda would refuse.
 
-    Raises ValidationError({"event": ...}) naming the line and column of a JSON error, or the
-    size when the event is over Lambda's 6 MB synchronous payload limit.
+    Raises ValidationError({"event": ...}) naming the line and column of a JSON error, the
+    depth of JSON nested too deeply to handle (lambdalab.json_input), or the size when the
+    event is over Lambda's 6 MB synchronous payload limit.
     """
     try:
-        event = json.loads(text)
+        event = json_parse(text, what="The event")
+    except JSONTooDeep as exc:
+        raise ValidationError({"event": str(exc)}) from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ValidationError(
@@ -93,8 +101,11 @@ def spec_for(
     environment = dict(function.environment or {})
     if function.deployment:
         environment["LAMBDALAB_DEPLOYMENT"] = str(function.deployment)
-    # The model names its configuration fields as the engine does.
-    config = {field: getattr(function, field) for field in SPEC_FIELDS if field != "code"}
+    # The model names its configuration fields as the engine does; what runs here is always
+    # $LATEST (published versions keep their own snapshot).
+    config = {
+        field: getattr(function, field) for field in SPEC_FIELDS if field not in ("code", "version")
+    }
     config["code"] = dict(files)
     config["environment"] = environment
     if memory_mb:
@@ -443,6 +454,23 @@ def _is_clutter(path: str) -> bool:
     return name in _ZIP_CLUTTER_FILES or not _ZIP_CLUTTER_DIRS.isdisjoint(folders)
 
 
+# An end of central directory record: signature, then the entry count at offset 10.
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_SIZE = 22
+_ZIP_COMMENT_MAX = 0xFFFF
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """The number of entries a zip says it has (its end record), or None if it has no end
+    record. A ZIP64 archive's 0xFFFF placeholder counts as 65,535: more than any editor's."""
+    tail = data[-(_ZIP_END_SIZE + _ZIP_COMMENT_MAX) :]
+    at = tail.rfind(_ZIP_END)
+    if at < 0 or len(tail) - at < _ZIP_END_SIZE:
+        return None
+    (total,) = struct.unpack_from("<H", tail, at + 10)
+    return int(total)
+
+
 def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[str, str]:
     """The text files of a zipped deployment package, checked for the editor.
 
@@ -462,18 +490,35 @@ def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[st
             f"it is {len(data) / 1024 / 1024:.1f} MB; Lambda accepts at most "
             f"{ZIP_MAX_BYTES // 1024 // 1024} MB for a direct .zip upload."
         )
+    # The entry count comes from the archive's last record, before zipfile builds an object
+    # for every entry: 580,000 empty entries cost seconds of CPU and gigabytes just to list.
+    count = _zip_entry_count(data)
+    if count is None:
+        raise refuse("it is not a .zip file. Zip your code files and upload the .zip.")
+    if count > MAX_ZIP_ENTRIES:
+        raise refuse(
+            f"it holds {count:,} entries; the sandbox's editor takes at most {MAX_FILES} files, "
+            f"so a package may have at most {MAX_ZIP_ENTRIES:,} entries, folders included."
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, ValueError):
         raise refuse("it is not a .zip file. Zip your code files and upload the .zip.") from None
-    # Declared sizes bound what zipfile will inflate, so this refuses a big package before any
-    # of it is unpacked into memory.
+    # Declared sizes bound what zipfile will inflate (it stops at an entry's declared size), so
+    # this refuses a big package before any entry is read. Clutter counts too: it is inflated
+    # before it is dropped.
     declared = sum(i.file_size for i in entries if not _is_clutter(i.filename))
     if declared > MAX_CODE_BYTES:
         raise refuse(
             f"it unzips to {declared:,} bytes; the sandbox's editor holds at most "
             f"{MAX_CODE_BYTES:,} bytes of code."
+        )
+    everything = sum(i.file_size for i in entries)
+    if everything > MAX_ZIP_UNPACKED_BYTES:
+        raise refuse(
+            f"it unzips to {everything:,} bytes with the files zip tools add; the sandbox "
+            f"accepts at most {MAX_ZIP_UNPACKED_BYTES:,}."
         )
     try:
         unpacked = unpack_zip(data)
@@ -671,15 +716,22 @@ def _new_invocations(
     )
 
 
-def invocation_start(*, function: Function, event_text: str, requested_by: User) -> Invocation:
-    """Queue one invocation of function's current code and configuration with event_text.
+def invocation_start(
+    *,
+    function: Function,
+    event_text: str,
+    requested_by: User,
+    spec: FunctionSpec | None = None,
+) -> Invocation:
+    """Queue one invocation of function's current code and configuration with event_text,
+    or of spec (a published version of it) when given.
 
     The Celery task is sent once the transaction commits. Raises ValidationError for an event
     that is not JSON or over 6 MB, LimitReached past the per-user limits.
     """
     event_parse(text=event_text)
     _check_quota_invoke(user=requested_by, function=function)
-    spec = spec_for(function=function)
+    spec = spec or spec_for(function=function)
     with transaction.atomic():
         learner_lock(user=requested_by)
         learner_capacity_check(user=requested_by, adding=1)

@@ -249,12 +249,15 @@ def recent_attempts(*, user: User, limit: int = 5) -> list[Attempt]:
     """Finished quizzes and mock interviews, newest first, with score and size annotated."""
     from django.db.models import Sum
 
+    # Pick the newest first, then add up only theirs: aggregating every attempt before the
+    # LIMIT costs time in proportion to the learner's whole history.
+    newest = Attempt.objects.filter(
+        user=user,
+        kind__in=[AttemptKind.QUIZ, AttemptKind.MOCK],
+        status=AttemptStatus.FINISHED,
+    ).order_by("-finished_at")[:limit]
     return list(
-        Attempt.objects.filter(
-            user=user,
-            kind__in=[AttemptKind.QUIZ, AttemptKind.MOCK],
-            status=AttemptStatus.FINISHED,
-        )
+        Attempt.objects.filter(pk__in=newest.values("pk"))
         .annotate(points=Sum("items__answer__score"), size=Count("items", distinct=True))
         .select_related("lesson")
         .order_by("-finished_at")[:limit]

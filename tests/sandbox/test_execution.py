@@ -130,3 +130,10 @@ def test_an_invocation_the_sandbox_cannot_run_fails_with_the_reason(monkeypatch)
     invocation = execution.invocation_execute(invocation_id=invocation.pk)
     assert invocation.status == Invocation.Status.FAILED
     assert "bwrap is missing" in invocation.failure_reason
+
+
+def test_a_stored_event_nested_too_deeply_fails_the_invocation_with_the_reason():
+    invocation = InvocationFactory(event="[" * 5000 + "]" * 5000)
+    invocation = execution.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.FAILED
+    assert "nested 5,000 levels deep" in invocation.failure_reason

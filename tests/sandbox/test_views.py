@@ -154,6 +154,25 @@ def test_invoke_with_bad_json_shows_line_and_column_and_keeps_input(owner_client
     assert not Invocation.objects.exists()
 
 
+def test_invoke_refuses_deeply_nested_events_with_a_message(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:invoke", args=[function.pk]), {"event": "[" * 5000}, **HTMX
+    )
+    assert response.status_code in (200, 422)  # htmx swaps 200s; a plain post gets 422
+    assert "nested 5,000 levels deep" in response.content.decode()
+    assert not Invocation.objects.exists()
+
+
+def test_saving_a_deeply_nested_event_is_refused(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:event_save", args=[function.pk]),
+        {"event": "{" * 3000, "event_name": "deep"},
+        **HTMX,
+    )
+    assert "levels deep" in response.content.decode()
+    assert not function.test_events.filter(name="deep").exists()
+
+
 def test_invoke_refuses_payloads_over_6_mb(owner_client, function):
     big = json.dumps({"blob": "x" * 6_300_000})
     response = owner_client.post(
@@ -180,6 +199,24 @@ def test_polling_a_finished_invocation_triggers_invocation_finished(owner_client
     assert "hx-trigger" not in response.content.decode()  # polling stops
     page = owner_client.get(invocation.get_absolute_url())
     assert b"<html" in page.content and b"$0.000000" in page.content
+
+
+def test_polling_a_running_invocation_sweeps_nothing(owner_client, function, learner):
+    """The page polls every 600 ms: the workers' sweep fails stale runs, not each request."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    mine = InvocationFactory(
+        function=function, status=Invocation.Status.RUNNING, started_at=long_ago
+    )
+    elsewhere = InvocationFactory(status=Invocation.Status.RUNNING, started_at=long_ago)
+    response = owner_client.get(mine.get_absolute_url() + "?poll=1", **HTMX)
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (mine.status, elsewhere.status) == (Invocation.Status.RUNNING,) * 2
 
 
 def test_history_filters(owner_client, function):
