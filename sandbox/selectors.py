@@ -111,12 +111,27 @@ def function_name_taken(*, owner: User, name: str) -> bool:
 # ---------------------------------------------------------------- invocations
 
 
+INVOCATION_SOURCES = {
+    "console": "Console or API",
+    Experiment.Kind.BURST: "Concurrency lab",
+    Experiment.Kind.TUNING: "Memory tuning",
+}
+
+
 def invocation_list(
-    *, function: Function, status: str = "", start: str = "", limit: int = 50
+    *, function: Function, status: str = "", start: str = "", source: str = "", limit: int = 50
 ) -> QuerySet[Invocation]:
-    """The function's invocations, newest first; status filters one status, start
-    "cold"/"warm" filters the kind of start. Console invocations only unless filtered."""
-    invocations = function.invocations.filter(experiment__isnull=True)
+    """Every invocation of the function, whatever started it, newest first: one record each,
+    so History, the filters and the function list's count agree.
+
+    status filters one status, start "cold"/"warm" the kind of start, source one of
+    INVOCATION_SOURCES (the console and API, or a lab experiment's kind).
+    """
+    invocations = function.invocations.select_related("experiment")
+    if source == "console":
+        invocations = invocations.filter(experiment__isnull=True)
+    elif source in INVOCATION_SOURCES:
+        invocations = invocations.filter(experiment__kind=source)
     if status:
         invocations = invocations.filter(status=status)
     if start == "cold":

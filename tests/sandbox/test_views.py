@@ -770,3 +770,43 @@ def test_create_a_node_function_and_edit_it_as_javascript(owner_client, learner)
     assert 'data-editor="javascript"' in html
     assert "context.getRemainingTimeInMillis()" in html
     assert "helpers.mjs" in html
+
+
+def test_history_holds_every_invocation_whatever_started_it(owner_client, function):
+    console = FinishedInvocationFactory(function=function)
+    burst = ExperimentFactory(function=function, size=2)
+    lab_ok = FinishedInvocationFactory(function=function, experiment=burst)
+    lab_throttled = InvocationFactory(
+        function=function,
+        experiment=burst,
+        status=Invocation.Status.THROTTLED,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    html = owner_client.get(url).content.decode()
+    for invocation in (console, lab_ok, lab_throttled):
+        assert f"#{invocation.pk}<" in html
+    assert f"?experiment={burst.pk}" in html and "Concurrency lab" in html
+    throttled = owner_client.get(url, {"status": "throttled"}).content.decode()
+    assert f"#{lab_throttled.pk}<" in throttled and f"#{lab_ok.pk}<" not in throttled
+    only_console = owner_client.get(url, {"source": "console"}).content.decode()
+    assert f"#{console.pk}<" in only_console and f"#{lab_ok.pk}<" not in only_console
+    # The function list counts the same records History lists.
+    listing = owner_client.get(reverse("sandbox:home")).content.decode()
+    row = listing.split(f'href="{function.get_absolute_url()}"', 1)[1].split("</tr>", 1)[0]
+    assert ">3<" in row.replace(" ", "")
+
+
+def test_a_throttle_is_shown_as_a_throttle(owner_client, function):
+    invocation = InvocationFactory(
+        function=function,
+        status=Invocation.Status.THROTTLED,
+        memory_size_mb=128,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    html = owner_client.get(invocation.get_absolute_url()).content.decode()
+    result = html.split('id="result"', 1)[1]
+    assert "Throttled: Lambda refused this request" in result
+    assert "ReservedFunctionConcurrency" in result
+    assert "Warm start" not in result and "Cold start" not in result
+    assert "REPORT card" not in result and "<h3>Cost" not in result
