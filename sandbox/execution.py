@@ -31,6 +31,7 @@ __all__ = [
     "ExecutionFailed",
     "InvocationResult",
     "burst_execute",
+    "function_retire",
     "invocation_execute",
     "invocation_fail",
     "invocation_store_result",
@@ -82,6 +83,18 @@ def invoke(
     except Exception as exc:
         logger.exception("the engine failed to run %s", spec.name)
         raise ExecutionFailed(f"The sandbox failed: {exc!r}") from None
+
+
+def function_retire(*, namespace: str, name: str) -> int:
+    """End a deleted or reconfigured function's reservation and shut down its environments
+    (and its tuning lab's) in this worker's pool. Returns how many were shut down."""
+    from sandbox.pool import get_pool
+
+    try:
+        pool = get_pool()
+    except JailUnavailable:
+        return 0  # a worker that runs nothing holds no environments
+    return pool.retire(namespace, name) + pool.retire(f"{namespace}/tuning", name)
 
 
 # ---------------------------------------------------------------- invocations

@@ -7,6 +7,7 @@ selectors only arrange them (and price them with sandbox.engine.pricing).
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -158,6 +159,36 @@ def sandbox_available() -> bool:
         return any(True for _ in client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100))
     except redis.RedisError:
         return False
+
+
+_LIMIT_KEYS = (
+    "cgroup_version",
+    "enforcement",
+    "account_concurrency",
+    "unreserved_minimum",
+    "learner_concurrency",
+    "learner_provisioned",
+    "memory_budget_mb",
+    "learner_memory_mb",
+)
+
+
+def sandbox_limits() -> dict[str, Any]:
+    """Each live sandbox worker's limits and how its pool enforces them (from heartbeats)."""
+    workers: dict[str, Any] = {}
+    try:
+        client = heartbeat_client()
+        for key in client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100):
+            raw = client.get(key)
+            name = key.decode()[len(HEARTBEAT_PREFIX) :]
+            try:
+                stats = json.loads(raw or b"{}").get("stats", {})
+                workers[name] = {key: stats[key] for key in _LIMIT_KEYS if key in stats}
+            except (ValueError, AttributeError):
+                workers[name] = {}
+    except redis.RedisError:
+        return {}
+    return workers
 
 
 # ---------------------------------------------------------------- money
