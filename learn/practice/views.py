@@ -176,6 +176,13 @@ def _attempt_context(
         context["suggested"] = suggested_rating(correct=answer.correct, score=answer.score)
         if attempt.kind == AttemptKind.REVIEW:
             context["log"] = getattr(answer, "review_log", None)
+            card = selectors.card_of(user=request.user, question=answer.item.version.question)
+            if context["log"] is None and card is not None:
+                # Each button says when the card comes back if pressed, as Anki's do.
+                intervals = review_services.rating_intervals(card=card)
+                context["rating_choices"] = [
+                    (value, f"{label} · {intervals[value]}") for value, label in Rating.choices
+                ]
     if current is not None and current.version.question.type == "code":
         context["editor_vendored"] = _editor_vendored()
     context.update(extra)
@@ -390,11 +397,10 @@ def results(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     if attempt.kind == AttemptKind.MOCK:
         attempt_services.mock_expire_check(attempt=attempt)
-    if attempt.status != AttemptStatus.FINISHED:
-        if attempt.kind == AttemptKind.MOCK:
-            # Answers stay hidden until the interview is over.
-            return redirect("practice_attempt", attempt.pk)
-        attempt_services.attempt_finish(attempt=attempt)
+    # Only POST finish closes an attempt: this page may be reached by a link from anywhere.
+    if attempt.status != AttemptStatus.FINISHED and attempt.kind == AttemptKind.MOCK:
+        # Answers stay hidden until the interview is over.
+        return redirect("practice_attempt", attempt.pk)
     items = selectors.attempt_items(attempt=attempt)
     points, total = selectors.attempt_score(items=items)
     context = {

@@ -77,6 +77,20 @@ def test_plain_quiz_flow_with_feedback_and_results(client_in, bank):
     assert "0/1" in results and f"/lessons/{version.question.lesson.slug}/" in results
 
 
+def test_getting_results_does_not_finish_an_attempt_only_posting_finish_does(client_in, bank):
+    attempt = start_quiz(client_in, bank["single"].question.lesson.slug)
+    url = reverse("practice_results", args=[attempt.pk])
+    page = client_in.get(url)
+    attempt.refresh_from_db()
+    assert page.status_code == 200 and attempt.status == AttemptStatus.IN_PROGRESS
+    html = page.content.decode()
+    assert "still open" in html and reverse("practice_finish", args=[attempt.pk]) in html
+    assert client_in.post(reverse("practice_finish", args=[attempt.pk])).status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FINISHED
+    assert "still open" not in client_in.get(url).content.decode()
+
+
 def test_htmx_answer_returns_the_item_partial_with_an_event(client_in, bank):
     attempt = start_quiz(client_in, bank["tf"].question.lesson.slug)
     item = attempt.items.get()
@@ -383,3 +397,17 @@ def test_readiness_follows_the_answers_a_wrong_one_is_not_known(client_in, learn
     assert ReviewCard.objects.get(question=wrong.question).due <= timezone.now() + timedelta(
         minutes=10
     )
+
+
+def test_each_rating_button_says_when_the_card_comes_back(client_in, bank, learner):
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    item = attempt.items.get()
+    feedback = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}, **HTMX
+    ).content.decode()
+    ratings = feedback.split('class="ratings"', 1)[1].split("</form>", 1)[0]
+    assert "Again · 1 min" in ratings
+    assert "Good · 10 min" in ratings
+    assert "Easy · " in ratings and " d" in ratings.split("Easy · ", 1)[1][:8]
