@@ -20,13 +20,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import sandbox_quota
+from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, selectors, tasks
 from sandbox.engine import FunctionSpec, SpecError
+from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import CONFIG_FIELDS as SPEC_FIELDS
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
@@ -148,10 +151,76 @@ def _validate(function: Function, files: Mapping[str, str] | None = None) -> Non
     _check_quota_config(
         user=function.owner, memory_mb=function.memory_mb, timeout_s=function.timeout_s
     )
+    _check_concurrency(function)
     if files is not None:
         _check_files(files)
     # Code that is not valid Python is fine: it fails at INIT with UserCodeSyntaxError.
     spec_for(function=function, files=files or {catalog.HANDLER_FILE: ""}, namespace="check")
+
+
+def _check_concurrency(function: Function) -> None:
+    """Lambda's reservation rules on this shared sandbox, plus each learner's share.
+
+    Reservations of all learners together leave SANDBOX_UNRESERVED_MINIMUM of the account
+    limit free; one learner's reservations stay within their in-flight share, and their
+    provisioned environments within SANDBOX_LEARNER_PROVISIONED. Call it inside the
+    transaction that saves the function, after serialise() (the sums are then exact).
+    """
+    others = Function.objects.exclude(pk=function.pk)
+    mine = others.filter(owner=function.owner)
+    errors: dict[str, str] = {}
+    reserved = function.reserved_concurrency
+    if reserved is not None:
+        room = settings.SANDBOX_ACCOUNT_CONCURRENCY - settings.SANDBOX_UNRESERVED_MINIMUM
+        taken = others.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        own = mine.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        share = settings.SANDBOX_LEARNER_CONCURRENCY
+        if taken + reserved > room:
+            errors["reserved_concurrency"] = (
+                f"{reservation_message(settings.SANDBOX_UNRESERVED_MINIMUM)} This sandbox's "
+                f"account limit is {settings.SANDBOX_ACCOUNT_CONCURRENCY}; "
+                f"{max(room - taken, 0)} can still be reserved."
+            )
+        elif own + reserved > share:
+            errors["reserved_concurrency"] = (
+                f"Each learner may reserve at most {share} concurrent executions across their "
+                f"functions; your other functions reserve {own}."
+            )
+    provisioned = function.provisioned_concurrency
+    if provisioned:
+        own_provisioned = mine.aggregate(total=Sum("provisioned_concurrency"))["total"] or 0
+        cap = settings.SANDBOX_LEARNER_PROVISIONED
+        if own_provisioned + provisioned > cap:
+            errors["provisioned_concurrency"] = (
+                f"Each learner may keep at most {cap} provisioned environments across their "
+                f"functions; your other functions keep {own_provisioned}."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def serialise(*, name: str) -> None:
+    """Make limit checks of one kind run one at a time, until the transaction ends.
+
+    Check-then-write limits (counts, sums) race when two requests interleave. On PostgreSQL a
+    transaction-scoped advisory lock serialises them; SQLite transactions already begin
+    IMMEDIATE (settings), which holds the database's write lock for the whole transaction.
+    Call inside transaction.atomic().
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"lambdalab:{name}"])
+
+
+def learner_lock(*, user: User) -> None:
+    """Serialise one learner's limit checks (their row's lock) until the transaction ends."""
+    serialise(name=f"learner:{user.pk}")
+
+
+def _retire_on_commit(function: Function) -> None:
+    """Shut down the function's environments in the worker once the change is committed."""
+    namespace, name = function.namespace, function.name
+    transaction.on_commit(lambda: tasks.function_retire.delay(namespace, name))
 
 
 # ---------------------------------------------------------------- functions
@@ -180,12 +249,6 @@ def function_create(
 
     Raises LimitReached past SANDBOX_USER_MAX_FUNCTIONS, ValidationError for bad settings.
     """
-    count = Function.objects.filter(owner=owner).count()
-    if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
-        raise LimitReached(
-            f"You have {count} functions, the most a learner can keep here. "
-            "Delete one you no longer need to create another."
-        )
     if blueprint not in catalog.BLUEPRINTS:
         raise ValidationError({"blueprint": "Choose one of the listed templates."})
     chosen = catalog.BLUEPRINTS[blueprint]
@@ -217,8 +280,16 @@ def function_create(
         event_parse(text=body)
         if not event_name or len(event_name) > 64:
             raise ValidationError({"event": "An event needs a name of 1-64 characters."})
-    _validate(function, code)
     with transaction.atomic():
+        learner_lock(user=owner)
+        serialise(name="reservations")
+        count = Function.objects.filter(owner=owner).count()
+        if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
+            raise LimitReached(
+                f"You have {count} functions, the most a learner can keep here. "
+                "Delete one you no longer need to create another."
+            )
+        _validate(function, code)
         function.save()
         FunctionFile.objects.bulk_create(
             FunctionFile(function=function, path=path, content=content)
@@ -281,12 +352,16 @@ def function_update_config(*, function: Function, **changes: Any) -> Function:
     for field, value in changes.items():
         setattr(function, field, value)
     try:
-        _validate(function, {f.path: f.content for f in function.files.all()})
+        with transaction.atomic():
+            serialise(name="reservations")
+            _validate(function, {f.path: f.content for f in function.files.all()})
+            function.save()
+            # Environments of the old configuration (provisioned ones included) go at once.
+            _retire_on_commit(function)
     except ValidationError:
         # The caller's object goes back to what is saved, so no page shows refused values.
         function.refresh_from_db(fields=list(changes))
         raise
-    function.save()
     return function
 
 
@@ -531,7 +606,10 @@ def function_force_cold_start(*, function: Function) -> Function:
 
 
 def function_delete(*, function: Function) -> None:
-    function.delete()
+    """Delete the function; its reservation and environments end with it, in the worker too."""
+    with transaction.atomic():
+        _retire_on_commit(function)
+        function.delete()
 
 
 # ---------------------------------------------------------------- test events
@@ -575,21 +653,32 @@ def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
         )
 
 
-def _check_rate(*, user: User, adding: int) -> None:
+def learner_capacity_check(*, user: User, adding: int) -> None:
+    """Refuse (LimitReached) work past the learner's per-minute rate or in-flight cap.
+
+    Counts every way into the sandbox: invocations from the console and labs (and anything else
+    that records an Invocation) and code challenge submissions. Call it inside the transaction
+    that records the new work, after learner_lock(user=...), so the count cannot race.
+    """
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
+    recent += Submission.objects.filter(user=user, created_at__gte=since).count()
     quota = sandbox_quota(user=user)
     per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
-            f"You can start {per_minute} invocations a minute and have started {recent} in the "
-            "last minute. Wait a little and try again."
+            f"You can start {per_minute} invocations a minute (code challenge runs included) "
+            f"and have started {recent} in the last minute. Wait a little and try again."
         )
     pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
+    pending += Submission.objects.filter(
+        user=user, status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
+    ).count()
     most = quota.max_concurrent
     if pending + adding > most:
         raise LimitReached(
-            f"You have {pending} invocations queued or running; at most {most} can be in flight "
+            f"You have {pending} invocations queued or running (code challenge runs included); "
+            f"at most {most} can be in flight "
             f"at once (this would add {adding}). Wait for some to finish."
         )
 
@@ -641,10 +730,11 @@ def invocation_start(
     that is not JSON or over 6 MB, LimitReached past the per-user limits.
     """
     event_parse(text=event_text)
-    _check_rate(user=requested_by, adding=1)
     _check_quota_invoke(user=requested_by, function=function)
     spec = spec or spec_for(function=function)
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=1)
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
         )
@@ -663,10 +753,11 @@ def burst_start(
     most = settings.SANDBOX_LAB_MAX_BURST
     if not 1 <= count <= most:
         raise ValidationError({"count": f"Fire between 1 and {most} invocations at once."})
-    _check_rate(user=requested_by, adding=count)
     _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=count)
         experiment = Experiment.objects.create(
             function=function, kind=Experiment.Kind.BURST, event=event_text, size=count
         )
@@ -701,7 +792,6 @@ def tuning_start(
         raise ValidationError(
             {"runs_per_size": f"Run each size between 1 and {MAX_RUNS_PER_SIZE} times."}
         )
-    _check_rate(user=requested_by, adding=len(sizes) * runs_per_size)
     _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
         spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
@@ -709,6 +799,8 @@ def tuning_start(
         for _ in range(runs_per_size)
     ]
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=len(specs))
         experiment = Experiment.objects.create(
             function=function,
             kind=Experiment.Kind.TUNING,

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -770,3 +771,58 @@ def test_create_a_node_function_and_edit_it_as_javascript(owner_client, learner)
     assert 'data-editor="javascript"' in html
     assert "context.getRemainingTimeInMillis()" in html
     assert "helpers.mjs" in html
+
+
+def test_history_holds_every_invocation_whatever_started_it(owner_client, function):
+    console = FinishedInvocationFactory(function=function)
+    burst = ExperimentFactory(function=function, size=2)
+    lab_ok = FinishedInvocationFactory(function=function, experiment=burst)
+    lab_throttled = InvocationFactory(
+        function=function,
+        experiment=burst,
+        status=Invocation.Status.THROTTLED,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    html = owner_client.get(url).content.decode()
+    for invocation in (console, lab_ok, lab_throttled):
+        assert f"#{invocation.pk}<" in html
+    assert f"?experiment={burst.pk}" in html and "Concurrency lab" in html
+    throttled = owner_client.get(url, {"status": "throttled"}).content.decode()
+    assert f"#{lab_throttled.pk}<" in throttled and f"#{lab_ok.pk}<" not in throttled
+    only_console = owner_client.get(url, {"source": "console"}).content.decode()
+    assert f"#{console.pk}<" in only_console and f"#{lab_ok.pk}<" not in only_console
+    # The function list counts the same records History lists.
+    listing = owner_client.get(reverse("sandbox:home")).content.decode()
+    row = listing.split(f'href="{function.get_absolute_url()}"', 1)[1].split("</tr>", 1)[0]
+    assert ">3<" in row.replace(" ", "")
+
+
+def test_a_throttle_is_shown_as_a_throttle(owner_client, function):
+    invocation = InvocationFactory(
+        function=function,
+        status=Invocation.Status.THROTTLED,
+        memory_size_mb=128,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    html = owner_client.get(invocation.get_absolute_url()).content.decode()
+    result = html.split('id="result"', 1)[1]
+    assert "Throttled: Lambda refused this request" in result
+    assert "ReservedFunctionConcurrency" in result
+    assert "Warm start" not in result and "Cold start" not in result
+    assert "REPORT card" not in result and "<h3>Cost" not in result
+
+
+def test_a_cold_invocation_shows_billing_now_and_before_august_2025(owner_client, function):
+    cold = FinishedInvocationFactory(
+        function=function,
+        cold_start=True,
+        duration_ms=12.34,
+        init_duration_ms=120.4,
+        billed_duration_ms=133,  # as REPORT prints it since Aug 2025: INIT included
+        billed_duration_with_init_ms=133,
+    )
+    html = owner_client.get(cold.get_absolute_url()).content.decode()
+    assert re.search(r'data-figure="billed">133 ms<', html)
+    assert re.search(r'data-figure="billed-before-2025">13 ms<', html)
+    assert 'data-figure="cost-before-2025"' in html
