@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from sandbox import catalog
@@ -195,16 +195,21 @@ def function_create(
         if not event_name or len(event_name) > 64:
             raise ValidationError({"event": "An event needs a name of 1-64 characters."})
     _validate(function, code)
-    with transaction.atomic():
-        function.save()
-        FunctionFile.objects.bulk_create(
-            FunctionFile(function=function, path=path, content=content)
-            for path, content in code.items()
-        )
-        TestEvent.objects.bulk_create(
-            TestEvent(function=function, name=event_name, body=body)
-            for event_name, body in saved_events.items()
-        )
+    try:
+        with transaction.atomic():
+            function.save()
+            FunctionFile.objects.bulk_create(
+                FunctionFile(function=function, path=path, content=content)
+                for path, content in code.items()
+            )
+            TestEvent.objects.bulk_create(
+                TestEvent(function=function, name=event_name, body=body)
+                for event_name, body in saved_events.items()
+            )
+    except IntegrityError:
+        # The same form sent twice at once: the check above passed for both, the constraint
+        # let one through.
+        raise ValidationError({"name": f"You already have a function called {name}."}) from None
     return function
 
 

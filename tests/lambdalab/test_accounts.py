@@ -7,7 +7,7 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_sign_up_creates_account_and_logs_in(client: Client) -> None:
+def test_sign_up_creates_account_and_sends_to_login(client: Client) -> None:
     response = client.post(
         "/accounts/signup/",
         {
@@ -18,9 +18,9 @@ def test_sign_up_creates_account_and_logs_in(client: Client) -> None:
         },
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == "/"
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
     assert User.objects.filter(username="ada").exists()
-    assert response.context["user"].username == "ada"
+    assert not response.context["user"].is_authenticated
 
 
 def test_sign_up_with_mismatched_passwords_keeps_input_and_explains(client: Client) -> None:
