@@ -5,10 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# nodejs24.x: Node.js and the AWS SDK for JavaScript v3, pinned, from the npm registry.
+NODE_STAMP := .runtimes/.installed
 RUN_PACKAGES := redis-server bubblewrap python3.11
 TEST_PACKAGES := $(RUN_PACKAGES) chromium postgresql
 
-.PHONY: run test lint pytest bench system-run system-test clean
+.PHONY: run test lint pytest bench system-run system-test clean node-runtime
+
+node-runtime: $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@scripts/system-packages.sh python3-venv
@@ -17,13 +21,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(NODE_STAMP): scripts/install-node.py sandbox/engine/runtimes/node/sdk/package-lock.json
+	$(PYTHON) scripts/install-node.py
+	@touch $(NODE_STAMP)
+
 system-run:
 	@scripts/system-packages.sh $(RUN_PACKAGES)
 
 system-test:
 	@scripts/system-packages.sh $(TEST_PACKAGES)
 
-run: system-run $(STAMP)
+run: system-run $(STAMP) $(NODE_STAMP)
 	$(PY) scripts/dev.py
 
 lint: $(STAMP)
@@ -32,14 +40,14 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/djlint templates --lint
 
-pytest: system-test $(STAMP)
+pytest: system-test $(STAMP) $(NODE_STAMP)
 	$(PY) scripts/services.py --redis --postgres -- scripts/test-suite.sh
 
 test: system-test lint pytest
 
-bench: system-run $(STAMP)
+bench: system-run $(STAMP) $(NODE_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf $(VENV) .run staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .runtimes .run staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,17 @@
 """Benchmark the sandbox engine against python-lambda-local. Prints figures; asserts nothing.
 
-    python bench/engine.py [--quick]
+    python bench/engine.py [--quick] [--runtime python3.11 --runtime nodejs24.x]
 
 At 1,769 MB (one full vCPU) and at 128 MB: cold start p50/p99 (a trivial handler, the whole
 invoke() round trip including INIT), warm overhead p50/p99 (round trip minus the handler's own
 time), warm invocations per second with 2 worker threads, and memory per idle environment
 (PSS of its processes). python-lambda-local (the optional `bench` extra) runs the same handler:
 its CLI for cold starts, its in-process `call()` for warm ones.
+
+Each runtime (python3.11 and nodejs24.x) runs the same trivial handler. The floor is what no
+engine can beat: bwrap with the same namespaces starting the bare interpreter (`node -e 0`,
+`python3.11 -I -S -c pass`) and exiting, at full CPU; the cold start at 1,769 MB is shown as a
+ratio of it.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.engine import EnvironmentPool, FunctionSpec
+from sandbox.engine.jail import find_bwrap
+from sandbox.engine.runtimes import RUNTIMES
 
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
+NODE_HANDLER = "export const handler = async () => ({ ok: true });\n"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -35,14 +43,43 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def spec(memory_mb: int, tag: str) -> FunctionSpec:
+def spec(memory_mb: int, tag: str, runtime: str = "python3.11") -> FunctionSpec:
+    if runtime == "nodejs24.x":
+        handler, code = "index.handler", {"index.mjs": NODE_HANDLER + f"// {tag}\n"}
+    else:
+        handler, code = "app.handler", {"app.py": HANDLER + f"# {tag}\n"}
     return FunctionSpec(
         name="bench",
-        handler="app.handler",
-        code={"app.py": HANDLER + f"# {tag}\n"},
+        handler=handler,
+        code=code,
+        runtime=runtime,
         memory_mb=memory_mb,
-        namespace=f"bench-{tag}",
+        namespace=f"bench-{runtime}-{tag}",
     )
+
+
+def bench_floor(runtime: str, n: int) -> float:
+    """p50 wall time (ms) of bwrap starting the bare interpreter and exiting, at full CPU."""
+    rt = RUNTIMES[runtime]
+    argv = [
+        find_bwrap(),
+        *("--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"),
+        *("--clearenv", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"),
+    ]
+    for link in ("bin", "sbin", "lib", "lib64"):
+        if (Path("/") / link).is_symlink():
+            argv += ["--symlink", os.readlink(Path("/") / link), f"/{link}"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for host, inside in rt.ro_binds:
+        argv += ["--ro-bind", str(host), inside]
+    command = ["-e", "0"] if runtime == "nodejs24.x" else ["-c", "pass"]
+    argv += ["--", *rt.argv, *command]
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(argv, check=True)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
 
 
 def idle_pss_mb(pool: EnvironmentPool) -> float:
@@ -62,16 +99,18 @@ def idle_pss_mb(pool: EnvironmentPool) -> float:
     return statistics.mean(sizes) if sizes else float("nan")
 
 
-def bench_engine(memory_mb: int, cold_n: int, warm_n: int, seconds: float) -> dict[str, float]:
+def bench_engine(
+    memory_mb: int, cold_n: int, warm_n: int, seconds: float, runtime: str = "python3.11"
+) -> dict[str, float]:
     with EnvironmentPool(account_concurrency=10) as pool:
         pool.check()
         cold = []
         for i in range(cold_n):
             t0 = time.perf_counter()
-            result = pool.invoke(spec(memory_mb, f"cold-{memory_mb}-{i}"), {})
+            result = pool.invoke(spec(memory_mb, f"cold-{memory_mb}-{i}", runtime), {})
             cold.append((time.perf_counter() - t0) * 1000)
             assert result.cold_start and result.status == "success", result.log
-        warm_spec = spec(memory_mb, f"warm-{memory_mb}")
+        warm_spec = spec(memory_mb, f"warm-{memory_mb}", runtime)
         pool.invoke(warm_spec, {})
         overhead = []
         for _ in range(warm_n):
@@ -81,7 +120,7 @@ def bench_engine(memory_mb: int, cold_n: int, warm_n: int, seconds: float) -> di
             overhead.append(wall - (result.handler_duration_ms or 0.0))
         idle = idle_pss_mb(pool)
 
-        tp_spec = spec(memory_mb, f"tp-{memory_mb}")
+        tp_spec = spec(memory_mb, f"tp-{memory_mb}", runtime)
         barrier = threading.Barrier(2)
         counts = [0, 0]
         for _ in range(2):
@@ -179,6 +218,8 @@ ROWS = [
     ("warm overhead p99 (ms)", "warm_p99", "lower"),
     ("warm invocations/s, 2 workers", "rps", "higher"),
     ("memory per idle env (MB PSS)", "idle_mb", "lower"),
+    ("floor: bwrap + bare interpreter", "floor", "lower"),
+    ("cold p50 / floor", "floor_ratio", "lower"),
 ]
 
 
@@ -186,25 +227,39 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--runtime", action="append", choices=sorted(RUNTIMES), help="default: all of them"
+    )
     args = parser.parse_args()
+    runtimes = args.runtime or ["python3.11", "nodejs24.x"]
     cold_n, warm_n, seconds = (10, 300, 1.0) if args.quick else (40, 2000, 3.0)
     print(f"Lambda Lab engine benchmark — {os.cpu_count()} CPUs, trivial handler", flush=True)
-    figures = {
-        "engine 1769 MB": bench_engine(1769, cold_n, warm_n, seconds),
-        "engine 128 MB": bench_engine(128, max(5, cold_n // 4), warm_n // 4, seconds),
-    }
-    local = bench_lambda_local(max(5, cold_n // 2), warm_n // 4, seconds)
+    figures: dict[str, dict[str, float]] = {}
+    for runtime in runtimes:
+        big = bench_engine(1769, cold_n, warm_n, seconds, runtime)
+        floor = bench_floor(runtime, cold_n)
+        big["floor"] = floor
+        big["floor_ratio"] = big["cold_p50"] / floor
+        figures[f"{runtime} 1769 MB"] = big
+        small = bench_engine(128, max(5, cold_n // 4), warm_n // 4, seconds, runtime)
+        small["floor"] = small["floor_ratio"] = float("nan")
+        figures[f"{runtime} 128 MB"] = small
+    local = None
+    if "python3.11" in runtimes:
+        local = bench_lambda_local(max(5, cold_n // 2), warm_n // 4, seconds)
     columns = list(figures)
+    ours_column = "python3.11 1769 MB"
     if local is not None:
+        local["floor"] = local["floor_ratio"] = float("nan")
         figures["python-lambda-local"] = local
-        columns += ["python-lambda-local", "ratio (1769 MB vs p-l-l)"]
+        columns += ["python-lambda-local", "ratio (py 1769 MB vs p-l-l)"]
     width = 32
     print("".ljust(width) + "".join(c.rjust(26) for c in columns))
     for label, key, better in ROWS:
         cells = [f"{figures[c][key]:.2f}" for c in columns if c in figures]
         if local is not None:
-            ours, theirs = figures["engine 1769 MB"][key], local[key]
-            if theirs != theirs or ours == 0:  # NaN: not measurable for python-lambda-local
+            ours, theirs = figures[ours_column][key], local[key]
+            if theirs != theirs or ours != ours or ours == 0:  # NaN: not measurable there
                 cells.append("n/a")
             else:
                 ratio = theirs / ours if better == "lower" else ours / theirs
@@ -215,6 +270,7 @@ def main() -> None:
     else:
         print("python-lambda-local runs the handler unisolated in a forked process per call;")
         print("its cold start is its CLI, its warm figures its in-process call().")
+    print("floor: bwrap + the bare interpreter (node -e 0, python3.11 -I -S -c pass), full CPU.")
     print(
         "Targets at 1,769 MB on 2 cores: warm overhead p50 <= 1 ms, cold p50 <= 60 ms, "
         ">= 500 warm invocations/s."

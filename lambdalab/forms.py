@@ -14,6 +14,8 @@ class SignUpForm(BaseUserCreationForm):
     email = forms.EmailField(
         required=False, help_text="Optional; used only to reset your password."
     )
+    # Filled in by static/js/site.js from the browser (Intl); changeable in account settings.
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     class Meta(BaseUserCreationForm.Meta):  # type: ignore[name-defined]
         model = User

@@ -62,7 +62,7 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lambdalab.admin.LambdaLabAdminConfig",  # django.contrib.admin, instructors only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,7 +74,10 @@ INSTALLED_APPS = [
     "axes",
     "learn",
     "learn.practice",
+    "learn.study",
+    "learn.cohorts",
     "sandbox",
+    "sandbox.api",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "learn.study.middleware.LearnerTimeZoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lambdalab.context_processors.site",
+                "learn.study.context_processors.study",
             ],
         },
     },
@@ -156,6 +161,7 @@ AXES_VERBOSE = False
 SIGNUP_LIMIT_PER_HOUR = env_int("SIGNUP_LIMIT_PER_HOUR", 5)
 
 LOGIN_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -207,18 +213,35 @@ else:
         }
     }
 
-# Security headers. HTTPS-only settings follow DEBUG so local http:// keeps working.
+# Mail is only password resets. Development prints it on the console; production names an SMTP
+# server (the EMAIL_* variables in the README).
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Lambda Lab <noreply@localhost>")
+
+# Security headers. HTTPS-only settings follow HTTPS (on unless debug) so local http:// works.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# DJANGO_HTTPS=false is for a production-like server on loopback over plain http (`make run`).
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -261,6 +284,10 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
+# The Lambda API's synchronous invoke waits for the worker this long beyond the function's
+# timeout and INIT (time queued behind others); the console waits this long before polling.
+SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
+SANDBOX_CONSOLE_WAIT_SECONDS = env_int("SANDBOX_CONSOLE_WAIT_SECONDS", 2)
 # A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
 # refuse them with a clear message instead of Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

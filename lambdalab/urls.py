@@ -6,6 +6,9 @@ from lambdalab import views
 
 urlpatterns = [
     path("", include("learn.urls")),
+    path("", include("learn.study.urls")),
+    # The Lambda API lives at the site root, as on AWS (/2015-03-31/functions/...).
+    path("", include("sandbox.api.urls")),
     path("sandbox/", include("sandbox.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that do not link an icon (the admin's).
@@ -23,8 +26,31 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Forgotten passwords: Django's own views; the mail goes to EMAIL_BACKEND (the console locally).
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "lambdalab.views.bad_request"
+handler403 = "lambdalab.views.permission_denied"
 handler404 = "lambdalab.views.page_not_found"
 handler500 = "lambdalab.views.server_error"

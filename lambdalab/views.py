@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from lambdalab.forms import SignUpForm
 from lambdalab.health import health_report
 from learn.services.accounts import account_sign_up, signup_allowance_take
+from learn.study.services.profiles import profile_ensure
 
 
 @require_GET
@@ -39,11 +40,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         client = request.META.get("REMOTE_ADDR") or "unknown"
         if not signup_allowance_take(client=client, limit=settings.SIGNUP_LIMIT_PER_HOUR):
             return render(request, "registration/signup_limited.html", status=429)
-        account_sign_up(
+        user = account_sign_up(
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
         )
+        if user is not None:
+            profile_ensure(user=user, time_zone=form.cleaned_data.get("time_zone", ""))
         messages.success(
             request,
             "If that username was free, your account is ready: log in with it. "
@@ -51,6 +54,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         )
         return redirect("login")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "403.html", status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from learn.cohorts.urls import bank_urlpatterns, join_urlpatterns, sandbox_urlpatterns
 from learn.views import home, instructor, lessons, search
 
 urlpatterns = [
@@ -14,6 +15,10 @@ urlpatterns = [
     path("quiz/", include("learn.practice.urls")),
     path("progress/", home.progress_home, name="progress"),
     path("instructor/", instructor.instructor_home, name="instructor"),
+    path("instructor/cohorts/", include("learn.cohorts.urls")),
+    path("instructor/bank/", include(bank_urlpatterns)),
+    path("instructor/sandbox/", include(sandbox_urlpatterns)),
+    path("join/", include(join_urlpatterns)),
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
     path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),
     path("instructor/lessons/<slug:slug>/export/", instructor.lesson_export, name="lesson_export"),

@@ -1,7 +1,8 @@
 """Fixed content of the console: function blueprints, sample events and configuration help.
 
-Blueprint sources live in sandbox/blueprints/*.py (linted like the rest of the code); sample
-events in sandbox/events/*.json. Both are read once and cached.
+Blueprint sources live in sandbox/blueprints/*.py (linted like the rest of the code), and their
+nodejs24.x twins in sandbox/blueprints/node/*.mjs; sample events in sandbox/events/*.json. All
+are read once and cached.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 HANDLER_FILE = "lambda_function.py"
 HANDLER = "lambda_function.lambda_handler"
+# What the Lambda console creates for a Node.js function.
+NODE_HANDLER_FILE = "index.mjs"
+NODE_HANDLER = "index.handler"
+NODE_RUNTIMES = frozenset({"nodejs24.x"})
+
+
+def handler_file(runtime: str) -> str:
+    """The file a new function of this runtime starts with."""
+    return NODE_HANDLER_FILE if runtime in NODE_RUNTIMES else HANDLER_FILE
+
+
+def default_handler(runtime: str) -> str:
+    """The handler setting a new function of this runtime starts with."""
+    return NODE_HANDLER if runtime in NODE_RUNTIMES else HANDLER
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,12 @@ class Blueprint:
         # Lambda handlers untyped, as AWS's own examples do, and should not see the pragma.
         lines = _read(HERE / "blueprints" / self.source_file).splitlines(keepends=True)
         return "".join(line for line in lines if not line.startswith("# mypy:"))
+
+    def source_for(self, runtime: str) -> str:
+        """The blueprint's code in the runtime's language (the same behaviour in both)."""
+        if runtime in NODE_RUNTIMES:
+            return _read(HERE / "blueprints" / "node" / self.source_file.replace(".py", ".mjs"))
+        return self.source
 
     @property
     def event(self) -> SampleEvent:
@@ -159,7 +180,8 @@ CONFIG_HELP: dict[str, FieldHelp] = {
         "The language and version Lambda starts your code with.", "handlers-and-runtimes"
     ),
     "handler": FieldHelp(
-        "file.function Lambda calls for each event, e.g. lambda_function.lambda_handler.",
+        "file.function Lambda calls for each event: lambda_function.lambda_handler (Python), "
+        "index.handler (Node.js).",
         "handlers-and-runtimes",
     ),
     "memory_mb": FieldHelp(

@@ -6,18 +6,31 @@ from django import forms
 from django.core.validators import MaxValueValidator
 
 from sandbox import catalog
+from sandbox.engine.spec import (
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_MAX_S,
+    TIMEOUT_MIN_S,
+)
+from sandbox.execution import MAX_RUNS_PER_SIZE, TUNING_MEMORY_SIZES
 from sandbox.models import Architecture, Runtime
-from sandbox.services import MAX_RUNS_PER_SIZE, TUNING_MEMORY_SIZES
 
 
 def _help(field: str) -> str:
     return catalog.CONFIG_HELP[field].text
 
 
-def _range(what: str, limits: str) -> dict[str, str]:
-    """One message for both ends of a range, naming it (Django's names only the end crossed)."""
-    message = f"{what} must be {limits} on Lambda."
-    return {"min_value": message, "max_value": message}
+def _range(what: str, low: int, high: int, unit: str) -> dict[str, Any]:
+    """The bounds and one message for both ends of a range, naming it (Django's message names
+    only the end crossed)."""
+    message = f"{what} must be {low:,}-{high:,} {unit} on Lambda."
+    return {
+        "min_value": low,
+        "max_value": high,
+        "error_messages": {"min_value": message, "max_value": message},
+    }
 
 
 def parse_environment(text: str) -> dict[str, str]:
@@ -45,25 +58,19 @@ class ConfigurationForm(forms.Form):
     memory_mb = forms.IntegerField(
         label="Memory (MB)",
         initial=128,
-        min_value=128,
-        max_value=10_240,
-        error_messages=_range("Memory", "128-10,240 MB"),
+        **_range("Memory", MEMORY_MIN_MB, MEMORY_MAX_MB, "MB"),
         help_text=_help("memory_mb"),
     )
     timeout_s = forms.IntegerField(
         label="Timeout (seconds)",
         initial=3,
-        min_value=1,
-        max_value=900,
-        error_messages=_range("The timeout", "1-900 seconds"),
+        **_range("The timeout", TIMEOUT_MIN_S, TIMEOUT_MAX_S, "seconds"),
         help_text=_help("timeout_s"),
     )
     ephemeral_storage_mb = forms.IntegerField(
         label="Ephemeral storage /tmp (MB)",
         initial=512,
-        min_value=512,
-        max_value=10_240,
-        error_messages=_range("Ephemeral storage", "512-10,240 MB"),
+        **_range("Ephemeral storage", EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB, "MB"),
         help_text=_help("ephemeral_storage_mb"),
     )
     architecture = forms.ChoiceField(
@@ -105,6 +112,17 @@ class FunctionCreateForm(ConfigurationForm):
     lesson = forms.SlugField(required=False, widget=forms.HiddenInput)
 
     field_order = ["blueprint", "name", "runtime", "handler", "memory_mb", "timeout_s"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A handler left at one runtime's default follows the runtime chosen (without
+        # JavaScript it cannot follow the select): lambda_function.lambda_handler for Python,
+        # index.handler for Node.js, as the Lambda console does.
+        runtime = cleaned.get("runtime")
+        defaults = {catalog.HANDLER, catalog.NODE_HANDLER}
+        if runtime and cleaned.get("handler") in defaults:
+            cleaned["handler"] = catalog.default_handler(runtime)
+        return cleaned
 
 
 class CodeForm(forms.Form):

@@ -30,6 +30,7 @@ class TimeStampedModel(models.Model):
 
 class Runtime(models.TextChoices):
     PYTHON311 = "python3.11", "Python 3.11"
+    NODEJS24 = "nodejs24.x", "Node.js 24"
 
 
 class Architecture(models.TextChoices):

@@ -33,6 +33,21 @@ def function_list(*, owner: User) -> QuerySet[Function]:
     )
 
 
+def function_name_free(*, owner: User, base: str) -> str:
+    """`base`, or `base-2`, `base-3`... : the first name `owner` has no function by (64 chars)."""
+    base = base[:64]
+    taken = set(
+        Function.objects.filter(owner=owner, name__startswith=base[:40]).values_list(
+            "name", flat=True
+        )
+    )
+    name, suffix = base, 2
+    while name in taken:
+        name = f"{base[: 64 - len(str(suffix)) - 1]}-{suffix}"
+        suffix += 1
+    return name
+
+
 def function_for_lesson(*, owner: User, lesson_slug: str) -> Function | None:
     """The owner's most recent function made from a lesson's "Try it" block, if any."""
     return Function.objects.filter(owner=owner, lesson_slug=lesson_slug).order_by("-pk").first()

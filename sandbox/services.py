@@ -2,42 +2,39 @@
 
 Views and Celery tasks call these and nothing else. Input problems raise ValidationError (with
 the field they concern) and per-user limits raise LimitReached, both with a message fit to show
-the learner. The engine runs only in the worker: invocation_execute() and the experiment
-runners are what Celery tasks call.
+the learner. Nothing here runs code: these queue Celery tasks once the transaction commits, and
+the worker runs them through sandbox.execution.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import zipfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sandbox import catalog
-from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
+from learn.cohorts.selectors import sandbox_quota
+from sandbox import catalog, selectors, tasks
+from sandbox.engine import FunctionSpec, SpecError
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
+from sandbox.engine.spec import CONFIG_FIELDS as SPEC_FIELDS
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
+from sandbox.execution import MAX_RUNS_PER_SIZE
 from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestEvent
-
-logger = logging.getLogger(__name__)
 
 # Far below Lambda's 250 MB: this is what one learner types into an editor.
 MAX_CODE_BYTES = 1024 * 1024
 MAX_FILES = 20
 MAX_PATH_LENGTH = 200  # FunctionFile.path
-TUNING_MEMORY_SIZES = (128, 256, 512, 1024, 1769, 3008)
-MAX_RUNS_PER_SIZE = 5
 
 # The engine names fields after FunctionSpec; the form names them after the model.
 _SPEC_FIELD_TO_FORM = {"code": "files"}
@@ -93,23 +90,16 @@ def spec_for(
     environment = dict(function.environment or {})
     if function.deployment:
         environment["LAMBDALAB_DEPLOYMENT"] = str(function.deployment)
-    config: dict[str, Any] = {
-        "name": function.name,
-        "handler": function.handler,
-        "code": dict(files),
-        "runtime": function.runtime,
-        "memory_mb": memory_mb or function.memory_mb,
-        "timeout_s": function.timeout_s,
-        "ephemeral_storage_mb": function.ephemeral_storage_mb,
-        "environment": environment,
-        "architecture": function.architecture,
-        "reserved_concurrency": function.reserved_concurrency,
-        "provisioned_concurrency": function.provisioned_concurrency,
-        "namespace": namespace or function.namespace,
-    }
-    config.update(overrides or {})
+    # The model names its configuration fields as the engine does.
+    config = {field: getattr(function, field) for field in SPEC_FIELDS if field != "code"}
+    config["code"] = dict(files)
+    config["environment"] = environment
+    if memory_mb:
+        config["memory_mb"] = memory_mb
+    if namespace:
+        config["namespace"] = namespace
     try:
-        return FunctionSpec(**config)
+        return FunctionSpec.from_config(config, **(overrides or {}))
     except SpecError as exc:
         raise ValidationError(
             {_SPEC_FIELD_TO_FORM.get(exc.field, exc.field): exc.message}
@@ -127,8 +117,26 @@ def _check_files(files: Mapping[str, str]) -> None:
 
 
 def _validate(function: Function, files: Mapping[str, str] | None = None) -> None:
-    """Django's field checks, then the engine's (which know Lambda's rules)."""
+    """Django's field checks, the owner's cohort quota, then the engine's (Lambda's rules).
+
+    The model's constraints are checked here first, each as a message on the field a learner
+    changes: full_clean() would say only `Constraint "..." is violated.`
+    """
+    reserved, provisioned = function.reserved_concurrency, function.provisioned_concurrency
+    if reserved is not None and provisioned > reserved:
+        raise ValidationError(
+            {
+                "provisioned_concurrency": (
+                    f"Provisioned concurrency ({provisioned}) cannot be more than reserved "
+                    f"concurrency ({reserved}): Lambda keeps provisioned environments within the "
+                    "function's reservation. Lower it, or raise reserved concurrency."
+                )
+            }
+        )
     function.full_clean()
+    _check_quota_config(
+        user=function.owner, memory_mb=function.memory_mb, timeout_s=function.timeout_s
+    )
     if files is not None:
         _check_files(files)
     # Code that is not valid Python is fine: it fails at INIT with UserCodeSyntaxError.
@@ -177,7 +185,7 @@ def function_create(
         name=name,
         description=description or (chosen.description if files is None else ""),
         runtime=runtime,
-        handler=handler or catalog.HANDLER,
+        handler=handler or catalog.default_handler(runtime),
         memory_mb=memory_mb or chosen.memory_mb,
         timeout_s=timeout_s or chosen.timeout_s,
         ephemeral_storage_mb=ephemeral_storage_mb,
@@ -188,7 +196,11 @@ def function_create(
         blueprint=blueprint if files is None else "",
         lesson_slug=lesson_slug,
     )
-    code = dict(files) if files is not None else {catalog.HANDLER_FILE: chosen.source}
+    code = (
+        dict(files)
+        if files is not None
+        else {catalog.handler_file(runtime): chosen.source_for(runtime)}
+    )
     saved_events = dict(events) if events is not None else {chosen.event_key: chosen.event.body}
     for event_name, body in saved_events.items():
         event_parse(text=body)
@@ -230,17 +242,9 @@ def function_create_from_lesson(
     is a JSON value or its text. Raises what function_create raises.
     """
     body = event if isinstance(event, str) else json.dumps(event, indent=2)
-    unique = name
-    taken = set(
-        Function.objects.filter(owner=owner, name__startswith=name).values_list("name", flat=True)
-    )
-    suffix = 2
-    while unique in taken:
-        unique = f"{name[: 64 - len(str(suffix)) - 1]}-{suffix}"
-        suffix += 1
     return function_create(
         owner=owner,
-        name=unique,
+        name=selectors.function_name_free(owner=owner, base=name),
         handler=handler,
         files=files,
         events={"lesson-event": body},
@@ -270,7 +274,12 @@ def function_update_config(*, function: Function, **changes: Any) -> Function:
         raise TypeError(f"not configuration fields: {', '.join(sorted(unknown))}")
     for field, value in changes.items():
         setattr(function, field, value)
-    _validate(function, {f.path: f.content for f in function.files.all()})
+    try:
+        _validate(function, {f.path: f.content for f in function.files.all()})
+    except ValidationError:
+        # The caller's object goes back to what is saved, so no page shows refused values.
+        function.refresh_from_db(fields=list(changes))
+        raise
     function.save()
     return function
 
@@ -429,7 +438,7 @@ def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[st
 def _missing_handler_warning(spec: FunctionSpec, paths: Iterable[str]) -> str:
     if spec.has_handler_module():
         return ""
-    module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    module = spec.handler_file_hint()
     hint = ""
     folders = {path.split("/", 1)[0] for path in paths if "/" in path}
     if len(folders) == 1 and all("/" in path for path in paths):
@@ -513,17 +522,31 @@ test_event_delete.__test__ = False  # type: ignore[attr-defined]
 # ---------------------------------------------------------------- invocations
 
 
+def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
+    """Memory and timeout within what the learner's cohorts allow (ValidationError if not)."""
+    quota = sandbox_quota(user=user)
+    if memory_mb > quota.max_memory_mb:
+        raise ValidationError(
+            {"memory_mb": f"Your cohort allows at most {quota.max_memory_mb:,} MB of memory."}
+        )
+    if timeout_s > quota.max_timeout_s:
+        raise ValidationError(
+            {"timeout_s": f"Your cohort allows a timeout of at most {quota.max_timeout_s} s."}
+        )
+
+
 def _check_rate(*, user: User, adding: int) -> None:
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
-    per_minute = settings.SANDBOX_USER_INVOCATIONS_PER_MINUTE
+    quota = sandbox_quota(user=user)
+    per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
             f"You can start {per_minute} invocations a minute and have started {recent} in the "
             "last minute. Wait a little and try again."
         )
     pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
-    most = settings.SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS
+    most = quota.max_concurrent
     if pending + adding > most:
         raise LimitReached(
             f"You have {pending} invocations queued or running; at most {most} can be in flight "
@@ -531,22 +554,15 @@ def _check_rate(*, user: User, adding: int) -> None:
         )
 
 
-def _snapshot(spec: FunctionSpec) -> dict[str, Any]:
-    """What ran, as JSON: enough to rebuild the FunctionSpec in the worker."""
-    return {
-        "name": spec.name,
-        "handler": spec.handler,
-        "code": {path: content.decode("utf-8", "replace") for path, content in spec.files},
-        "runtime": spec.runtime,
-        "memory_mb": spec.memory_mb,
-        "timeout_s": spec.timeout_s,
-        "ephemeral_storage_mb": spec.ephemeral_storage_mb,
-        "environment": dict(spec.environment),
-        "architecture": spec.architecture,
-        "reserved_concurrency": spec.reserved_concurrency,
-        "provisioned_concurrency": spec.provisioned_concurrency,
-        "namespace": spec.namespace,
-    }
+def _check_quota_invoke(*, user: User, function: Function, memory_mb: int | None = None) -> None:
+    """A function set up before a cohort quota existed is refused, not run above it."""
+    try:
+        _check_quota_config(
+            user=user, memory_mb=memory_mb or function.memory_mb, timeout_s=function.timeout_s
+        )
+    except ValidationError as error:
+        problems = " ".join(m for ms in error.message_dict.values() for m in ms)
+        raise LimitReached(f"{problems} Change the function's configuration first.") from None
 
 
 def _new_invocations(
@@ -563,7 +579,7 @@ def _new_invocations(
             experiment=experiment,
             requested_by=requested_by,
             event=event_text,
-            config=_snapshot(spec),
+            config=spec.to_config(),
             namespace=spec.namespace,
             memory_size_mb=spec.memory_mb,
         )
@@ -577,10 +593,9 @@ def invocation_start(*, function: Function, event_text: str, requested_by: User)
     The Celery task is sent once the transaction commits. Raises ValidationError for an event
     that is not JSON or over 6 MB, LimitReached past the per-user limits.
     """
-    from sandbox import tasks
-
     event_parse(text=event_text)
     _check_rate(user=requested_by, adding=1)
+    _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
         (invocation,) = _new_invocations(
@@ -590,114 +605,6 @@ def invocation_start(*, function: Function, event_text: str, requested_by: User)
     return invocation
 
 
-def invocation_execute(*, invocation_id: int, worker: str = "") -> Invocation | None:
-    """Run a queued invocation through this process's EnvironmentPool and store the result.
-
-    Idempotent: an invocation that is already finished is left alone; one found `running`
-    (its worker died mid-run and the task came back) is marked failed rather than run twice,
-    since user code may not be safe to repeat. Returns the invocation, or None if it is gone.
-    """
-    from sandbox.pool import get_pool
-
-    claimed = Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
-        status=Invocation.Status.RUNNING,
-        started_at=timezone.now(),
-        worker=worker,
-        attempts=1,
-        updated_at=timezone.now(),
-    )
-    invocation = Invocation.objects.filter(pk=invocation_id).first()
-    if invocation is None:
-        return None
-    if not claimed:
-        if invocation.status == Invocation.Status.RUNNING:
-            return invocation_fail(
-                invocation=invocation,
-                reason="The sandbox worker stopped while this invocation was running; "
-                "it was not run again because handlers may not be safe to repeat.",
-            )
-        return invocation
-    try:
-        spec = FunctionSpec(**invocation.config)
-    except SpecError as exc:
-        return invocation_fail(invocation=invocation, reason=f"Invalid configuration: {exc}")
-    try:
-        event = json.loads(invocation.event)
-        result = get_pool().invoke(spec, event)
-    except JailUnavailable as exc:
-        return invocation_fail(
-            invocation=invocation,
-            reason=f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}",
-        )
-    except Exception as exc:
-        logger.exception("invocation %s failed in the engine", invocation_id)
-        return invocation_fail(invocation=invocation, reason=f"The sandbox failed: {exc!r}")
-    return invocation_store_result(invocation=invocation, result=result)
-
-
-def invocation_store_result(*, invocation: Invocation, result: InvocationResult) -> Invocation:
-    """Copy the engine's result onto the invocation (every figure comes from the engine)."""
-    invocation.status = result.status
-    invocation.request_id = result.request_id
-    invocation.payload = result.payload
-    invocation.error = result.error
-    invocation.log = result.log
-    invocation.duration_ms = result.duration_ms
-    invocation.billed_duration_ms = result.billed_duration_ms
-    invocation.billed_duration_with_init_ms = result.billed_duration_with_init_ms or None
-    invocation.init_duration_ms = result.init_duration_ms
-    invocation.max_memory_used_mb = result.max_memory_used_mb
-    invocation.memory_size_mb = result.memory_size_mb
-    invocation.cold_start = result.cold_start
-    invocation.environment_id = result.environment_id or ""
-    invocation.invoke_started_at = result.started_at or None
-    invocation.invoke_ended_at = result.ended_at or None
-    invocation.init_started_at = result.init_started_at
-    invocation.init_ended_at = result.init_ended_at
-    invocation.finished_at = timezone.now()
-    invocation.save()
-    return invocation
-
-
-def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:
-    """Mark an invocation the sandbox could not run (status `failed`) with the reason."""
-    invocation.status = Invocation.Status.FAILED
-    invocation.failure_reason = reason
-    invocation.finished_at = timezone.now()
-    invocation.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
-    return invocation
-
-
-def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None = None) -> int:
-    """Fail invocations left `running` by a worker that died; return how many.
-
-    An invocation is stale when it has run longer than its timeout plus
-    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), or, given
-    worker, when that worker (just restarted under the same name) owns it. Bursts and tuning
-    runs get extra slack since their invocations wait for each other.
-    """
-    now = now or timezone.now()
-    grace = settings.SANDBOX_STALE_GRACE_SECONDS
-    running = Invocation.objects.filter(status=Invocation.Status.RUNNING)
-    stale = [] if worker is None else list(running.filter(worker=worker))
-    for invocation in running.exclude(pk__in=[i.pk for i in stale]).only(
-        "config", "started_at", "experiment_id"
-    ):
-        timeout_s = int(invocation.config.get("timeout_s", 900))
-        # INIT may take up to 10 s before the handler's own timeout starts.
-        limit = timeout_s + 10 + grace
-        if invocation.experiment_id:
-            limit *= MAX_RUNS_PER_SIZE * len(TUNING_MEMORY_SIZES)
-        if invocation.started_at and invocation.started_at < now - timedelta(seconds=limit):
-            stale.append(invocation)
-    reason = "The sandbox worker stopped while this invocation was running, so no result came back."
-    return Invocation.objects.filter(
-        pk__in=[i.pk for i in stale], status=Invocation.Status.RUNNING
-    ).update(
-        status=Invocation.Status.FAILED, failure_reason=reason, finished_at=now, updated_at=now
-    )
-
-
 # ---------------------------------------------------------------- experiments
 
 
@@ -705,13 +612,12 @@ def burst_start(
     *, function: Function, event_text: str, count: int, requested_by: User
 ) -> Experiment:
     """Queue `count` invocations to be fired at the same moment (the concurrency lab)."""
-    from sandbox import tasks
-
     event_parse(text=event_text)
     most = settings.SANDBOX_LAB_MAX_BURST
     if not 1 <= count <= most:
         raise ValidationError({"count": f"Fire between 1 and {most} invocations at once."})
     _check_rate(user=requested_by, adding=count)
+    _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
         experiment = Experiment.objects.create(
@@ -740,8 +646,6 @@ def tuning_start(
 
     Runs in its own namespace so it does not retire the function's warm environments.
     """
-    from sandbox import tasks
-
     event_parse(text=event_text)
     sizes = sorted(set(memory_sizes))
     if not sizes:
@@ -751,6 +655,7 @@ def tuning_start(
             {"runs_per_size": f"Run each size between 1 and {MAX_RUNS_PER_SIZE} times."}
         )
     _check_rate(user=requested_by, adding=len(sizes) * runs_per_size)
+    _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
         spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
         for size in sizes
@@ -774,41 +679,3 @@ def tuning_start(
         )
         transaction.on_commit(lambda: tasks.tuning_run.delay(experiment.pk))
     return experiment
-
-
-def _execute_in_thread(invocation_id: int, worker: str) -> None:
-    try:
-        invocation_execute(invocation_id=invocation_id, worker=worker)
-    finally:
-        # Each thread opened its own database connection; do not leak it.
-        connection.close()
-
-
-def burst_execute(*, experiment_id: int, worker: str = "") -> None:
-    """Fire every queued invocation of a burst at once, one thread each.
-
-    One task holding N threads rather than N tasks: the worker's own thread count would
-    otherwise cap how many run together, and the lab is about what happens at N.
-    """
-    ids = list(
-        Invocation.objects.filter(
-            experiment_id=experiment_id, status=Invocation.Status.QUEUED
-        ).values_list("pk", flat=True)
-    )
-    if not ids:
-        return
-    with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="burst") as threads:
-        list(threads.map(lambda pk: _execute_in_thread(pk, worker), ids))
-    close_old_connections()
-
-
-def tuning_execute(*, experiment_id: int, worker: str = "") -> None:
-    """Run a tuning experiment's invocations one after another (smallest memory first), so
-    no two compete for the CPU and each size's first run is its cold start."""
-    ids = list(
-        Invocation.objects.filter(experiment_id=experiment_id, status=Invocation.Status.QUEUED)
-        .order_by("memory_size_mb", "pk")
-        .values_list("pk", flat=True)
-    )
-    for pk in ids:
-        invocation_execute(invocation_id=pk, worker=worker)

@@ -1,12 +1,13 @@
 """Celery tasks of the sandbox (routed to the `sandbox` queue by CELERY_TASK_ROUTES).
 
-Thin and idempotent: each takes an id and calls a service; a redelivered task finds its
+Thin and idempotent: each takes an id and calls sandbox.execution; a redelivered task finds its
 invocations already done and does nothing. Timeouts are the engine's job, not Celery's.
 """
 
 from celery import shared_task
 
-from sandbox import services
+from sandbox import execution
+from sandbox.results import invocation_announce_finished
 
 
 def _worker_name(task: object) -> str:
@@ -15,19 +16,23 @@ def _worker_name(task: object) -> str:
 
 @shared_task(bind=True, ignore_result=True)
 def invocation_run(self: object, invocation_id: int) -> None:
-    services.invocation_execute(invocation_id=invocation_id, worker=_worker_name(self))
+    try:
+        execution.invocation_execute(invocation_id=invocation_id, worker=_worker_name(self))
+    finally:
+        # Whatever happened is in the database now: wake the web request waiting for it.
+        invocation_announce_finished(invocation_id=invocation_id)
 
 
 @shared_task(bind=True, ignore_result=True)
 def burst_run(self: object, experiment_id: int) -> None:
-    services.burst_execute(experiment_id=experiment_id, worker=_worker_name(self))
+    execution.burst_execute(experiment_id=experiment_id, worker=_worker_name(self))
 
 
 @shared_task(bind=True, ignore_result=True)
 def tuning_run(self: object, experiment_id: int) -> None:
-    services.tuning_execute(experiment_id=experiment_id, worker=_worker_name(self))
+    execution.tuning_execute(experiment_id=experiment_id, worker=_worker_name(self))
 
 
 @shared_task(ignore_result=True)
 def invocations_sweep() -> int:
-    return services.invocations_sweep_stale()
+    return execution.invocations_sweep_stale()

@@ -37,6 +37,7 @@ from sandbox.forms import (
     format_environment,
 )
 from sandbox.models import Experiment, Function, Invocation
+from sandbox.results import invocation_wait_finished
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:
@@ -46,6 +47,14 @@ def _add_errors(form: Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+def _errors_cleared(request: HttpRequest, response: HttpResponse, partial: str) -> HttpResponse:
+    """Append an empty copy of a form's error region, swapped out of band: an htmx action that
+    succeeds after a refusal must not leave the refusal on screen."""
+    cleared = render(request, partial, {"oob": True, "form": None, "event_form": None})
+    response.content = response.content + cleared.content
+    return response
 
 
 def _editable(request: AuthedHtmxHttpRequest, pk: int) -> Function:
@@ -82,10 +91,18 @@ def function_list_all_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def function_create_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    suggested = _suggested_names(request)
     if request.method == "POST":
         form = FunctionCreateForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            # A name left as the page suggested it follows the template chosen (without
+            # JavaScript the suggestion cannot follow the radio buttons).
+            if data["name"] == request.POST.get("suggested_name"):
+                data["name"] = suggested.get(data["blueprint"], data["name"])
+                posted = request.POST.copy()
+                posted["name"] = data["name"]
+                form.data = posted
             try:
                 function = services.function_create(
                     owner=request.user,
@@ -118,20 +135,38 @@ def function_create_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
         if blueprint not in catalog.BLUEPRINTS:
             blueprint = "blank"
         chosen = catalog.BLUEPRINTS[blueprint]
+        if lesson in catalog.LESSON_BLUEPRINTS:
+            suggested[blueprint] = selectors.function_name_free(
+                owner=request.user, base=f"{lesson}-demo"
+            )
         form = FunctionCreateForm(
             initial={
                 "blueprint": blueprint,
-                "name": f"{lesson or blueprint}-demo"[:64],
+                "name": suggested[blueprint],
                 "memory_mb": chosen.memory_mb,
                 "timeout_s": chosen.timeout_s,
                 "lesson": lesson if lesson in catalog.LESSON_BLUEPRINTS else "",
             }
         )
+    chosen_blueprint = form["blueprint"].value() or "blank"
     return render(
         request,
         "sandbox/function_create.html",
-        {"form": form, "blueprints": catalog.BLUEPRINTS.values()},
+        {
+            "form": form,
+            "blueprints": catalog.BLUEPRINTS.values(),
+            "suggested_names": suggested,
+            "suggested_name": suggested.get(chosen_blueprint, ""),
+        },
     )
+
+
+def _suggested_names(request: AuthedHtmxHttpRequest) -> dict[str, str]:
+    """A free name for each template: named after it, unique among the learner's functions."""
+    return {
+        key: selectors.function_name_free(owner=request.user, base=f"{key}-demo")
+        for key in catalog.BLUEPRINTS
+    }
 
 
 # ---------------------------------------------------------------- the function page
@@ -143,7 +178,7 @@ def function_detail_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
     access = selectors.function_get(viewer=request.user, pk=pk)
     function = access.function
     files = list(function.files.all())
-    path = request.GET.get("file") or catalog.HANDLER_FILE
+    path = request.GET.get("file") or catalog.handler_file(function.runtime)
     current = next((f for f in files if f.path == path), files[0] if files else None)
     events = _events(function)
     chosen_event = request.GET.get("event") or next(iter(events), "")
@@ -297,6 +332,8 @@ def _code_upload(request: AuthedHtmxHttpRequest, pk: int, limit: _ZipSizeLimit) 
     else:
         upload = form.cleaned_data["zip_file"]
         try:
+            # Saved first so that a refused zip leaves the edits in place.
+            _save_open_file(request, function)
             result = services.function_code_upload(
                 function=function, data=upload.read(), filename=upload.name or "the upload"
             )
@@ -328,6 +365,16 @@ def code_download(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _save_open_file(request: AuthedHtmxHttpRequest, function: Function) -> None:
+    """Save the edits of the file open in the editor, which a file action sends along."""
+    if "open_content" in request.POST and request.POST.get("open_path"):
+        services.function_file_save(
+            function=function,
+            path=request.POST["open_path"],
+            content=request.POST["open_content"],
+        )
+
+
 def _file_action(
     request: AuthedHtmxHttpRequest, pk: int, action: Callable[[Function], str]
 ) -> HttpResponse:
@@ -335,6 +382,7 @@ def _file_action(
     function = _editable(request, pk)
     path = request.POST.get("path", "")
     try:
+        _save_open_file(request, function)
         path = action(function)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -373,7 +421,7 @@ def file_rename(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def file_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     def action(function: Function) -> str:
         services.function_file_delete(function=function, path=request.POST.get("path", ""))
-        return catalog.HANDLER_FILE
+        return catalog.handler_file(function.runtime)
 
     return _file_action(request, pk, action)
 
@@ -417,13 +465,23 @@ def invoke(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
             request, access, code_form, event_form, list(function.files.all()), ""
         )
         return render(request, "sandbox/function_detail.html", context, status=422)
+    # The result is usually ready within a second or two: answer with it, so the page polls
+    # only for slow invocations (and not at all while no worker would run it).
+    if selectors.sandbox_available() and invocation_wait_finished(
+        invocation_id=invocation.pk, timeout_s=settings.SANDBOX_CONSOLE_WAIT_SECONDS
+    ):
+        invocation.refresh_from_db()
     if request.htmx:
         response = render(
             request,
             "sandbox/invocation_detail.html#result",
             {"function": function, **_result_context(invocation, request)},
         )
-        return trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        _errors_cleared(request, response, "sandbox/function_detail.html#event_errors")
+        trigger_client_event(response, "invocationStarted", {"id": invocation.pk})
+        if not invocation.is_pending:
+            trigger_client_event(response, "invocationFinished", {"id": invocation.pk})
+        return response
     return redirect(invocation)
 
 
@@ -488,6 +546,12 @@ def force_cold_start(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
 def function_delete(request: AuthedHtmxHttpRequest, pk: int) -> HttpResponse:
     function = _editable(request, pk)
     name = function.name
+    # As the Lambda console does: the learner types the name, so one stray click deletes nothing.
+    if request.POST.get("confirm_name", "").strip() != name:
+        messages.error(
+            request, f"Type {name} in the box to delete this function. Nothing was deleted."
+        )
+        return redirect("sandbox:function_config", pk=function.pk)
     services.function_delete(function=function)
     messages.success(request, f"Deleted {name}.")
     if request.htmx:
@@ -557,9 +621,7 @@ def invocation_detail_page(
 ) -> HttpResponse:
     access = selectors.function_get(viewer=request.user, pk=pk)
     invocation = selectors.invocation_get(function=access.function, pk=invocation_pk)
-    # An on-page check: a run whose worker died must not look "running" forever.
-    if invocation.status == Invocation.Status.RUNNING and services.invocations_sweep_stale():
-        invocation.refresh_from_db()
+    # No sweep here: the page polls every 600 ms, and the workers already fail stale runs.
     context = {
         "function": access.function,
         "can_edit": access.can_edit,
@@ -636,6 +698,8 @@ def _experiment_page(
         if request.method == "POST" and form.errors:
             return retarget(render(request, f"{template}#form_errors", context), "#form-errors")
         response = render(request, f"{template}#results", context)
+        if request.method == "POST":
+            _errors_cleared(request, response, f"{template}#form_errors")
         if experiment and not context["pending"]:
             trigger_client_event(response, "experimentFinished", {"id": experiment.pk})
         return response

@@ -34,11 +34,11 @@ def heartbeat_client() -> redis.Redis:
 
 def _sweep() -> None:
     """Fail invocations whose worker died mid-run (any live worker may do it for all)."""
-    from sandbox import services
+    from sandbox import execution
 
     close_old_connections()
     try:
-        swept = services.invocations_sweep_stale()
+        swept = execution.invocations_sweep_stale()
     except DatabaseError as exc:
         logger.warning("stale invocation sweep failed: %s", exc)
     else:
@@ -48,13 +48,27 @@ def _sweep() -> None:
         close_old_connections()
 
 
+def _pool_report() -> dict[str, Any]:
+    """What the instructors' sandbox page shows of this worker's pool (never creates one)."""
+    from sandbox import pool
+
+    current = pool._pool
+    if current is None:
+        return {}
+    try:
+        return {"stats": current.stats(), "environments": current.environments()[:200]}
+    except RuntimeError:  # shut down meanwhile
+        return {}
+
+
 def _beat(hostname: str) -> None:
     client = heartbeat_client()
     key = HEARTBEAT_PREFIX + hostname
     next_sweep = 0.0
     while not _stop.is_set():
         try:
-            client.set(key, json.dumps({"at": time.time()}), ex=HEARTBEAT_TTL_SECONDS)
+            beat = {"at": time.time(), **_pool_report()}
+            client.set(key, json.dumps(beat, default=str), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("sandbox heartbeat not written: %s", exc)
         # The heartbeat thread doubles as the periodic sweep, so no beat scheduler is needed.
@@ -76,7 +90,7 @@ def _consumes_sandbox_queue(consumer: Any) -> bool:
 
 @worker_ready.connect
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
-    from sandbox import services
+    from sandbox import execution
     from sandbox.engine import JailUnavailable
     from sandbox.pool import get_pool
 
@@ -84,7 +98,7 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         return
     hostname = str(getattr(sender, "hostname", "") or "")
     # This worker has just started: nothing can be running on it, whatever the database says.
-    swept = services.invocations_sweep_stale(worker=hostname)
+    swept = execution.invocations_sweep_stale(worker=hostname)
     if swept:
         logger.warning("marked %d invocations of a previous run of %s failed", swept, hostname)
     try:

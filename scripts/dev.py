@@ -1,10 +1,14 @@
 """`make run`: prepare the database and content, then serve web, worker and Redis together.
 
+Learners run this, so it serves with debug off: a secret key generated once and kept in .run/,
+static files collected and served by WhiteNoise, only loopback host names, mail on the console.
+`DJANGO_DEBUG=true make run` is development mode (Django's debug pages, code reloading).
 Redis is a private instance on a free port unless REDIS_URL names one. Ctrl+C stops everything
 (honcho forwards the signal to each process).
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -24,6 +28,30 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def local_secret_key(run_dir: Path) -> str:
+    """The key of this checkout: made on the first run, kept (owner-only) for later ones."""
+    path = run_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def configure(env: dict[str, str] | os._Environ[str], run_dir: Path) -> bool:
+    """Set the environment of a local run; returns whether it is in debug mode."""
+    debug = env.get("DJANGO_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    env["DJANGO_DEBUG"] = "true" if debug else "false"
+    if not debug:
+        env.setdefault("DJANGO_SECRET_KEY", local_secret_key(run_dir))
+        env.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+        # Plain http on loopback: no HTTPS redirect, HSTS or secure-only cookies.
+        env.setdefault("DJANGO_HTTPS", "false")
+        env.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    env["WEB_SERVER_FLAGS"] = "--reload" if debug else ""
+    return debug
+
+
 def main() -> int:
     env = os.environ
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -34,6 +62,7 @@ def main() -> int:
     run_dir = ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
     env["RUN_DIR"] = str(run_dir)
+    debug = configure(env, run_dir)
     processes = ["web", "worker"]
     if not env.get("REDIS_URL"):
         port = free_port()
@@ -41,6 +70,8 @@ def main() -> int:
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         processes.append("redis")
 
+    if not debug:
+        manage("collectstatic", "--noinput", "-v", "0")
     manage("migrate", "--noinput", "-v", "0")
     manage("load_content")
     manage("create_demo_users")

@@ -49,6 +49,15 @@ def quiz_topic_list() -> QuerySet[Tag]:
     return topic_list(min_questions=QUIZ_TOPIC_MIN_QUESTIONS)
 
 
+def question_get(*, slug: str) -> Question | None:
+    """A published question by slug, with its lesson and current version, or None."""
+    return (
+        Question.objects.filter(slug=slug, current_version__isnull=False)
+        .select_related("lesson", "current_version")
+        .first()
+    )
+
+
 def lesson_choices() -> QuerySet[Lesson]:
     return Lesson.objects.filter(questions__current_version__isnull=False).distinct()
 

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from learn.practice.services.challenges import submission_grade
+from learn.practice import execution
 
 
 @shared_task(name="learn.practice.tasks.grade_submission", acks_late=True)
 def grade_submission(submission_id: int) -> str:
     """Grade a code challenge submission in the sandbox (runs on the sandbox queue)."""
-    return str(submission_grade(submission_id=submission_id).status)
+    return str(execution.submission_grade(submission_id=submission_id).status)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("attempts/<int:attempt_id>/resume/", views.resume, name="practice_resume"),
     path("attempts/<int:attempt_id>/finish/", views.finish, name="practice_finish"),
     path("attempts/<int:attempt_id>/results/", views.results, name="practice_results"),
+    path("questions/<slug:slug>/", views.question_page, name="practice_question"),
     path("challenges/", views.challenge_list, name="practice_challenges"),
     path("challenges/<slug:slug>/", views.challenge_page, name="practice_challenge"),
     path("submissions/<int:submission_id>/", views.submission_page, name="practice_submission"),

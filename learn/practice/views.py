@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from lambdalab.http import AuthedHtmxHttpRequest
@@ -101,6 +101,13 @@ def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
     except PracticeError as error:
         messages.error(request, str(error))
         return _go(request, reverse("quiz"))
+    asked, got = form.cleaned_data["length"], attempt.items.count()
+    if got < asked:
+        messages.info(
+            request,
+            f"You asked for {asked} questions; only {got} match this selection, "
+            f"so this quiz has {got}.",
+        )
     return _go(request, reverse("practice_attempt", args=[attempt.pk]))
 
 
@@ -115,6 +122,25 @@ def mock_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return _go(request, reverse("quiz"))
     return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def question_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """One question, as a search result opens it: its prompt, its lesson, and "answer it"."""
+    question = selectors.question_get(slug=slug)
+    if question is None:
+        raise Http404("No such question.")
+    if question.type == "code":
+        return redirect("practice_challenge", slug)
+    if request.method == "POST":
+        try:
+            attempt = attempt_services.question_quiz_start(user=request.user, question=question)
+        except PracticeError as error:
+            messages.error(request, str(error))
+            return redirect("practice_question", slug)
+        return _go(request, reverse("practice_attempt", args=[attempt.pk]))
+    return render(request, "learn/practice/question.html", {"question": question})
 
 
 # Attempts ------------------------------------------------------------------------------------

@@ -223,6 +223,18 @@ def lesson_continue(*, user: AnyUser) -> Lesson | None:
     return progress.lesson if progress else None
 
 
+def lesson_first_for_newcomer(*, user: AnyUser) -> Lesson | None:
+    """The course's first lesson when `user` is signed in and has opened no lesson yet."""
+    if not user.is_authenticated or LessonProgress.objects.filter(user=user).exists():
+        return None
+    return (
+        Lesson.objects.filter(published=True)
+        .select_related("module")
+        .order_by("module__order", "order", "slug")
+        .first()
+    )
+
+
 @dataclass
 class ModuleProgress:
     module: Module

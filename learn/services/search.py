@@ -2,7 +2,6 @@
 
 import html
 import re
-from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -15,6 +14,8 @@ from learn.selectors.lessons import lesson_rendered
 _PERMALINK_RE = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.DOTALL)
 _SPACE_RE = re.compile(r"\s+")
 _HEADING_MARK_RE = re.compile(r"^#+\s*|[*_`]", re.MULTILINE)
+_SENTENCE_END_RE = re.compile(r"[.?!:](?=\s|$)")
+TITLE_MAX = SearchDocument._meta.get_field("title").max_length or 300
 
 
 def html_to_text(*, fragment: str) -> str:
@@ -25,16 +26,29 @@ def html_to_text(*, fragment: str) -> str:
 
 
 def _question_title(markdown_text: str) -> str:
-    first = next((line for line in markdown_text.splitlines() if line.strip()), "")
-    title = _HEADING_MARK_RE.sub("", first).strip()
-    return title if len(title) <= 160 else title[:157].rstrip() + "…"
+    """The prompt's first paragraph, whole: a title cut mid-sentence says less than none."""
+    paragraph: list[str] = []
+    for line in markdown_text.splitlines():
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line.strip())
+    title = _HEADING_MARK_RE.sub("", " ".join(paragraph)).strip()
+    if len(title) <= TITLE_MAX:
+        return title
+    # Longer than the column holds: end at a sentence's end, or failing that at a word.
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(title) if m.end() <= TITLE_MAX]
+    if ends:
+        return title[: ends[-1]].strip()
+    return title[: TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _question_url(question: Question) -> str:
-    """Code challenges have a page of their own; other questions are practised by lesson."""
+    """Each question has a page; code challenges have theirs."""
     if question.type == "code":
         return reverse("practice_challenge", kwargs={"slug": question.slug})
-    return f"{reverse('quiz')}?{urlencode({'lesson': question.lesson.slug})}"
+    return reverse("practice_question", kwargs={"slug": question.slug})
 
 
 def _documents() -> list[SearchDocument]:

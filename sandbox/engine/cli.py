@@ -97,23 +97,25 @@ def _spec(args: argparse.Namespace) -> FunctionSpec:
         or "function"
     )
     try:
-        spec = FunctionSpec(
-            name=name,
-            handler=args.handler,
-            code=args.code_dir,
-            runtime=args.runtime,
-            memory_mb=args.memory,
-            timeout_s=args.timeout,
-            ephemeral_storage_mb=args.tmp,
-            environment=environment,
+        spec = FunctionSpec.from_config(
+            {
+                "name": name,
+                "handler": args.handler,
+                "code": args.code_dir,
+                "runtime": args.runtime,
+                "memory_mb": args.memory,
+                "timeout_s": args.timeout,
+                "ephemeral_storage_mb": args.tmp,
+                "environment": environment,
+            }
         )
     except SpecError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot read {args.code_dir}: {exc.strerror}")
     if not spec.has_handler_module():
-        module = args.handler.rsplit(".", 1)[0].replace(".", "/")
-        _fail(f"handler file {module}.py not found in {args.code_dir}")
+        module = spec.handler_file_hint()
+        _fail(f"handler file {module} not found in {args.code_dir}")
     return spec
 
 

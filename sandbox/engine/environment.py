@@ -9,7 +9,6 @@ response pipe, the log pipe and a pidfd of the jail, with the invocation's deadl
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -28,6 +27,7 @@ from sandbox.engine.protocol import (
     ProtocolError,
     encode_event,
     encode_request,
+    loads_bounded,
 )
 from sandbox.engine.runtimes import RUNTIMES
 from sandbox.engine.spawner import Spawner
@@ -62,6 +62,7 @@ class Outcome:
     ended_at: float
     duration_ms: float
     body: bytes = b""
+    payload: Any = None  # the response, parsed (and bounded) on success
     error: dict[str, Any] | None = None
     handler_ms: float | None = None
     exit_reason: str = ""
@@ -89,8 +90,10 @@ class ExecutionEnvironment:
         cgroup: EnvCgroup,
         spawner: Spawner,
         provisioned: bool = False,
+        uid: int = jail.SANDBOX_UID,
     ) -> None:
         self.spec = spec
+        self.uid = uid  # the host uid the jail runs as (one per live environment, as root)
         self.id = uuid.uuid4().hex[:12]
         self.provisioned = provisioned
         self.code_dir = code_dir
@@ -102,6 +105,7 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.frozen = False
         self.dead = False
+        self.released = False  # set once kill() has finished: nothing of it is left
         self.max_memory_mb = 0
         self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{self.id}"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -120,28 +124,48 @@ class ExecutionEnvironment:
         """Spawn the jail and run INIT (import the handler's module).
 
         Returns the INIT outcome (status success or the init error). Raises JailUnavailable if
-        the jail itself could not be built; the environment is then already cleaned up.
+        the jail itself could not be built; the environment is then already cleaned up (every
+        descriptor closed, its cgroup removed).
         """
+        with contextlib.ExitStack() as on_failure:
+            on_failure.callback(self.kill)
+            self._create_cgroup()
+            rlimits = self._rlimits()
+            init_started = time.time()
+            t0 = time.perf_counter()
+            self._spawn(rlimits)
+            deadline = time.monotonic() + init_timeout_s
+            self._await_runtime(rlimits, deadline)
+            on_failure.pop_all()
+        return self._await_init(init_started, t0, deadline, init_timeout_s)
+
+    def _create_cgroup(self) -> None:
         spec = self.spec
         cg = self.cgroup.dirs
         try:
             # /tmp pages are charged to this cgroup, so its hard limit is memory + /tmp; the
-            # function's own memory limit is enforced on anonymous memory by _check_memory().
+            # function's own memory limit is enforced on anonymous memory by _over_memory(), in
+            # INIT as in invocations (a frozen environment allocates nothing).
             self.cgroup.create(
                 memory_limit_mb=spec.memory_mb + spec.ephemeral_storage_mb,
                 cpu_mb=spec.memory_mb,
             )
         except OSError as exc:
-            self.cgroup.remove()
             raise jail.JailUnavailable(f"cannot set up cgroups for the environment: {exc}") from exc
+        version = self.cgroup.version or "v1"
         self.limits = {
-            "memory": "cgroup" if "memory" in cg else "rlimit-as",
-            "processes": "cgroup" if "pids" in cg else "rlimit-nproc",
-            "cpu": "cgroup-cfs-quota" if "cpu" in cg else "none",
-            "freeze": "cgroup-freezer" if "freezer" in cg else "sigstop",
+            "memory": f"cgroup-{version}" if "memory" in cg else "rlimit-as",
+            "processes": f"cgroup-{version}" if "pids" in cg else "rlimit-nproc",
+            "cpu": f"cgroup-{version}-quota-and-weight" if "cpu" in cg else "none",
+            "freeze": f"cgroup-{version}-freezer" if "freezer" in cg else "sigstop",
             "tmp": "tmpfs-size",
             "open_files": "rlimit-nofile",
+            "uid": f"host-uid-{self.uid}" if os.geteuid() == 0 else "launcher-uid",
         }
+
+    def _rlimits(self) -> dict[str, int]:
+        spec = self.spec
+        cg = self.cgroup.dirs
         rlimits: dict[str, int] = {
             "RLIMIT_NOFILE": NOFILE,
             "RLIMIT_CORE": 0,
@@ -154,54 +178,64 @@ class ExecutionEnvironment:
             # interpreter's mappings that are never touched.
             rlimits["RLIMIT_AS"] = (spec.memory_mb + 256) * 1024 * 1024
         if "pids" not in cg:
-            # Counts every process of uid nobody on the host, so it is only a backstop.
+            # Counts every process of the environment's own host uid (one uid per environment
+            # as root), so one environment's fork bomb cannot use up another's.
             rlimits["RLIMIT_NPROC"] = 1024
+        return rlimits
 
-        runtime = RUNTIMES[spec.runtime]
-        try:
-            filter_fd = seccomp.filter_fd()
-        except jail.JailUnavailable:
-            self.kill()
-            raise
-        except OSError as exc:
-            self.kill()
-            raise jail.JailUnavailable(f"cannot load the seccomp filter: {exc}") from exc
-        req_r, self._req = os.pipe()
-        self._resp, resp_w = os.pipe()
-        self._log, log_w = os.pipe()
-        argv = jail.launch_argv(
-            cgroup_procs=self.cgroup.procs_files(),
-            jail=jail.bwrap_argv(
-                bwrap=jail.find_bwrap(),
+    def _spawn(self, rlimits: dict[str, int]) -> None:
+        """Start bwrap with the runtime; the jail-side descriptors are closed whatever happens."""
+        # Interpreter flags that depend on the function (Node.js: heap size and rlimits).
+        runtime = RUNTIMES[self.spec.runtime].configured(
+            memory_mb=self.spec.memory_mb, rlimits=rlimits
+        )
+        with contextlib.ExitStack() as child_fds:
+            try:
+                filter_fd = seccomp.filter_fd()
+            except OSError as exc:
+                raise jail.JailUnavailable(f"cannot load the seccomp filter: {exc}") from exc
+            child_fds.callback(os.close, filter_fd)
+            req_r, self._req = os.pipe()
+            child_fds.callback(os.close, req_r)
+            self._resp, resp_w = os.pipe()
+            child_fds.callback(os.close, resp_w)
+            self._log, log_w = os.pipe()
+            child_fds.callback(os.close, log_w)
+            bwrap_args = jail.bwrap_argv(
                 runtime=runtime,
                 code_dir=self.code_dir,
                 bootstrap=self.bootstrap,
-                tmp_mb=spec.ephemeral_storage_mb,
-                environment=self._environment(runtime.execution_env, runtime.path_env),
+                tmp_mb=self.spec.ephemeral_storage_mb,
                 resp_fd=resp_w,
                 seccomp_fd=filter_fd,
                 hostname="localhost",
-            ),
-        )
-        init_started = time.time()
-        t0 = time.perf_counter()
-        try:
-            self._proc = self._spawner.popen(
-                argv,
-                stdin=req_r,
-                stdout=log_w,
-                stderr=log_w,
-                pass_fds=(resp_w, filter_fd),
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
-                close_fds=True,
             )
-        except OSError as exc:
-            for fd in (req_r, resp_w, log_w, filter_fd):
-                os.close(fd)
-            self.kill()
-            raise jail.JailUnavailable(f"cannot start the jail: {exc}") from exc
-        for fd in (req_r, resp_w, log_w, filter_fd):
-            os.close(fd)
+            # bwrap reads its arguments from a memfd, so neither host users (ps) nor the jail
+            # (/proc/1/cmdline) see the host paths, the pool's name or anything else in them.
+            args_fd = jail.args_memfd(bwrap_args)
+            child_fds.callback(os.close, args_fd)
+            argv = jail.launch_argv(
+                cgroup_procs=self.cgroup.procs_files(),
+                uid=self.uid,
+                jail=[
+                    jail.find_bwrap(),
+                    "--args",
+                    str(args_fd),
+                    *jail.command_argv(runtime, resp_w),
+                ],
+            )
+            try:
+                self._proc = self._spawner.popen(
+                    argv,
+                    stdin=req_r,
+                    stdout=log_w,
+                    stderr=log_w,
+                    pass_fds=(resp_w, filter_fd, args_fd),
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+                    close_fds=True,
+                )
+            except OSError as exc:
+                raise jail.JailUnavailable(f"cannot start the jail: {exc}") from exc
         self._pidfd = os.pidfd_open(self._proc.pid)
         for fd in (self._req, self._resp, self._log):
             os.set_blocking(fd, False)
@@ -209,44 +243,56 @@ class ExecutionEnvironment:
         self._poller.register(self._log, select.POLLIN)
         self._poller.register(self._pidfd, select.POLLIN)
 
-        init_meta = {
-            "type": "init",
-            "handler": spec.handler,
-            "function_name": spec.name,
-            "function_version": "$LATEST",
-            "invoked_function_arn": self.arn,
-            "memory_mb": spec.memory_mb,
-            "log_group_name": f"/aws/lambda/{spec.name}",
-            "log_stream_name": self.log_stream,
-            "rlimits": rlimits,
-        }
-        self._send(encode_request(init_meta))
-        deadline = time.monotonic() + init_timeout_s
+    def _await_runtime(self, rlimits: dict[str, int], deadline: float) -> None:
+        """Wait for the runtime to report in, then send it the INIT request."""
         try:
             first = self._wait(deadline)
         except _Exit as exc:
             output = self._take_output()
-            self.kill()
             if exc.kind == "timeout":
                 raise jail.JailUnavailable("the jail did not start within the INIT limit") from None
             raise jail.JailUnavailable(
-                f"the jail failed to start: {output.strip() or exc.kind}"
+                f"the jail failed to start: {output.strip()[:500] or exc.kind}"
             ) from None
         if first.meta.get("type") != "up":
-            self.kill()
             raise jail.JailUnavailable("the runtime did not report in")
+        runtime = RUNTIMES[self.spec.runtime]
+        spec = self.spec
+        self._send(
+            encode_request(
+                {
+                    "type": "init",
+                    "handler": spec.handler,
+                    "function_name": spec.name,
+                    "function_version": "$LATEST",
+                    "invoked_function_arn": self.arn,
+                    "memory_mb": spec.memory_mb,
+                    "log_group_name": f"/aws/lambda/{spec.name}",
+                    "log_stream_name": self.log_stream,
+                    "rlimits": rlimits,
+                    # The function's environment travels in this frame, never on a command line.
+                    "environment": self._environment(runtime.execution_env, runtime.path_env),
+                }
+            )
+        )
 
+    def _await_init(
+        self, init_started: float, t0: float, deadline: float, init_timeout_s: float
+    ) -> Outcome:
         try:
-            frame = self._wait(deadline)
+            frame = self._wait(deadline, watch_memory=True)
         except _Exit as exc:
             return self._failed(exc.kind, init_started, t0, timeout_s=init_timeout_s)
         ended = time.time()
         duration = (time.perf_counter() - t0) * 1000
         output = self._take_output()
+        self._sample_memory()
         if frame.meta.get("type") == "ready":
             self.freeze()
             return Outcome("success", output, init_started, ended, duration)
-        error = _json_or_none(frame.data) if frame.meta.get("type") == "init_error" else None
+        error = None
+        if frame.meta.get("type") == "init_error":
+            error = _error_from_runtime(frame.data)
         self.kill()  # Lambda retries INIT on the next invocation: this environment is done.
         return Outcome(
             "error", output, init_started, ended, duration, error=error or _protocol_error()
@@ -282,10 +328,14 @@ class ExecutionEnvironment:
         env.update(spec.environment)
         return env
 
-    def invoke(self, *, request_id: str, event: bytes, trace_id: str) -> Outcome:
+    def invoke(
+        self, *, request_id: str, event: bytes, trace_id: str, budget_s: float | None = None
+    ) -> Outcome:
         """Run one event through the handler. Never raises for user-code problems.
 
-        On timeout, crash, out-of-memory or an output flood the environment is killed (dead).
+        budget_s (default: the function's timeout) is the time left for this invocation, less
+        when a retried INIT already used some of it. On timeout, crash, out-of-memory or an
+        output flood the environment is killed (dead).
         """
         spec = self.spec
         self.invocations += 1
@@ -293,18 +343,19 @@ class ExecutionEnvironment:
         self._out_total = 0
         started_at = time.time()
         t0 = time.perf_counter()
-        deadline = time.monotonic() + spec.timeout_s
+        budget = spec.timeout_s if budget_s is None else max(budget_s, 0.0)
+        deadline = time.monotonic() + budget
         meta = {
             "type": "invoke",
             "request_id": request_id,
-            "deadline_ms": int((started_at + spec.timeout_s) * 1000),
+            "deadline_ms": int((started_at + budget) * 1000),
             "trace_id": trace_id,
         }
         self._send(encode_request(meta, encode_event(event)))
         try:
             frame = self._wait(deadline, watch_memory=True)
         except _Exit as exc:
-            return self._failed(exc.kind, started_at, t0, timeout_s=spec.timeout_s)
+            return self._failed(exc.kind, started_at, t0, timeout_s=spec.timeout_s, limit_s=budget)
         ended_at = time.time()
         duration = (time.perf_counter() - t0) * 1000
         output = self._take_output()
@@ -312,12 +363,29 @@ class ExecutionEnvironment:
             self.kill()
             return Outcome("crash", output, started_at, ended_at, duration, error=_protocol_error())
         self.last_used = time.monotonic()
-        rss = frame.meta.get("maxrss_kb")
-        if isinstance(rss, int):
-            self.max_memory_mb = max(self.max_memory_mb, -(-rss // 1024))
-        handler_ms = frame.meta.get("handler_ms")
-        handler_ms = float(handler_ms) if isinstance(handler_ms, int | float) else None
-        if frame.meta.get("ok") is True:
+        self._sample_memory(frame.meta.get("maxrss_kb"))
+        # Everything in the frame was written by code the handler controls: check each field.
+        reported = frame.meta.get("handler_ms")
+        handler_ms = (
+            float(reported)
+            if isinstance(reported, int | float)
+            and not isinstance(reported, bool)
+            and 0 <= reported <= duration
+            else None
+        )
+        if frame.meta.get("exiting") is True:
+            # The runtime reported an error outside the handler (Node.js: an unhandled
+            # rejection) and exits, as Lambda's does: the next invocation is a cold start.
+            self.kill()
+        ok = frame.meta.get("ok")
+        if ok is True:
+            try:
+                payload = loads_bounded(frame.data)
+            except ValueError:
+                self.kill()
+                return Outcome(
+                    "crash", output, started_at, ended_at, duration, error=_protocol_error()
+                )
             return Outcome(
                 "success",
                 output,
@@ -325,21 +393,47 @@ class ExecutionEnvironment:
                 ended_at,
                 duration,
                 body=frame.data,
+                payload=payload,
                 handler_ms=handler_ms,
             )
-        error = _json_or_none(frame.data)
+        error = _error_from_runtime(frame.data) if ok is False else None
+        if error is None:
+            self.kill()
+            return Outcome("crash", output, started_at, ended_at, duration, error=_protocol_error())
         return Outcome(
             "error",
             output,
             started_at,
             ended_at,
             duration,
-            error=error if isinstance(error, dict) else _protocol_error(),
+            error=error,
             handler_ms=handler_ms,
         )
 
-    def _failed(self, kind: str, started_at: float, t0: float, *, timeout_s: float) -> Outcome:
-        """Build the outcome of a phase that ended without a frame, and discard the env."""
+    def _sample_memory(self, runtime_maxrss_kb: object = None) -> None:
+        """Max Memory Used: the cgroup's anonymous memory; the runtime's own figure (untrusted,
+        so clamped to the function's memory) only where there is no memory cgroup."""
+        anon = self.cgroup.anon_bytes()
+        if anon is not None:
+            self.max_memory_mb = max(self.max_memory_mb, -(-anon // (1024 * 1024)))
+            return
+        if isinstance(runtime_maxrss_kb, int) and not isinstance(runtime_maxrss_kb, bool):
+            reported = min(max(runtime_maxrss_kb, 0) // 1024 + 1, self.spec.memory_mb)
+            self.max_memory_mb = max(self.max_memory_mb, reported)
+
+    def _failed(
+        self,
+        kind: str,
+        started_at: float,
+        t0: float,
+        *,
+        timeout_s: float,
+        limit_s: float | None = None,
+    ) -> Outcome:
+        """Build the outcome of a phase that ended without a frame, and discard the env.
+
+        timeout_s is the limit the timeout message names; limit_s (default timeout_s) the time
+        this phase actually had, which a timed-out phase reports as its duration."""
         if kind == "exited" and (self._killed_for_memory or self.cgroup.oom_killed()):
             kind = "oom"
         if kind == "exited" and self._proc is not None:
@@ -358,7 +452,7 @@ class ExecutionEnvironment:
                 output,
                 started_at,
                 ended_at,
-                timeout_s * 1000,
+                (timeout_s if limit_s is None else limit_s) * 1000,
                 error={
                     "errorType": "Sandbox.Timedout",
                     "errorMessage": f"Task timed out after {timeout_s:.2f} seconds",
@@ -548,20 +642,34 @@ class ExecutionEnvironment:
                 os.kill(pid, sig)
 
     def kill(self) -> None:
-        """Kill every process of the environment and release its resources. Idempotent."""
+        """Kill every process of the environment and release its resources. Idempotent.
+
+        Synchronous: when it returns, no process of the environment is left running (the
+        cgroup is empty, or without cgroups no process of its host uid remains).
+        """
         if self.dead:
             return
         self.dead = True
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._proc.pid, signal.SIGKILL)
-            # Anything frozen must be thawed to die; anything stopped must be continued.
+        launcher = self._proc.pid if self._proc is not None else None
+        if self.cgroup.dirs:
+            # Everything but bwrap first: bwrap then reaps its child and exits, leaving no
+            # zombie behind for the host's init.
+            self.cgroup.kill_all(spare=launcher)
+        elif self._proc is not None:
             if self.frozen:
                 self._signal_tree(signal.SIGCONT)
-        self.cgroup.kill_all()
+            self._signal_tree(signal.SIGKILL)
         if self._proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
+            try:
+                self._proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._proc.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=5)
+        self.cgroup.kill_all()
+        if self._proc is not None and not self.cgroup.dirs and self.uid != os.geteuid():
+            _kill_uid(self.uid)
         self._drain_log()
         for fd in (self._req, self._resp, self._log, self._pidfd):
             if fd >= 0:
@@ -572,6 +680,7 @@ class ExecutionEnvironment:
             if self.cgroup.remove():
                 break
             time.sleep(0.005)
+        self.released = True
 
     def freezer_state(self) -> str | None:
         return self.cgroup.freezer_state()
@@ -597,11 +706,50 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _json_or_none(data: bytes) -> Any:
+def _kill_uid(uid: int, timeout_s: float = 2.0) -> None:
+    """SIGKILL every process of host uid `uid` until none is left (no-cgroup fallback)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                owner = os.stat(f"/proc/{entry}").st_uid
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if owner == uid and state != "Z":  # a zombie holds nothing but its pid
+                found = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry), signal.SIGKILL)
+        if not found:
+            return
+        time.sleep(0.002)
+
+
+MAX_ERROR_TEXT = 64 * 1024  # errorMessage / errorType kept from the runtime
+MAX_STACK_FRAMES = 100
+
+
+def _error_from_runtime(data: bytes) -> dict[str, Any] | None:
+    """The runtime's error object, checked and bounded; None if it is not one."""
     try:
-        return json.loads(data)
+        error = loads_bounded(data)
     except ValueError:
         return None
+    if not isinstance(error, dict):
+        return None
+    message, kind = error.get("errorMessage"), error.get("errorType")
+    if not isinstance(message, str) or not isinstance(kind, str) or not kind:
+        return None
+    checked: dict[str, Any] = {"errorMessage": message[:MAX_ERROR_TEXT], "errorType": kind[:256]}
+    # Python's runtime sends stackTrace, Node.js's trace: both lists of strings.
+    for key in ("stackTrace", "trace"):
+        if key in error:
+            lines = error[key] if isinstance(error[key], list) else []
+            checked[key] = [str(line)[:4096] for line in lines[:MAX_STACK_FRAMES]]
+    return checked
 
 
 def _protocol_error() -> dict[str, Any]:

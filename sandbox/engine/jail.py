@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 
 from sandbox.engine.runtimes import Runtime
@@ -40,11 +39,12 @@ def find_bwrap() -> str:
     return path
 
 
-def drop_privileges_argv() -> list[str]:
-    """As root, start bwrap as nobody, so the jailed code is uid 65534 on the host too.
+def drop_privileges_argv(uid: int = SANDBOX_UID) -> list[str]:
+    """As root, start bwrap as host uid `uid` (the environment's own), never as root.
 
     bwrap maps the sandbox uid to the launcher's uid: launched by root, code that escaped the
-    namespaces would be real root. setpriv drops that before bwrap runs.
+    namespaces would be real root. setpriv drops that before bwrap runs. Each environment gets
+    a uid of its own, so per-uid limits (RLIMIT_NPROC) and signals never cross environments.
     """
     if os.geteuid() != 0:
         return []
@@ -53,8 +53,8 @@ def drop_privileges_argv() -> list[str]:
         raise JailUnavailable("running as root but setpriv (util-linux) is missing")
     return [
         setpriv,
-        f"--reuid={SANDBOX_UID}",
-        f"--regid={SANDBOX_UID}",
+        f"--reuid={uid}",
+        f"--regid={uid}",
         "--clear-groups",
         "--inh-caps=-all",
         "--bounding-set=-all",
@@ -64,18 +64,21 @@ def drop_privileges_argv() -> list[str]:
 
 def bwrap_argv(
     *,
-    bwrap: str,
     runtime: Runtime,
     code_dir: Path,
     bootstrap: Path,
     tmp_mb: int,
-    environment: Mapping[str, str],
     resp_fd: int,
     seccomp_fd: int,
     hostname: str,
 ) -> list[str]:
+    """bwrap's options (without the program name), handed to it through --args FD.
+
+    The command to run follows them on bwrap's command line (command_argv): bwrap refuses
+    a command inside an args file. The function's environment variables are in neither: they
+    travel in the runtime's INIT frame, so no command line anywhere holds them.
+    """
     argv = [
-        bwrap,
         # New user, mount, pid, network, ipc, uts and cgroup namespaces: no network but an
         # unconfigured loopback, no host processes in /proc, no SysV IPC shared with the host.
         "--unshare-all",
@@ -91,7 +94,7 @@ def bwrap_argv(
         "--die-with-parent",
         # setsid(): no controlling terminal, so no TIOCSTI keystroke injection into the host.
         "--new-session",
-        # No host environment variables; the Lambda ones are set with --setenv below.
+        # No host environment variables; the runtime sets Lambda's from its INIT frame.
         "--clearenv",
         # No capabilities at all, even inside the namespaces.
         "--cap-drop",
@@ -102,12 +105,12 @@ def bwrap_argv(
         str(seccomp_fd),
         "--hostname",
         hostname,
-        # The interpreter and shared libraries: read-only, and nothing else from the host
-        # (no /etc, /home, /root, /var, /work, the project or its database).
-        "--ro-bind",
-        "/usr",
-        "/usr",
     ]
+    # The interpreter and shared libraries the runtime needs, read-only, and nothing else from
+    # the host (no /etc, /home, /root, /var, /work, /usr/local, the project or its database).
+    for path in runtime.binds:
+        if Path(path).exists():
+            argv += ["--ro-bind", path, path]
     # Debian's merged /usr: the top-level links the dynamic loader and #! lines expect.
     for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         host = Path("/") / link
@@ -137,7 +140,18 @@ def bwrap_argv(
         # The runtime interface client, a single read-only file.
         "--ro-bind",
         str(bootstrap),
-        BOOTSTRAP_PATH,
+        runtime.bootstrap_path,
+    ]
+    # A runtime that does not live under /usr (Node.js) and what it ships (the AWS SDK):
+    # read-only, like /usr. A runtime that is not installed is an unusable jail, not a fallback.
+    for host_path, jail_path in runtime.ro_binds:
+        if not host_path.exists():
+            raise JailUnavailable(
+                f"{runtime.name} is not installed ({host_path} is missing); "
+                "run scripts/install-node.py (make run and make test do)"
+            )
+        argv += ["--ro-bind", str(host_path), jail_path]
+    argv += [
         "--chdir",
         TASK_ROOT,
         # Last: make the jail's root and /dev read-only, so /tmp is the only writable place.
@@ -148,14 +162,33 @@ def bwrap_argv(
         "--remount-ro",
         "/",
     ]
-    for key, value in environment.items():
-        argv += ["--setenv", key, value]
-    argv += ["--", *runtime.argv, BOOTSTRAP_PATH, str(resp_fd)]
+    # The one variable the runtime needs before its INIT frame: where to find binaries.
+    argv += ["--setenv", "PATH", runtime.path_env]
     return argv
 
 
-def launch_argv(*, cgroup_procs: list[str], jail: list[str]) -> list[str]:
-    """The full command: join the cgroups, drop to nobody, enter bwrap."""
+def command_argv(runtime: Runtime, resp_fd: int) -> list[str]:
+    """What bwrap runs inside the jail: the runtime with its bootstrap (no host paths)."""
+    return ["--", *runtime.argv, runtime.bootstrap_path, str(resp_fd)]
+
+
+def args_memfd(args: list[str]) -> int:
+    """A sealed-by-convention memfd holding args NUL-separated, positioned at 0, for --args."""
+    fd = os.memfd_create("bwrap-args")
+    try:
+        data = b"".join(arg.encode() + b"\0" for arg in args)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def launch_argv(*, cgroup_procs: list[str], jail: list[str], uid: int = SANDBOX_UID) -> list[str]:
+    """The full command: join the cgroups, drop to the environment's uid, enter bwrap."""
     return [
         "/bin/sh",
         "-c",
@@ -163,6 +196,6 @@ def launch_argv(*, cgroup_procs: list[str], jail: list[str]) -> list[str]:
         "lambdalab-launch",
         *cgroup_procs,
         "--",
-        *drop_privileges_argv(),
+        *drop_privileges_argv(uid),
         *jail,
     ]

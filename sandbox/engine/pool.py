@@ -7,6 +7,7 @@ only bookkeeping; starting, invoking, freezing and killing environments happen o
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import time
@@ -15,11 +16,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sandbox.engine import leftovers, report
+from sandbox.engine import leftovers, result
 from sandbox.engine.cgroups import CgroupParent, pool_bases
 from sandbox.engine.environment import INIT_TIMEOUT_S, ExecutionEnvironment, Outcome
-from sandbox.engine.jail import JailUnavailable
-from sandbox.engine.protocol import MAX_REQUEST_BYTES
+from sandbox.engine.jail import SANDBOX_UID, JailUnavailable
+from sandbox.engine.protocol import MAX_JSON_DEPTH, MAX_REQUEST_BYTES, json_depth
 from sandbox.engine.result import InvocationResult
 from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
@@ -41,28 +42,75 @@ def handler(event, context):
 """
 
 
+class ReservationError(ValueError):
+    """A reserved concurrency that the account cannot give (Lambda's message)."""
+
+
+DEFAULT_UIDS = range(200_000, 204_096)  # host uids for environments when run as root
+
+
+def _host_memory_mb() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 4096
+
+
+def env_cost_mb(spec: FunctionSpec) -> int:
+    """What an environment may hold at most: its memory plus its /tmp (tmpfs pages are charged
+    to memory), the figure admission counts against the host's and the learner's budgets."""
+    return spec.memory_mb + spec.ephemeral_storage_mb
+
+
 class EnvironmentPool:
-    """Execution environments for many functions, with Lambda's concurrency rules.
+    """Execution environments for many functions and many learners, with Lambda's concurrency
+    rules plus fairness between learners.
 
     account_concurrency caps invocations in flight across all functions (Lambda's account
-    limit); keep_alive_s is how long an idle environment stays warm; max_idle_environments caps
-    the warm ones kept (least recently used go first). use_cgroups=False forces the rlimit and
-    SIGSTOP fallbacks (for tests of those paths).
+    limit); reservations may take all of it but unreserved_minimum (Lambda keeps 100 of 1,000).
+    Functions are grouped by FunctionSpec.namespace (one learner): namespace_concurrency caps a
+    learner's invocations in flight, namespace_provisioned their provisioned environments,
+    namespace_memory_mb the memory their environments may hold; memory_budget_mb is the same
+    for the whole host (also a cgroup limit on the pool). Idle environments are evicted, least
+    recently used first, before anyone is refused. keep_alive_s is how long an idle environment
+    stays warm; max_idle_environments caps the warm ones kept. Each environment runs as its own
+    host uid from `uids` (as root). use_cgroups=False forces the rlimit and SIGSTOP fallbacks.
     """
 
     def __init__(
         self,
         *,
         account_concurrency: int = 1000,
+        unreserved_minimum: int | None = None,
+        namespace_concurrency: int | None = None,
+        namespace_provisioned: int | None = None,
+        memory_budget_mb: int | None = None,
+        namespace_memory_mb: int | None = None,
         keep_alive_s: float = 600.0,
         max_idle_environments: int = 64,
         init_timeout_s: float = INIT_TIMEOUT_S,
         use_cgroups: bool = True,
+        uids: range = DEFAULT_UIDS,
         workdir: Path | None = None,
     ) -> None:
         if account_concurrency < 1:
             raise ValueError("account_concurrency must be at least 1")
         self.account_concurrency = account_concurrency
+        # Lambda keeps 100 of its default 1,000 unreserved; smaller limits keep a tenth (>= 1).
+        self.unreserved_minimum = (
+            max(1, account_concurrency // 10) if unreserved_minimum is None else unreserved_minimum
+        )
+        if not 0 <= self.unreserved_minimum <= account_concurrency:
+            raise ValueError("unreserved_minimum must be between 0 and account_concurrency")
+        self.namespace_concurrency = namespace_concurrency or account_concurrency
+        self.namespace_provisioned = namespace_provisioned
+        host_mb = _host_memory_mb()
+        self.memory_budget_mb = memory_budget_mb or host_mb * 3 // 4
+        self.namespace_memory_mb = namespace_memory_mb or self.memory_budget_mb
         self.keep_alive_s = keep_alive_s
         self.max_idle_environments = max_idle_environments
         self.init_timeout_s = init_timeout_s
@@ -73,11 +121,17 @@ class EnvironmentPool:
         self._idle: dict[str, list[ExecutionEnvironment]] = {}
         self._busy: set[ExecutionEnvironment] = set()
         self._retiring: set[ExecutionEnvironment] = set()
+        self._live: set[ExecutionEnvironment] = set()  # every environment not yet released
+        self._evicting: set[ExecutionEnvironment] = set()  # live, but no longer counted
+        self._claimed: Counter[str] = Counter()  # MB claimed by environments being created
         self._inflight = 0
         self._inflight_by_fn: Counter[tuple[str, str]] = Counter()
+        self._inflight_by_ns: Counter[str] = Counter()
         self._reserved: dict[tuple[str, str], int] = {}
         self._current: dict[tuple[str, str], str] = {}
-        self._provisioning: dict[str, int] = {}  # provisioned environments being started
+        # Provisioned environments being started, by (namespace, version key).
+        self._provisioning: dict[tuple[str, str], int] = {}
+        self._free_uids = list(reversed(uids))
         self._closed = False
         # Leftovers of pools whose worker died without shutdown(): cgroups (and any jails
         # still frozen in them) and workspaces. Live pools' are recognised by name and kept.
@@ -86,7 +140,9 @@ class EnvironmentPool:
             workspace_root=workdir or Path(tempfile.gettempdir()),
         )
         name = leftovers.owner_name()
-        self._cgroups = CgroupParent(name, enabled=use_cgroups)
+        self._cgroups = CgroupParent(
+            name, enabled=use_cgroups, memory_budget_mb=self.memory_budget_mb
+        )
         self._workspace = Workspace(name, workdir)
         self._spawner = Spawner()
         self._stop = threading.Event()
@@ -107,6 +163,8 @@ class EnvironmentPool:
             memory_mb=1769,  # a full vCPU, so the check is quick
             namespace="__canary__",
         )
+        with self._lock:
+            self._claimed[spec.namespace] += env_cost_mb(spec)
         env = self._new_environment(spec, provisioned=False)
         try:
             init = env.start(self.init_timeout_s)
@@ -117,7 +175,7 @@ class EnvironmentPool:
             env.kill()
         if outcome.status != "success":
             raise JailUnavailable(f"canary invocation failed: {outcome.error}")
-        seen = json.loads(outcome.body)
+        seen = outcome.payload if isinstance(outcome.payload, dict) else {}
         problems = []
         if seen.get("echo") != "ping":
             problems.append("event did not round-trip")
@@ -143,10 +201,18 @@ class EnvironmentPool:
         request_id = str(uuid.uuid4())
         try:
             event_bytes = json.dumps(event, allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
-            return _rejected(spec, request_id, "InvalidRequestContentException", str(exc))
+        except (TypeError, ValueError, RecursionError) as exc:
+            message = "event is nested too deeply" if isinstance(exc, RecursionError) else exc
+            return result.rejected(spec, request_id, "InvalidRequestContentException", str(message))
+        if json_depth(event_bytes) > MAX_JSON_DEPTH:
+            return result.rejected(
+                spec,
+                request_id,
+                "InvalidRequestContentException",
+                f"Could not parse request body into json: nested deeper than {MAX_JSON_DEPTH}",
+            )
         if len(event_bytes) > MAX_REQUEST_BYTES:
-            return _rejected(
+            return result.rejected(
                 spec,
                 request_id,
                 "RequestEntityTooLargeException",
@@ -155,23 +221,31 @@ class EnvironmentPool:
         if spec.provisioned_concurrency:
             self.provision(spec)
 
+        env = None
+        evicted: list[ExecutionEnvironment] = []
         with self._lock:
             if self._closed:
                 raise RuntimeError("the pool has been shut down")
-            retired = self._note_version(spec)
-            reason = self._admit(spec)
-            env = None
-            if reason is None:
-                self._inflight += 1
-                self._inflight_by_fn[spec.function_key] += 1
+            problem = self._reservation_problem(spec)
+            if problem is not None:
+                return result.rejected(spec, request_id, "InvalidParameterValueException", problem)
+            retired = self._note_version(spec) + self._trim_provisioned(spec)
+            throttle = self._admit(spec)
+            if throttle is None:
                 stack = self._idle.get(spec.version_key)
                 if stack:
                     env = stack.pop()
                     self._busy.add(env)
-        for old in retired:
+                else:
+                    throttle, evicted = self._claim_memory(spec)
+            if throttle is None:
+                self._inflight += 1
+                self._inflight_by_fn[spec.function_key] += 1
+                self._inflight_by_ns[spec.namespace] += 1
+        for old in retired + evicted:
             old.kill()
-        if reason is not None:
-            return _throttled(spec, request_id, reason)
+        if throttle is not None:
+            return result.throttled(spec, request_id, *throttle)
 
         try:
             return self._run(spec, env, request_id, event_bytes)
@@ -179,34 +253,49 @@ class EnvironmentPool:
             with self._lock:
                 self._inflight -= 1
                 self._inflight_by_fn[spec.function_key] -= 1
+                self._inflight_by_ns[spec.namespace] -= 1
 
     def provision(self, spec: FunctionSpec) -> int:
         """Start spec's provisioned environments now (INIT done, frozen, never reaped).
 
+        Lowering provisioned concurrency retires the extra environments. A learner's provisioned
+        environments are capped (namespace_provisioned) and count toward the memory budgets.
         Returns how many were started by this call. An environment whose INIT fails is dropped.
         """
+        key = (spec.namespace, spec.version_key)
         with self._lock:
-            retired = self._note_version(spec)
+            retired = self._note_version(spec) + self._trim_provisioned(spec)
             have = sum(
                 1
                 for env in self._all_envs()
                 if env.provisioned and env.spec.version_key == spec.version_key
             )
-            need = spec.provisioned_concurrency - have - self._starting_provisioned(spec)
+            need = spec.provisioned_concurrency - have - self._provisioning.get(key, 0)
+            if self.namespace_provisioned is not None:
+                learner_has = sum(
+                    1
+                    for env in self._all_envs()
+                    if env.provisioned and env.spec.namespace == spec.namespace
+                ) + sum(n for (ns, _), n in self._provisioning.items() if ns == spec.namespace)
+                need = min(need, self.namespace_provisioned - learner_has)
             if need > 0:
-                self._provisioning[spec.version_key] = (
-                    self._provisioning.get(spec.version_key, 0) + need
-                )
-            else:
+                self._provisioning[key] = self._provisioning.get(key, 0) + need
+            elif self._provisioning.get(key, 0) > 0:
                 # Another thread is starting them: wait, as Lambda would route to them.
                 deadline = time.monotonic() + self.init_timeout_s * spec.provisioned_concurrency
-                while self._starting_provisioned(spec) > 0 and time.monotonic() < deadline:
+                while self._provisioning.get(key, 0) > 0 and time.monotonic() < deadline:
                     self._provisioned_ready.wait(max(deadline - time.monotonic(), 0.0))
         for old in retired:
             old.kill()
         started = 0
         try:
             for _ in range(max(need, 0)):
+                with self._lock:
+                    throttle, evicted = self._claim_memory(spec)
+                for old in evicted:
+                    old.kill()
+                if throttle is not None:
+                    break
                 env = self._new_environment(spec, provisioned=True)
                 init = env.start(self.init_timeout_s)
                 if init.status != "success":
@@ -214,19 +303,49 @@ class EnvironmentPool:
                     continue
                 started += 1
                 with self._lock:
-                    self._provisioning[spec.version_key] -= 1
+                    self._provisioning[key] -= 1
                     self._idle.setdefault(spec.version_key, []).insert(0, env)
         finally:
             if need > 0:
                 with self._lock:
-                    self._provisioning[spec.version_key] -= need - started
+                    self._provisioning[key] -= need - started
+                    if self._provisioning[key] <= 0:
+                        del self._provisioning[key]
                     self._provisioned_ready.notify_all()
         return started
 
-    def stats(self) -> dict[str, Any]:
-        """Counts for health pages: environments idle/busy/frozen, in-flight, limits used."""
+    def retire(self, namespace: str, name: str) -> int:
+        """Forget a function: end its reservation and shut down its environments (provisioned
+        ones included; busy ones when their invocation ends). Call it when a function is
+        deleted or its configuration changes. Returns how many environments were shut down."""
+        key = (namespace, name)
         with self._lock:
+            self._reserved.pop(key, None)
+            self._current.pop(key, None)
+            victims: list[ExecutionEnvironment] = []
+            for version, stack in list(self._idle.items()):
+                mine = [env for env in stack if env.spec.function_key == key]
+                if mine:
+                    victims += mine
+                    rest = [env for env in stack if env not in mine]
+                    if rest:
+                        self._idle[version] = rest
+                    else:
+                        del self._idle[version]
+            for env in self._busy:
+                if env.spec.function_key == key:
+                    self._retiring.add(env)
+        for env in victims:
+            env.kill()
+        return len(victims)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for health pages: environments, in-flight, limits and how each is enforced."""
+        with self._lock:
+            self._prune()
             idle = [env for stack in self._idle.values() for env in stack]
+            available = self._cgroups.available
+            version = self._cgroups.version or "none"
             return {
                 "environments": len(idle) + len(self._busy),
                 "idle": len(idle),
@@ -235,7 +354,22 @@ class EnvironmentPool:
                 "provisioned": sum(1 for env in self._all_envs() if env.provisioned),
                 "inflight": self._inflight,
                 "account_concurrency": self.account_concurrency,
-                "cgroups": sorted(self._cgroups.available),
+                "unreserved_minimum": self.unreserved_minimum,
+                "reserved": sum(self._reserved.values()),
+                "namespace_concurrency": self.namespace_concurrency,
+                "namespace_provisioned": self.namespace_provisioned,
+                "memory_budget_mb": self.memory_budget_mb,
+                "namespace_memory_mb": self.namespace_memory_mb,
+                "memory_committed_mb": self._committed_mb(),
+                "cgroups": sorted(available),
+                "cgroup_version": version,
+                "enforcement": {
+                    "memory": f"cgroup-{version}" if "memory" in available else "rlimit-as",
+                    "processes": f"cgroup-{version}" if "pids" in available else "rlimit-nproc",
+                    "cpu": f"cgroup-{version}" if "cpu" in available else "none",
+                    "freeze": f"cgroup-{version}" if "freezer" in available else "sigstop",
+                    "uid": "one host uid per environment" if os.geteuid() == 0 else "launcher",
+                },
             }
 
     def environments(self) -> list[dict[str, Any]]:
@@ -256,6 +390,8 @@ class EnvironmentPool:
                         "provisioned": env.provisioned,
                         "invocations": env.invocations,
                         "idle_s": 0.0 if env in self._busy else now - env.last_used,
+                        "memory_mb": env_cost_mb(env.spec),
+                        "uid": env.uid,
                         "limits": dict(env.limits),
                     }
                 )
@@ -265,7 +401,7 @@ class EnvironmentPool:
         """Kill every environment and remove the pool's files and cgroups. Idempotent."""
         with self._lock:
             self._closed = True
-            envs = list(self._all_envs())
+            envs = list(self._live)
             self._idle.clear()
         self._stop.set()
         for env in envs:
@@ -282,13 +418,73 @@ class EnvironmentPool:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    # ----------------------------------------------------------------- internals
-
-    def _starting_provisioned(self, spec: FunctionSpec) -> int:
-        return self._provisioning.get(spec.version_key, 0)
+    # ----------------------------------------------------------------- internals (lock held)
 
     def _all_envs(self) -> list[ExecutionEnvironment]:
         return [env for stack in self._idle.values() for env in stack] + list(self._busy)
+
+    def _prune(self) -> None:
+        """Drop released environments from the books and give their uids back."""
+        for env in [env for env in self._live if env.released]:
+            self._live.discard(env)
+            self._evicting.discard(env)
+            self._free_uids.append(env.uid)
+
+    def _committed_mb(self, namespace: str | None = None) -> int:
+        live = sum(
+            env_cost_mb(env.spec)
+            for env in self._live - self._evicting
+            if namespace is None or env.spec.namespace == namespace
+        )
+        claimed = sum(self._claimed.values()) if namespace is None else self._claimed[namespace]
+        return live + claimed
+
+    def _claim_memory(
+        self, spec: FunctionSpec
+    ) -> tuple[tuple[str, str] | None, list[ExecutionEnvironment]]:
+        """Make room for one new environment of spec: evict idle environments (least recently
+        used first) until it fits both budgets, then claim its memory. Returns (throttle or
+        None, the evicted environments for the caller to kill outside the lock)."""
+        self._prune()
+        need = env_cost_mb(spec)
+        namespace = spec.namespace
+        evicted: list[ExecutionEnvironment] = []
+        idle = sorted(
+            (env for stack in self._idle.values() for env in stack if not env.provisioned),
+            key=lambda env: env.last_used,
+        )
+        freed_host = 0
+        freed_ns = 0
+
+        def fits() -> bool:
+            host_ok = self._committed_mb() - freed_host + need <= self.memory_budget_mb
+            ns_ok = self._committed_mb(namespace) - freed_ns + need <= self.namespace_memory_mb
+            return host_ok and ns_ok
+
+        while not fits():
+            ns_short = self._committed_mb(namespace) - freed_ns + need > self.namespace_memory_mb
+            candidates = [env for env in idle if env.spec.namespace == namespace or not ns_short]
+            if not candidates:
+                for env in evicted:  # nothing was enough: keep what was going to be evicted
+                    self._idle.setdefault(env.spec.version_key, []).append(env)
+                return _memory_throttle(self, spec, ns_short), []
+            victim = candidates[0]
+            idle.remove(victim)
+            self._idle[victim.spec.version_key].remove(victim)
+            if not self._idle[victim.spec.version_key]:
+                del self._idle[victim.spec.version_key]
+            evicted.append(victim)
+            freed_host += env_cost_mb(victim.spec)
+            if victim.spec.namespace == namespace:
+                freed_ns += env_cost_mb(victim.spec)
+        if not self._free_uids:
+            for env in evicted:
+                self._idle.setdefault(env.spec.version_key, []).append(env)
+            return ("SandboxCapacityExceeded", "Rate Exceeded. No sandbox uid is free."), []
+        self._claimed[namespace] += need
+        # The victims are killed outside the lock; their uids come back once they are released.
+        self._evicting.update(evicted)
+        return None, evicted
 
     def _note_version(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
         """Record spec as its function's current version; return idle envs of older ones.
@@ -313,13 +509,47 @@ class EnvironmentPool:
                 self._retiring.add(env)
         return retired
 
-    def _admit(self, spec: FunctionSpec) -> str | None:
-        """None if the invocation may run, else Lambda's throttling reason."""
+    def _trim_provisioned(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
+        """Idle provisioned environments of spec beyond its provisioned concurrency."""
+        stack = self._idle.get(spec.version_key, [])
+        provisioned = [env for env in stack if env.provisioned]
+        extra = provisioned[spec.provisioned_concurrency :]
+        if extra:
+            self._idle[spec.version_key] = [env for env in stack if env not in extra]
+        return extra
+
+    def _reservation_problem(self, spec: FunctionSpec) -> str | None:
+        """Lambda's refusal if spec's reserved concurrency cannot be given, else None."""
+        if spec.reserved_concurrency is None:
+            return None
+        others = sum(v for k, v in self._reserved.items() if k != spec.function_key)
+        if others + spec.reserved_concurrency > self.account_concurrency - self.unreserved_minimum:
+            return reservation_message(self.unreserved_minimum)
+        learner = sum(
+            v
+            for k, v in self._reserved.items()
+            if k[0] == spec.namespace and k != spec.function_key
+        )
+        if learner + spec.reserved_concurrency > self.namespace_concurrency:
+            return (
+                "Specified ReservedConcurrentExecutions for function exceeds the "
+                f"{self.namespace_concurrency} concurrent executions each learner may use."
+            )
+        return None
+
+    def _admit(self, spec: FunctionSpec) -> tuple[str, str] | None:
+        """None if the invocation may run, else Lambda's throttling reason and message."""
+        if self._inflight_by_ns[spec.namespace] >= self.namespace_concurrency:
+            return (
+                "LearnerConcurrentInvocationLimitExceeded",
+                f"Rate Exceeded. Each learner may have {self.namespace_concurrency} "
+                "invocations in flight at once.",
+            )
         key = spec.function_key
         reserved = self._reserved.get(key)
         if reserved is not None:
             if self._inflight_by_fn[key] >= reserved:
-                return "ReservedFunctionConcurrentInvocationLimitExceeded"
+                return ("ReservedFunctionConcurrentInvocationLimitExceeded", "Rate Exceeded.")
             return None
         # Unreserved functions share what reserved ones leave of the account limit.
         unreserved_capacity = self.account_concurrency - sum(self._reserved.values())
@@ -327,20 +557,34 @@ class EnvironmentPool:
             self._inflight_by_fn[fn] for fn in self._reserved
         )
         if unreserved_inflight >= unreserved_capacity or self._inflight >= self.account_concurrency:
-            return "ConcurrentInvocationLimitExceeded"
+            return ("ConcurrentInvocationLimitExceeded", "Rate Exceeded.")
         return None
 
+    # ----------------------------------------------------------------- internals (no lock)
+
     def _new_environment(self, spec: FunctionSpec, *, provisioned: bool) -> ExecutionEnvironment:
-        code_dir = self._workspace.code_dir(spec)
-        env = ExecutionEnvironment(
-            spec=spec,
-            code_dir=code_dir,
-            bootstrap=self._workspace.bootstrap(spec.runtime),
-            cgroup=self._cgroups.child("pending"),
-            spawner=self._spawner,
-            provisioned=provisioned,
-        )
-        env.cgroup = self._cgroups.child(f"env-{env.id}")
+        """An environment for spec; its memory must have been claimed (_claim_memory)."""
+        try:
+            code_dir = self._workspace.code_dir(spec)
+        except BaseException:
+            with self._lock:
+                self._claimed[spec.namespace] -= env_cost_mb(spec)
+            raise
+        with self._lock:
+            self._prune()
+            uid = self._free_uids.pop() if self._free_uids else SANDBOX_UID
+            env = ExecutionEnvironment(
+                spec=spec,
+                code_dir=code_dir,
+                bootstrap=self._workspace.bootstrap(spec.runtime),
+                cgroup=self._cgroups.child("pending"),
+                spawner=self._spawner,
+                provisioned=provisioned,
+                uid=uid,
+            )
+            env.cgroup = self._cgroups.child(f"env-{env.id}")
+            self._claimed[spec.namespace] -= env_cost_mb(spec)
+            self._live.add(env)
         return env
 
     def _run(
@@ -351,18 +595,36 @@ class EnvironmentPool:
         event: bytes,
     ) -> InvocationResult:
         init: Outcome | None = None
+        failed_init: Outcome | None = None
+        retry: Outcome | None = None
         if env is None:
             env = self._new_environment(spec, provisioned=False)
             init = env.start(self.init_timeout_s)  # JailUnavailable propagates
             if init.status != "success":
-                return _build(spec, request_id, None, env, init)
+                # Lambda retries a failed INIT once inside the invocation ("suppressed init"),
+                # within the function's timeout; only a second failure fails the invocation.
+                failed_init, init = init, None
+                with self._lock:
+                    self._claimed[spec.namespace] += env_cost_mb(spec)
+                env = self._new_environment(spec, provisioned=False)
+                retry = env.start(float(spec.timeout_s))
+                if retry.status != "success":
+                    return result.from_init_failure(spec, request_id, env, failed_init, retry)
             with self._lock:
                 self._busy.add(env)
+        budget = None if retry is None else spec.timeout_s - retry.duration_ms / 1000
         try:
-            outcome = env.invoke(request_id=request_id, event=event, trace_id=_trace_id(request_id))
+            outcome = env.invoke(
+                request_id=request_id,
+                event=event,
+                trace_id=_trace_id(request_id),
+                budget_s=budget,
+            )
         finally:
             self._release(env)
-        return _build(spec, request_id, outcome, env, init)
+        return result.from_outcomes(
+            spec, request_id, outcome, env, init=init, failed_init=failed_init, retry=retry
+        )
 
     def _release(self, env: ExecutionEnvironment) -> None:
         with self._lock:
@@ -418,119 +680,28 @@ class EnvironmentPool:
         return len(victims)
 
 
+def reservation_message(unreserved_minimum: int) -> str:
+    """Lambda's refusal of a reservation that would leave too little unreserved."""
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        f"UnreservedConcurrentExecution below its minimum value of [{unreserved_minimum}]."
+    )
+
+
+def _memory_throttle(pool: EnvironmentPool, spec: FunctionSpec, learner: bool) -> tuple[str, str]:
+    need = env_cost_mb(spec)
+    if learner:
+        return (
+            "LearnerMemoryLimitExceeded",
+            f"Rate Exceeded. A new {need} MB environment (memory + /tmp) does not fit in the "
+            f"{pool.namespace_memory_mb} MB each learner's environments may hold at once.",
+        )
+    return (
+        "SandboxMemoryExhausted",
+        f"Rate Exceeded. The sandbox host has no room for a new {need} MB environment "
+        f"(memory + /tmp) within its {pool.memory_budget_mb} MB budget; try again shortly.",
+    )
+
+
 def _trace_id(request_id: str) -> str:
     return f"Root=1-{int(time.time()):08x}-{request_id.replace('-', '')[:24]};Parent=0;Sampled=0"
-
-
-def _build(
-    spec: FunctionSpec,
-    request_id: str,
-    outcome: Outcome | None,
-    env: ExecutionEnvironment,
-    init: Outcome | None,
-) -> InvocationResult:
-    """Turn the INIT and invoke outcomes into an InvocationResult with Lambda's log lines."""
-    phase = outcome if outcome is not None else init
-    assert phase is not None
-    if outcome is None and init is not None:
-        # INIT failed: Lambda reports the init error as the invocation's error.
-        duration = 0.0
-        status = init.status if init.status != "success" else "error"
-    else:
-        duration = phase.duration_ms
-        status = phase.status
-    init_ms = init.duration_ms if init is not None else None
-    error = dict(phase.error) if phase.error is not None else None
-    if error is not None:
-        if status in ("timeout", "out_of_memory", "crash"):
-            error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"
-        error["requestId"] = request_id
-        error.setdefault("stackTrace", [])
-    payload: Any = None
-    if status == "success" and outcome is not None:
-        payload = json.loads(outcome.body)
-    extra = ""
-    if status == "timeout":
-        extra = report.timeout_line(request_id, float(spec.timeout_s), phase.ended_at)
-    elif status in ("out_of_memory", "crash") and error is not None:
-        extra = report.exit_lines(
-            request_id, phase.exit_reason or "Runtime exited", str(error["errorType"])
-        )
-    max_used = max(env.max_memory_mb, 1)
-    line = report.report_line(
-        request_id=request_id,
-        duration_ms=duration,
-        memory_size_mb=spec.memory_mb,
-        max_memory_used_mb=max_used,
-        init_duration_ms=init_ms,
-        status=status,
-        error_type=str(error["errorType"]) if error else None,
-    )
-    init_output = init.output if init is not None else ""
-    output = outcome.output if outcome is not None else ""
-    log = init_output + report.assemble(
-        request_id=request_id, output=output, extra=extra, report=line
-    )
-    return InvocationResult(
-        request_id=request_id,
-        status=status,  # type: ignore[arg-type]
-        payload=payload,
-        error=error,
-        log=log,
-        duration_ms=round(duration, 2),
-        billed_duration_ms=report.billed_ms(duration),
-        init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
-        max_memory_used_mb=max_used,
-        memory_size_mb=spec.memory_mb,
-        cold_start=init is not None,
-        environment_id=env.id,
-        function_name=spec.name,
-        billed_duration_with_init_ms=report.billed_ms(duration + (init_ms or 0.0)),
-        handler_duration_ms=phase.handler_ms,
-        started_at=phase.started_at if outcome is not None else (init.ended_at if init else 0.0),
-        ended_at=phase.ended_at,
-        init_started_at=init.started_at if init is not None else None,
-        init_ended_at=init.ended_at if init is not None else None,
-        limits=dict(env.limits),
-    )
-
-
-def _throttled(spec: FunctionSpec, request_id: str, reason: str) -> InvocationResult:
-    now = time.time()
-    return InvocationResult(
-        request_id=request_id,
-        status="throttled",
-        payload=None,
-        error={
-            "errorMessage": "Rate Exceeded.",
-            "errorType": "TooManyRequestsException",
-            "requestId": request_id,
-            "stackTrace": [],
-            "Reason": reason,
-        },
-        log="",
-        duration_ms=0.0,
-        billed_duration_ms=0,
-        init_duration_ms=None,
-        max_memory_used_mb=0,
-        memory_size_mb=spec.memory_mb,
-        cold_start=False,
-        environment_id=None,
-        function_name=spec.name,
-        started_at=now,
-        ended_at=now,
-    )
-
-
-def _rejected(
-    spec: FunctionSpec, request_id: str, error_type: str, message: str
-) -> InvocationResult:
-    result = _throttled(spec, request_id, "")
-    result.status = "error"
-    result.error = {
-        "errorMessage": message,
-        "errorType": error_type,
-        "requestId": request_id,
-        "stackTrace": [],
-    }
-    return result

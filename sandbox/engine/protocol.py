@@ -9,8 +9,10 @@ the jail); tests/engine/test_protocol.py keeps them in step."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import marshal
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -78,3 +80,30 @@ class FrameReader:
         data = bytes(self._buffer[HEADER.size + meta_len : end])
         del self._buffer[:end]
         return Frame(meta, data)
+
+
+# JSON nested deeper than this is refused wherever it comes from (events, responses, errors):
+# parsing and printing it recurses once per level, and Python's limit is 1,000 frames.
+MAX_JSON_DEPTH = 200
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_KEEP_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(data: bytes | str) -> int:
+    """How deeply data's arrays and objects nest (0 for a scalar), without parsing it."""
+    raw = data.encode() if isinstance(data, str) else data
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _KEEP_BRACKETS)
+    if not brackets:
+        return 0
+    return max(0, *itertools.accumulate(_DEPTH_STEP[b] for b in brackets))
+
+
+def loads_bounded(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads, but ValueError (not RecursionError) for JSON nested over max_depth levels."""
+    raw = data.encode() if isinstance(data, str) else data
+    openers = raw.count(b"[") + raw.count(b"{")
+    depth = json_depth(raw) if openers > max_depth else openers  # few brackets: cannot be deep
+    if depth > max_depth:
+        raise ValueError(f"JSON is nested {depth} levels deep; the limit is {max_depth}")
+    return json.loads(data)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any, Protocol
+
+
+class InitPhase(Protocol):
+    status: str
+    duration_ms: float
+    error: dict[str, Any] | None
 
 
 def billed_ms(duration_ms: float) -> int:
@@ -29,11 +36,15 @@ def report_line(
     status: str = "success",
     error_type: str | None = None,
 ) -> str:
-    """The REPORT line. Lambda appends Status (and Error Type) only when the runtime failed."""
+    """The REPORT line. Lambda appends Status (and Error Type) only when the runtime failed.
+
+    Billed Duration includes Init Duration: since 1 August 2025 Lambda bills the INIT phase of
+    on-demand functions too, and its REPORT line prints the sum, rounded up to the next 1 ms.
+    """
     fields = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {duration_ms:.2f} ms",
-        f"Billed Duration: {billed_ms(duration_ms)} ms",
+        f"Billed Duration: {billed_ms(duration_ms + (init_duration_ms or 0.0))} ms",
         f"Memory Size: {memory_size_mb} MB",
         f"Max Memory Used: {max_memory_used_mb} MB",
     ]
@@ -45,6 +56,20 @@ def report_line(
         fields.append("Status: error")
         if error_type:
             fields.append(f"Error Type: {error_type}")
+    return "\t".join(fields)
+
+
+def init_report_line(phase: InitPhase, during: str) -> str:
+    """Lambda's INIT_REPORT for a failed INIT: `during` is "init" for the cold start's own INIT
+    phase, "invoke" for the INIT Lambda retries inside the invocation."""
+    status = "timeout" if phase.status == "timeout" else "error"
+    fields = [
+        f"INIT_REPORT Init Duration: {phase.duration_ms:.2f} ms",
+        f"Phase: {during}",
+        f"Status: {status}",
+    ]
+    if status == "error" and phase.error:
+        fields.append(f"Error Type: {phase.error.get('errorType', 'Runtime.Unknown')}")
     return "\t".join(fields)
 
 

@@ -24,6 +24,25 @@ CODE_MAX_BYTES = 250 * 1024 * 1024  # unzipped deployment package
 ZIP_MAX_BYTES = 50 * 1024 * 1024  # zipped upload
 CODE_MAX_FILES = 10_000
 ARCHITECTURES = ("x86_64", "arm64")
+RESERVED_CONCURRENCY_MAX = 1_000_000
+PROVISIONED_CONCURRENCY_MAX = 1_000_000
+
+# A function's configuration, in the order to_config() writes it: the one list of what a
+# FunctionSpec is made of ("code" maps each path to its text).
+CONFIG_FIELDS = (
+    "name",
+    "handler",
+    "code",
+    "runtime",
+    "memory_mb",
+    "timeout_s",
+    "ephemeral_storage_mb",
+    "environment",
+    "architecture",
+    "reserved_concurrency",
+    "provisioned_concurrency",
+    "namespace",
+)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -213,8 +232,16 @@ class FunctionSpec:
             raise SpecError("architecture", f"must be one of {', '.join(ARCHITECTURES)}")
         self._check_environment()
         if self.reserved_concurrency is not None:
-            _check_int("reserved_concurrency", self.reserved_concurrency, 0, 1_000_000, "")
-        _check_int("provisioned_concurrency", self.provisioned_concurrency, 0, 1_000_000, "")
+            _check_int(
+                "reserved_concurrency", self.reserved_concurrency, 0, RESERVED_CONCURRENCY_MAX, ""
+            )
+        _check_int(
+            "provisioned_concurrency",
+            self.provisioned_concurrency,
+            0,
+            PROVISIONED_CONCURRENCY_MAX,
+            "",
+        )
         if (
             self.reserved_concurrency is not None
             and self.provisioned_concurrency > self.reserved_concurrency
@@ -281,16 +308,58 @@ class FunctionSpec:
         """Identity of the function for concurrency: (namespace, name)."""
         return (self.namespace, self.name)
 
+    def to_config(self) -> dict[str, Any]:
+        """The spec as JSON-ready data (keys CONFIG_FIELDS); from_config() rebuilds it.
+
+        Code is stored as text: bytes that are not UTF-8 are replaced, since a function's
+        code here is what an editor holds.
+        """
+        config: dict[str, Any] = {name: getattr(self, name) for name in CONFIG_FIELDS}
+        config["code"] = {path: content.decode("utf-8", "replace") for path, content in self.files}
+        config["environment"] = dict(self.environment)
+        return config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> FunctionSpec:
+        """Build a spec from to_config()'s data (missing keys take their defaults), with
+        overrides replacing single fields. Raises SpecError for an unknown key, or for any
+        value the constructor refuses.
+        """
+        values = {**config, **overrides}
+        unknown = set(values) - set(CONFIG_FIELDS)
+        if unknown:
+            raise SpecError(sorted(unknown)[0], "not a configuration field")
+        return cls(**values)
+
     @classmethod
     def from_zip(cls, data: bytes, **kwargs: Any) -> FunctionSpec:
         """Build a spec from a zipped deployment package (see unpack_zip for what is refused)."""
         return cls(code=unpack_zip(data), **kwargs)
 
+    def handler_module_files(self) -> tuple[str, ...]:
+        """The files that can hold the handler's module, in the order the runtime tries them.
+
+        Python: `pkg.mod.fn` is pkg/mod.py (or pkg/mod/__init__.py). Node.js: `dir/file.fn` is
+        dir/file.js, .mjs or .cjs (the module ends at the first dot after the last slash).
+        """
+        if RUNTIMES[self.runtime].family == "node":
+            slash = self.handler.rfind("/") + 1
+            base = self.handler[: self.handler.index(".", slash)]
+            return (f"{base}.js", f"{base}.mjs", f"{base}.cjs")
+        base = self.handler.rsplit(".", 1)[0].replace(".", "/")
+        return (f"{base}.py", f"{base}/__init__.py")
+
+    def handler_file_hint(self) -> str:
+        """The handler's file as messages name it: app.py, or index.js, index.mjs or index.cjs."""
+        names = self.handler_module_files()
+        if RUNTIMES[self.runtime].family == "node":
+            return f"{', '.join(names[:-1])} or {names[-1]}"
+        return names[0]
+
     def has_handler_module(self) -> bool:
         """Whether the code contains a file for the handler's module (the CLI checks this)."""
-        base = self.handler.rsplit(".", 1)[0].replace(".", "/")
         names = {name for name, _ in self.files}
-        return f"{base}.py" in names or f"{base}/__init__.py" in names
+        return any(name in names for name in self.handler_module_files())
 
 
 def _check_int(name: str, value: object, low: int, high: int, unit: str) -> None:

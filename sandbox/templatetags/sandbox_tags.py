@@ -35,3 +35,9 @@ def lesson_url(slug: str) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+@register.filter
+def editor_mode(path: str) -> str:
+    """The code editor's language for a file: JavaScript for .js/.mjs/.cjs, else Python."""
+    return "javascript" if str(path).endswith((".js", ".mjs", ".cjs")) else "python"

@@ -14,10 +14,11 @@
     if (!window.CodeMirror || textarea.dataset.enhanced) return null;
     textarea.dataset.enhanced = "true";
     var json = textarea.dataset.editor === "json";
+    var javascript = textarea.dataset.editor === "javascript";
     var editor = window.CodeMirror.fromTextArea(textarea, {
-      mode: json ? { name: "javascript", json: true } : "python",
+      mode: json ? { name: "javascript", json: true } : javascript ? "javascript" : "python",
       lineNumbers: true,
-      indentUnit: json ? 2 : 4,
+      indentUnit: json || javascript ? 2 : 4,
       tabSize: 4,
       indentWithTabs: false,
       matchBrackets: true,
@@ -49,6 +50,7 @@
     // Keep the textarea current so htmx and plain posts both send what is in the editor.
     editor.on("change", function () {
       editor.save();
+      showCodeState();
     });
     textarea.editor = editor;
     textarea.dataset.clean = String(editor.changeGeneration());
@@ -57,6 +59,7 @@
 
   function setup() {
     document.querySelectorAll("textarea[data-editor]").forEach(makeEditor);
+    showCodeState();
   }
 
   // Delegated, since the picker is swapped in afresh after "Save event". Each option carries
@@ -71,22 +74,96 @@
     else textarea.value = option.dataset.body;
   });
 
-  // Opening another file loads a new page: say so when the open one has unsaved edits.
-  document.addEventListener("click", function (event) {
-    var tab = event.target.closest && event.target.closest("[data-file-tab]");
-    var code = document.getElementById("code-editor");
-    if (!tab || !code || !code.editor || code.readOnly) return;
-    if (code.editor.isClean(Number(code.dataset.clean))) return;
-    if (!window.confirm("Your changes to this file are not saved. Open " + tab.textContent + " anyway?")) {
-      event.preventDefault();
+  // Unsaved edits. The code editor shows "Saved" or "Unsaved changes" (as the Lambda console
+  // shows "Deploy"); leaving the page with unsaved code or event edits asks first; the file
+  // actions (add, rename, delete, upload) carry the open file's edits so the server saves them
+  // before it reloads the page.
+  var leaving = false;
+
+  function codeTextarea() {
+    return document.getElementById("code-editor");
+  }
+
+  function isDirty(textarea) {
+    if (!textarea || textarea.readOnly || !textarea.editor) return false;
+    return !textarea.editor.isClean(Number(textarea.dataset.clean));
+  }
+
+  function anyDirty() {
+    var dirty = false;
+    document.querySelectorAll("textarea[data-editor]").forEach(function (textarea) {
+      if (isDirty(textarea)) dirty = true;
+    });
+    return dirty;
+  }
+
+  function showCodeState() {
+    var state = document.querySelector("[data-code-state]");
+    var code = codeTextarea();
+    if (!state || !code || !code.editor) return;
+    var dirty = isDirty(code);
+    state.textContent = dirty ? "Unsaved changes" : "Saved";
+    state.classList.toggle("state-dirty", dirty);
+    state.classList.toggle("state-clean", !dirty);
+  }
+
+  function markClean(textarea) {
+    if (textarea && textarea.editor) textarea.dataset.clean = String(textarea.editor.changeGeneration());
+  }
+
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving || !anyDirty()) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.matches) return;
+    if (form.matches("[data-carries-code]")) {
+      var code = codeTextarea();
+      if (code && code.editor && !code.readOnly) {
+        code.editor.save();
+        ["open_path", "open_content"].forEach(function (name) {
+          var input = form.querySelector("input[name=" + name + "]");
+          if (!input) {
+            input = document.createElement("input");
+            input.type = "hidden";
+            input.name = name;
+            form.appendChild(input);
+          }
+          input.value = name === "open_path" ? code.form.querySelector("input[name=path]").value : code.value;
+        });
+      }
+      leaving = true;
+    } else if (form.id === "invoke-form") {
+      // A plain post of the editor's form (htmx would have cancelled the submit): it sends
+      // the code, so nothing is lost by leaving.
+      leaving = true;
     }
   });
-  // Both save the code.
+
+  // Both save the code; "Save event" saves the event.
   ["codeSaved", "invocationStarted"].forEach(function (name) {
     document.addEventListener(name, function () {
-      var code = document.getElementById("code-editor");
-      if (code && code.editor) code.dataset.clean = String(code.editor.changeGeneration());
+      markClean(codeTextarea());
+      showCodeState();
     });
+  });
+  document.addEventListener("eventSaved", function () {
+    markClean(document.querySelector("textarea[name=event][data-editor]"));
+  });
+
+  // The New function page: a name the learner has not changed follows the template chosen.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches("input[name=blueprint]")) return;
+    var label = radio.closest("[data-blueprint-name]");
+    var suggested = document.querySelector("[data-suggested-name]");
+    var name = radio.form && radio.form.querySelector("input[name=name]");
+    if (!label || !suggested || !name || name.value !== suggested.value) return;
+    name.value = label.dataset.blueprintName;
+    suggested.value = label.dataset.blueprintName;
   });
 
   // A poll that fails (the server restarting, a dropped connection) would leave the result

@@ -98,3 +98,61 @@ def test_saved_event_joins_the_picker_and_the_whole_editor_takes_focus(page: Pag
     expect(page.locator("#id_event")).to_have_value(re.compile('"Records"'))
     page.select_option("#event-picker", "saved:item-7")
     expect(page.locator("#id_event")).to_have_value('{"id": 7}')
+
+
+def test_unsaved_edits_are_never_lost_without_a_word(page: Page, live_server):
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/sandbox/new/?blueprint=hello-world")
+    expect(page.locator("input[name=name]")).to_have_value("hello-world-demo")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.locator(".code-panel .CodeMirror")).to_be_visible()
+    state = page.locator("[data-code-state]")
+    expect(state).to_have_text("Saved")
+
+    page.locator(".code-panel .CodeMirror").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# edited in the browser\n")
+    expect(state).to_have_text("Unsaved changes")
+
+    # Following a link asks first; staying keeps the edits on the page.
+    dialogs: list[str] = []
+
+    def dismiss(dialog):  # type: ignore[no-untyped-def]
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.get_by_role("link", name="Configuration").click()
+    page.wait_for_timeout(300)  # no navigation is expected; give the dialog its moment
+    assert dialogs == ["beforeunload"]
+    expect(page.get_by_role("heading", name="hello-world-demo")).to_be_visible()
+    assert "# edited in the browser" in page.locator("#code-editor").input_value()
+    page.remove_listener("dialog", dismiss)
+
+    # Adding a file reloads the page, and the edits are saved, not dropped; no question asked.
+    page.get_by_text("Files: add, rename, delete or upload a .zip").click()
+    page.fill("#new-file-path", "helpers.py")
+    page.get_by_role("button", name="Add file").click()
+    expect(page.get_by_role("link", name="helpers.py")).to_be_visible()
+    page.get_by_role("link", name="lambda_function.py").click()
+    expect(page.locator("#code-editor")).to_have_value(re.compile("# edited in the browser"))
+    expect(state).to_have_text("Saved")
+
+    # Deleting a file asks; saying no keeps it.
+    page.get_by_role("link", name="helpers.py").click()
+    page.get_by_text("Files: add, rename, delete or upload a .zip").click()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete helpers.py").click()
+    expect(page.get_by_role("link", name="helpers.py")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete helpers.py").click()
+    expect(page.get_by_role("link", name="helpers.py")).to_have_count(0)
+
+    # A function is deleted only once its name is typed.
+    page.get_by_role("link", name="Configuration").click()
+    page.get_by_role("button", name="Delete hello-world-demo").click()  # empty box: refused
+    expect(page.get_by_role("heading", name="hello-world-demo")).to_be_visible()
+    page.get_by_label(re.compile("type the function's name")).fill("hello-world-demo")
+    page.get_by_role("button", name="Delete hello-world-demo").click()
+    expect(page.locator("#messages")).to_contain_text("Deleted hello-world-demo")

@@ -27,3 +27,22 @@ TRIVIAL = """
 def handler(event, context):
     return {"echo": event}
 """
+
+
+RUNTIME_NAMES = ("python3.11", "nodejs24.x")
+
+
+def make_node_spec(source: str, *, filename: str = "index.mjs", **overrides: Any) -> FunctionSpec:
+    """A nodejs24.x function whose `filename` is `source` (index.handler unless overridden)."""
+    options: dict[str, Any] = {
+        "handler": "index.handler",
+        "runtime": "nodejs24.x",
+        "code": {filename: textwrap.dedent(source)},
+    }
+    options.update(overrides)
+    return make_spec("", **options)
+
+
+NODE_TRIVIAL = """
+export const handler = async (event) => ({ echo: event });
+"""

@@ -16,8 +16,9 @@ def test_report_line_matches_lambda_exactly():
         max_memory_used_mb=41,
         init_duration_ms=120.4,
     )
+    # INIT is billed since August 2025: 27.55 + 120.40 ms, rounded up to the next 1 ms.
     assert line == (
-        "REPORT RequestId: abc\tDuration: 27.55 ms\tBilled Duration: 28 ms\t"
+        "REPORT RequestId: abc\tDuration: 27.55 ms\tBilled Duration: 148 ms\t"
         "Memory Size: 128 MB\tMax Memory Used: 41 MB\tInit Duration: 120.40 ms"
     )
     warm = report.report_line(

@@ -100,3 +100,43 @@ def test_from_zip_rejects_garbage_and_oversized_packages(monkeypatch: pytest.Mon
     data = _zip([("app.py", b"#" * 2000)])
     with pytest.raises(SpecError, match="at most 1000 bytes"):
         FunctionSpec.from_zip(data, name="z", handler="app.handler")
+
+
+def test_to_config_round_trips_every_field_through_json():
+    import json
+
+    from sandbox.engine.spec import CONFIG_FIELDS
+
+    spec = FunctionSpec(
+        name="orders",
+        handler="pkg/app.handler",
+        code={"pkg/app.py": "def handler(e, c):\n    return 1\n", "data.txt": b"caf\xc3\xa9"},
+        memory_mb=256,
+        timeout_s=10,
+        ephemeral_storage_mb=1024,
+        environment={"TABLE": "orders"},
+        architecture="arm64",
+        reserved_concurrency=4,
+        provisioned_concurrency=1,
+        namespace="user-1/fn-2",
+    )
+    config = json.loads(json.dumps(spec.to_config()))
+    assert list(config) == list(CONFIG_FIELDS)
+    assert config["code"] == {
+        "data.txt": "café",
+        "pkg/app.py": "def handler(e, c):\n    return 1\n",
+    }
+    again = FunctionSpec.from_config(config)
+    assert again.version_key == spec.version_key
+    assert (again.reserved_concurrency, again.provisioned_concurrency) == (4, 1)
+
+
+def test_from_config_applies_overrides_and_refuses_unknown_fields():
+    config = make_spec(TRIVIAL).to_config()
+    assert FunctionSpec.from_config(config, memory_mb=512).memory_mb == 512
+    with pytest.raises(SpecError) as caught:
+        FunctionSpec.from_config({**config, "memory": 512})
+    assert caught.value.field == "memory"
+    with pytest.raises(SpecError) as caught:
+        FunctionSpec.from_config(config, timeout_s=901)
+    assert caught.value.field == "timeout_s"

@@ -33,3 +33,28 @@ def test_favicon_ico_points_at_the_svg_icon(client: Client) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("/static/favicon.svg")
+
+
+def test_learner_opening_an_instructor_page_gets_the_sites_403(client: Client) -> None:
+    from tests.factories import UserFactory
+
+    learner = UserFactory()
+    client.force_login(learner)
+    response = client.get("/instructor/")
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert "site.css" in content
+    assert "This page is not open to you" in content
+    assert learner.username in content
+    assert 'href="/"' in content
+
+
+@override_settings(DEBUG=False)
+def test_an_expired_form_gets_the_sites_403_not_djangos_csrf_page() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert "site.css" in content
+    assert "This form could not be sent" in content
+    assert "CSRF verification failed" not in content

@@ -287,3 +287,31 @@ def test_results_query_count_does_not_grow_with_questions(
         return len(queries)
 
     assert results_queries(2) == results_queries(4)
+
+
+def test_asking_for_more_questions_than_there_are_says_how_many(client_in, bank):
+    slug = bank["single"].question.lesson.slug
+    response = client_in.post(
+        reverse("practice_quiz_start"), {"lesson": slug, "length": 20}, follow=True
+    )
+    attempt = Attempt.objects.latest("pk")
+    got = attempt.items.count()
+    assert got < 20
+    assert (
+        f"You asked for 20 questions; only {got} match this selection, so this quiz has {got}."
+        in response.content.decode()
+    )
+
+
+def test_a_mock_interview_offers_no_check_or_model_answer_before_the_end(client_in, bank):
+    client_in.post(reverse("practice_mock_start"), {"minutes": 20})
+    attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
+    for item in attempt.items.all():
+        page = client_in.get(
+            reverse("practice_attempt", args=[attempt.pk]), {"item": item.position}
+        ).content.decode()
+        form = page.split('class="answer-form"', 1)[1].split("</form>", 1)[0]
+        assert "Save answer and go on" in form
+        assert ">Check<" not in form.replace(" ", "").replace("\n", "")
+        assert "Show the model answer" not in form and "Run tests" not in form
+        assert "compare it with the model answer" not in form

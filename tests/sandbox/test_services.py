@@ -2,14 +2,12 @@ import io
 import json
 import stat
 import zipfile
-from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
-from django.utils import timezone
 
-from sandbox import catalog, selectors, services
+from sandbox import catalog, execution, selectors, services
 from sandbox.models import Experiment, Function, Invocation, TestEvent
 from tests.factories import UserFactory
 from tests.sandbox.factories import HELLO, FunctionFactory, InvocationFactory
@@ -189,9 +187,9 @@ def make_zip(*entries: tuple[str, bytes | str] | zipfile.ZipInfo, link: str = ""
 def run(function):
     """Invoke function's saved code through the real engine, as the worker does."""
     invocation = InvocationFactory(function=function, event='{"name": "Ada"}')
-    invocation.config = services._snapshot(services.spec_for(function=function))
+    invocation.config = services.spec_for(function=function).to_config()
     invocation.save()
-    return services.invocation_execute(invocation_id=invocation.pk, worker="test")
+    return execution.invocation_execute(invocation_id=invocation.pk, worker="test")
 
 
 def files_of(function):
@@ -357,69 +355,6 @@ def test_concurrent_invocations_limit(learner, django_capture_on_commit_callback
         services.invocation_start(function=function, event_text="{}", requested_by=learner)
 
 
-def test_invocation_execute_runs_the_real_engine_cold_then_warm(learner):
-    function = FunctionFactory(owner=learner)
-    first = InvocationFactory(function=function, event='{"name": "Ada"}')
-    second = InvocationFactory(function=function, event='{"name": "Bob"}')
-    first = services.invocation_execute(invocation_id=first.pk, worker="test")
-    second = services.invocation_execute(invocation_id=second.pk, worker="test")
-    assert first.status == Invocation.Status.SUCCESS, first.error or first.failure_reason
-    assert first.payload == {"hello": "Ada"}
-    assert first.cold_start is True and first.init_duration_ms > 0
-    assert second.cold_start is False and second.init_duration_ms is None
-    assert second.environment_id == first.environment_id
-    assert "REPORT RequestId: " in second.log
-    assert second.billed_duration_ms >= 1
-
-
-def test_invocation_execute_reports_syntax_errors(learner):
-    function = FunctionFactory(owner=learner, code="def lambda_handler(:\n")
-    invocation = InvocationFactory(function=function)
-    invocation.config = services._snapshot(services.spec_for(function=function))
-    invocation.save()
-    invocation = services.invocation_execute(invocation_id=invocation.pk)
-    assert invocation.status == Invocation.Status.ERROR
-    assert invocation.error["errorType"] == "Runtime.UserCodeSyntaxError"
-
-
-def test_invocation_execute_is_idempotent(learner):
-    invocation = InvocationFactory(status=Invocation.Status.SUCCESS, log="done")
-    again = services.invocation_execute(invocation_id=invocation.pk)
-    assert again.status == Invocation.Status.SUCCESS and again.log == "done"
-
-
-def test_redelivered_running_invocation_fails_instead_of_running_twice():
-    invocation = InvocationFactory(status=Invocation.Status.RUNNING, started_at=timezone.now())
-    again = services.invocation_execute(invocation_id=invocation.pk)
-    assert again.status == Invocation.Status.FAILED
-    assert "stopped" in again.failure_reason
-
-
-def test_sweep_fails_only_stale_running_invocations():
-    now = timezone.now()
-    stale = InvocationFactory(
-        status=Invocation.Status.RUNNING, started_at=now - timedelta(minutes=10)
-    )
-    fresh = InvocationFactory(status=Invocation.Status.RUNNING, started_at=now)
-    queued = InvocationFactory()
-    assert services.invocations_sweep_stale(now=now) == 1
-    stale.refresh_from_db()
-    fresh.refresh_from_db()
-    queued.refresh_from_db()
-    assert stale.status == Invocation.Status.FAILED and "worker stopped" in stale.failure_reason
-    assert fresh.status == Invocation.Status.RUNNING
-    assert queued.status == Invocation.Status.QUEUED
-
-
-def test_sweep_for_a_restarted_worker_fails_what_it_owned():
-    mine = InvocationFactory(
-        status=Invocation.Status.RUNNING, started_at=timezone.now(), worker="w1@host"
-    )
-    assert services.invocations_sweep_stale(worker="w1@host") == 1
-    mine.refresh_from_db()
-    assert mine.status == Invocation.Status.FAILED
-
-
 # ---------------------------------------------------------------- experiments
 
 
@@ -440,20 +375,6 @@ def test_burst_start_caps_the_count(learner):
         services.burst_start(function=function, event_text="{}", count=999, requested_by=learner)
 
 
-@pytest.mark.django_db(transaction=True)  # the burst's threads use their own connections
-def test_burst_execute_throttles_over_reserved_concurrency(learner):
-    slow = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.5)\n    return 1\n"
-    function = FunctionFactory(owner=learner, code=slow, reserved_concurrency=1)
-    experiment = Experiment.objects.create(function=function, kind="burst", event="{}", size=3)
-    spec = services.spec_for(function=function)
-    for _ in range(3):
-        InvocationFactory(function=function, experiment=experiment, config=services._snapshot(spec))
-    services.burst_execute(experiment_id=experiment.pk)
-    statuses = sorted(experiment.invocations.values_list("status", flat=True))
-    assert statuses.count("success") >= 1
-    assert "throttled" in statuses
-
-
 def test_tuning_start_runs_in_its_own_namespace(learner, django_capture_on_commit_callbacks):
     function = FunctionFactory(owner=learner)
     with django_capture_on_commit_callbacks(execute=False):
@@ -469,3 +390,15 @@ def test_tuning_start_runs_in_its_own_namespace(learner, django_capture_on_commi
     )
     assert sizes == [128, 128, 256, 256]
     assert experiment.invocations.first().namespace.endswith("/tuning")
+
+
+def test_function_create_for_node_starts_from_the_blueprints_node_twin(learner):
+    function = services.function_create(
+        owner=learner, name="api", blueprint="api-json", runtime="nodejs24.x"
+    )
+    assert function.runtime == "nodejs24.x"
+    assert function.handler == catalog.NODE_HANDLER == "index.handler"
+    source = function.files.get(path="index.mjs").content
+    assert "export const handler = async" in source
+    assert not function.files.filter(path=catalog.HANDLER_FILE).exists()
+    assert function.test_events.get().name == "apigateway-rest"

@@ -101,3 +101,22 @@ def test_without_a_worker_the_invocation_stays_queued(redis_url, learner, client
 
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("sandbox")
+
+
+def test_console_invoke_answers_with_the_result_when_it_is_quick(
+    celery_worker_process, learner, client
+):
+    """The console waits on Redis for the worker's result: no poll when it comes in time."""
+    function = FunctionFactory(owner=learner)
+    client.force_login(learner)
+    response = client.post(
+        reverse("sandbox:invoke", args=[function.pk]),
+        {"event": '{"name": "Ada"}'},
+        HTTP_HX_REQUEST="true",
+    )
+    invocation = Invocation.objects.get(function=function)
+    assert invocation.status == Invocation.Status.SUCCESS
+    triggers = response["HX-Trigger"]
+    assert "invocationStarted" in triggers and "invocationFinished" in triggers
+    html = response.content.decode()
+    assert "Ada" in html and f"{invocation.billed_duration_ms} ms" in html

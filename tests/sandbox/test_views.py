@@ -518,3 +518,218 @@ def test_download_round_trips_through_upload(owner_client, function, learner):
     downloaded = SimpleUploadedFile(f"{function.name}.zip", response.content)
     owner_client.post(reverse("sandbox:code_upload", args=[other.pk]), {"zip_file": downloaded})
     assert _files(other) == _files(function)
+
+
+# ---------------------------------------------------------------- nothing lost, records agree
+
+
+def _create_data(**overrides):
+    data = {
+        "blueprint": "blank",
+        "name": "blank-demo",
+        "runtime": "python3.11",
+        "handler": catalog.HANDLER,
+        "memory_mb": 128,
+        "timeout_s": 3,
+        "ephemeral_storage_mb": 512,
+        "architecture": "x86_64",
+        "provisioned_concurrency": 0,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_each_template_suggests_its_own_free_name(owner_client, learner):
+    url = reverse("sandbox:function_create")
+    html = owner_client.get(url).content.decode()
+    assert 'name="name" value="blank-demo"' in html
+    assert 'data-blueprint-name="api-json-demo"' in html
+    # The learner picks another template but leaves the suggested name: it follows the template.
+    response = owner_client.post(
+        url, _create_data(blueprint="api-json", name="blank-demo", suggested_name="blank-demo")
+    )
+    assert response.status_code == 302
+    assert Function.objects.get(owner=learner).name == "api-json-demo"
+    # The second function from the same template gets a free name, not a duplicate error.
+    html = owner_client.get(url).content.decode()
+    assert 'data-blueprint-name="api-json-demo-2"' in html
+    response = owner_client.post(
+        url, _create_data(blueprint="api-json", name="blank-demo", suggested_name="blank-demo")
+    )
+    assert response.status_code == 302
+    assert set(Function.objects.values_list("name", flat=True)) == {
+        "api-json-demo",
+        "api-json-demo-2",
+    }
+    # A name the learner typed is kept as typed.
+    owner_client.post(url, _create_data(name="mine", suggested_name="blank-demo"))
+    assert Function.objects.filter(name="mine").exists()
+
+
+def test_a_description_past_lambdas_256_characters_is_refused(owner_client, function):
+    url = reverse("sandbox:function_config", args=[function.pk])
+    data = {
+        "description": "d" * 257,
+        "handler": catalog.HANDLER,
+        "memory_mb": 128,
+        "timeout_s": 3,
+        "ephemeral_storage_mb": 512,
+        "architecture": "x86_64",
+        "provisioned_concurrency": 0,
+    }
+    html = owner_client.post(url, data).content.decode()
+    assert "at most 256 characters" in html
+    assert 'maxlength="256"' in html
+    function.refresh_from_db()
+    assert function.description == ""
+    with pytest.raises(services.ValidationError):
+        services.function_update_config(function=function, description="d" * 257)
+
+
+def test_provisioned_over_reserved_is_a_field_message_and_nothing_unsaved_shows(
+    owner_client, function
+):
+    url = reverse("sandbox:function_config", args=[function.pk])
+    data = {
+        "handler": catalog.HANDLER,
+        "memory_mb": 256,
+        "timeout_s": 3,
+        "ephemeral_storage_mb": 512,
+        "architecture": "x86_64",
+        "environment": "",
+        "reserved_concurrency": 5,
+        "provisioned_concurrency": 8,
+    }
+    response = owner_client.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Constraint" not in html and "is violated" not in html
+    field = html.split("field-provisioned_concurrency", 1)[1].split("</div>", 1)[0]
+    assert "cannot be more than reserved concurrency (5)" in field
+    # The header shows what is saved (128 MB, no reservation), not the refused values.
+    header = html.split('class="fn-summary', 1)[1].split("</p>", 1)[0]
+    assert "128 MB" in header and "256 MB" not in header
+    assert "reserved 5" not in header and "provisioned 8" not in header
+    # The lab's settings form says the same, in the same words.
+    response = owner_client.post(
+        reverse("sandbox:concurrency_settings", args=[function.pk]),
+        {"reserved_concurrency": 5, "provisioned_concurrency": 8},
+        follow=True,
+    )
+    assert "cannot be more than reserved concurrency (5)" in response.content.decode()
+    function.refresh_from_db()
+    assert (function.reserved_concurrency, function.provisioned_concurrency) == (None, 0)
+
+
+def test_fixing_bad_json_clears_the_error_when_the_invocation_starts(
+    owner_client, function, django_capture_on_commit_callbacks
+):
+    url = reverse("sandbox:invoke", args=[function.pk])
+    bad = owner_client.post(url, {"event": '{"a": }'}, **HTMX)
+    assert "not valid JSON" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        good = owner_client.post(url, {"event": '{"a": 1}'}, **HTMX)
+    html = good.content.decode()
+    assert 'id="result"' in html
+    errors = html.split('id="event-errors"', 1)[1].split("</div>", 1)[0]
+    assert 'hx-swap-oob="true"' in errors
+    assert "not valid JSON" not in errors and "errorlist" not in errors
+
+
+def test_lab_form_errors_clear_once_a_run_starts(
+    owner_client, function, django_capture_on_commit_callbacks
+):
+    url = reverse("sandbox:concurrency_lab", args=[function.pk])
+    refused = owner_client.post(url, {"count": 1, "event": "{"}, **HTMX)
+    assert refused["HX-Retarget"] == "#form-errors"
+    with django_capture_on_commit_callbacks(execute=False):
+        started = owner_client.post(url, {"count": 1, "event": "{}"}, **HTMX)
+    errors = started.content.decode().split('id="form-errors"', 1)[1].split("</div>", 1)[0]
+    assert 'hx-swap-oob="true"' in errors and "errorlist" not in errors
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("file_create", {"new_path": "helpers.py"}),
+        ("file_rename", {"path": catalog.HANDLER_FILE, "new_path": "main.py"}),
+    ],
+)
+def test_file_actions_save_the_open_files_edits_first(owner_client, function, action, data):
+    edited = "def lambda_handler(event, context):\n    return 'edited'\n"
+    owner_client.post(
+        reverse(f"sandbox:{action}", args=[function.pk]),
+        {**data, "open_path": catalog.HANDLER_FILE, "open_content": edited},
+    )
+    contents = set(function.files.values_list("content", flat=True))
+    assert edited in contents
+
+
+def test_a_refused_upload_still_keeps_the_open_files_edits(owner_client, function):
+    edited = "def lambda_handler(event, context):\n    return 'kept'\n"
+    owner_client.post(
+        reverse("sandbox:code_upload", args=[function.pk]),
+        {
+            "zip_file": SimpleUploadedFile("code.zip", b"not a zip"),
+            "open_path": catalog.HANDLER_FILE,
+            "open_content": edited,
+        },
+    )
+    assert function.files.get().content == edited
+
+
+def test_the_editor_marks_what_carries_edits_and_what_asks_before_deleting(owner_client, function):
+    services.function_file_create(function=function, path="helpers.py")
+    html = owner_client.get(function.get_absolute_url()).content.decode()
+    assert "data-code-state" in html and ">Saved</span>" in html
+    for form_id in ("file-create-form", "file-rename-form", "code-upload-form", "file-delete-form"):
+        tag = html.split(f'id="{form_id}"', 1)[1].split(">", 1)[0]
+        assert "data-carries-code" in tag, form_id
+    delete_tag = html.split('id="file-delete-form"', 1)[1].split(">", 1)[0]
+    assert f'data-confirm="Delete {catalog.HANDLER_FILE}?' in delete_tag
+
+
+def test_deleting_a_function_needs_its_name_typed(owner_client, function):
+    url = reverse("sandbox:function_delete", args=[function.pk])
+    config = owner_client.get(reverse("sandbox:function_config", args=[function.pk]))
+    assert 'name="confirm_name"' in config.content.decode()
+    response = owner_client.post(url, follow=True)
+    assert "Nothing was deleted" in response.content.decode()
+    owner_client.post(url, {"confirm_name": "something-else"})
+    assert Function.objects.filter(pk=function.pk).exists()
+    response = owner_client.post(url, {"confirm_name": function.name})
+    assert response.status_code == 302
+    assert not Function.objects.filter(pk=function.pk).exists()
+
+
+def test_the_result_shows_the_log_before_the_report_card_and_cost(owner_client, function):
+    invocation = FinishedInvocationFactory(function=function, cold_start=True)
+    html = owner_client.get(invocation.get_absolute_url()).content.decode()
+    result = html.split('id="result"', 1)[1]
+    assert result.index("<h3>Log") < result.index("REPORT card") < result.index("<h3>Cost")
+
+
+def test_create_a_node_function_and_edit_it_as_javascript(owner_client, learner):
+    # The handler left at the Python default follows the runtime, as in the Lambda console.
+    response = owner_client.post(
+        reverse("sandbox:function_create"),
+        {
+            "blueprint": "hello-world",
+            "name": "hello-node",
+            "runtime": "nodejs24.x",
+            "handler": catalog.HANDLER,
+            "memory_mb": 128,
+            "timeout_s": 3,
+            "ephemeral_storage_mb": 512,
+            "architecture": "x86_64",
+            "environment": "",
+            "provisioned_concurrency": 0,
+        },
+    )
+    function = Function.objects.get(owner=learner, name="hello-node")
+    assert response.status_code == 302
+    assert function.handler == "index.handler"
+    html = owner_client.get(function.get_absolute_url()).content.decode()
+    assert 'data-editor="javascript"' in html
+    assert "context.getRemainingTimeInMillis()" in html
+    assert "helpers.mjs" in html

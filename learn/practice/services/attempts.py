@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ from learn.practice.models import (
     SelfGrade,
     Tag,
 )
+from learn.practice.services.challenges import submission_create
 from learn.practice.services.grading import (
     SELF_GRADE_SCORE,
     PracticeError,
@@ -38,10 +38,7 @@ from learn.practice.services.grading import (
     grade_response,
     suggested_rating,
 )
-from learn.practice.services.reviews import card_ensure, card_review, utc
-
-if TYPE_CHECKING:
-    from learn.practice.models import Submission
+from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
 
 QUIZ_LENGTHS = (5, 10, 20)
 MOCK_MINUTES = 20
@@ -149,6 +146,20 @@ def quiz_start(
         now=utc(now),
         lesson=lesson,
         topics=topics,
+    )
+
+
+def question_quiz_start(*, user: User, question: Question, now: datetime | None = None) -> Attempt:
+    """A one-question quiz on `question` (what a search result opens).
+
+    Raises PracticeError for a code challenge (it has its own page) or an unpublished question.
+    """
+    if question.type == QuestionType.CODE:
+        raise PracticeError("Code challenges are practised on their own page.")
+    if question.current_version_id is None:
+        raise PracticeError("This question is not published yet.")
+    return _attempt_create(
+        user=user, kind=AttemptKind.QUIZ, questions=[question], now=utc(now), lesson=None
     )
 
 
@@ -286,11 +297,6 @@ def mock_expire_check(*, attempt: Attempt, now: datetime | None = None) -> bool:
 # Answers -------------------------------------------------------------------------------------
 
 
-def _schedules_on_answer(attempt: Attempt) -> bool:
-    # In quizzes and mocks the answer itself rates the card; in reviews the learner rates.
-    return attempt.kind in (AttemptKind.QUIZ, AttemptKind.MOCK)
-
-
 def answer_submit(
     *,
     attempt: Attempt,
@@ -345,14 +351,12 @@ def answer_submit(
         return Answer.objects.get(item=item), False
     card = card_ensure(user=attempt.user, question=version.question, now=moment)
     if version.question.type == QuestionType.CODE:
-        from learn.practice.services.challenges import submission_create
-
         submission = submission_create(
             user=attempt.user, version=version, code=response.code, now=moment
         )
         answer.submission = submission
         answer.save(update_fields=["submission"])
-    elif grade.correct is not None and _schedules_on_answer(attempt):
+    elif grade.correct is not None and schedules_on_answer(attempt):
         card_review(
             card=card,
             rating=suggested_rating(correct=grade.correct, score=grade.score),
@@ -377,7 +381,7 @@ def answer_self_grade(*, answer: Answer, grade: str, now: datetime | None = None
     answer.correct = grade == SelfGrade.GOT_IT
     answer.save(update_fields=["self_grade", "score", "correct"])
     attempt = answer.item.attempt
-    if _schedules_on_answer(attempt):
+    if schedules_on_answer(attempt):
         card = card_ensure(user=attempt.user, question=answer.item.version.question, now=now)
         rating = suggested_rating(correct=answer.correct, score=answer.score)
         card_review(card=card, rating=rating, suggested=rating, now=now, answer=answer)
@@ -425,20 +429,3 @@ def attempt_finish(*, attempt: Attempt, now: datetime | None = None) -> Attempt:
     attempt.refresh_from_db()
     del updated
     return attempt
-
-
-def submission_answer_graded(*, submission: Submission) -> None:
-    """Copy a graded submission's result onto the answers that wait for it, and schedule cards."""
-    for answer in Answer.objects.filter(submission=submission, correct__isnull=True).select_related(
-        "item__attempt", "item__version__question"
-    ):
-        answer.correct = (
-            submission.tests_total > 0 and submission.tests_passed == submission.tests_total
-        )
-        answer.score = submission.grade or 0.0
-        answer.save(update_fields=["correct", "score"])
-        attempt = answer.item.attempt
-        if _schedules_on_answer(attempt):
-            card = card_ensure(user=attempt.user, question=answer.item.version.question)
-            rating = suggested_rating(correct=answer.correct, score=answer.score)
-            card_review(card=card, rating=rating, suggested=rating, answer=answer)

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from learn.practice.models import (
     Answer,
+    Attempt,
+    AttemptKind,
     LearnerGoal,
     Question,
     Rating,
@@ -24,6 +26,12 @@ def scheduler() -> fsrs.Scheduler:
     # No fuzzing: a learner who rates the same way twice sees the same next date, and tests
     # can pin due dates. Anki's fuzz only spreads load across days for large decks.
     return fsrs.Scheduler(enable_fuzzing=False)
+
+
+def schedules_on_answer(attempt: Attempt) -> bool:
+    """Whether answering in attempt rates the card: in quizzes and mocks the answer itself
+    does; in reviews the learner rates."""
+    return attempt.kind in (AttemptKind.QUIZ, AttemptKind.MOCK)
 
 
 def utc(moment: datetime | None) -> datetime:

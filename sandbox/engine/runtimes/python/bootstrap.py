@@ -222,6 +222,8 @@ def main():
     init, _ = read_frame(req_fd)
     if init is None:
         return 0
+    # Lambda's variables and the function's own arrive here, not on any command line.
+    os.environ.update(init["environment"])
     set_limits(init["rlimits"])
     sys.path.insert(0, TASK_ROOT)
     os.chdir(TASK_ROOT)

@@ -1,0 +1,151 @@
+"""What the sandbox worker runs for the practice app: grading code challenge submissions.
+
+The learner's handler runs through sandbox.execution, the one way into the engine; the web
+side (learn.practice.services.challenges) only saves submissions and queues them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+
+from learn.practice.models import (
+    Answer,
+    QuestionVersion,
+    Submission,
+    SubmissionStatus,
+    TestResult,
+)
+from learn.practice.services.grading import output_matches, score_of, suggested_rating
+from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
+from sandbox import execution
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE_MEMORY_MB = 128
+CHALLENGE_TIMEOUT_S = 3
+
+
+def _budget_problem(
+    *, version: QuestionVersion, result: execution.InvocationResult, warm_test: bool
+) -> str:
+    problems = []
+    billed_budget = version.budget_billed_duration_ms
+    if billed_budget is not None and warm_test and result.billed_duration_ms > billed_budget:
+        problems.append(
+            f"billed {result.billed_duration_ms} ms on a warm invocation; the budget is "
+            f"{billed_budget} ms"
+        )
+    memory_budget = version.budget_max_memory_mb
+    if memory_budget is not None and result.max_memory_used_mb > memory_budget:
+        problems.append(
+            f"used {result.max_memory_used_mb} MB of memory; the budget is {memory_budget} MB"
+        )
+    return "; ".join(problems)
+
+
+def _describe_failure(result: execution.InvocationResult) -> str:
+    if result.status == "success":
+        return "the output is not what the test expects"
+    if result.status == "timeout":
+        return f"timed out after {CHALLENGE_TIMEOUT_S} s"
+    if result.error:
+        return f"{result.error.get('errorType', 'Error')}: {result.error.get('errorMessage', '')}"
+    return result.status
+
+
+def submission_grade(*, submission_id: int, now: datetime | None = None) -> Submission:
+    """Run a submission's hidden tests, in order, in one warm environment, and store the results.
+
+    Idempotent: a finished submission is returned as is, and a run interrupted half-way starts
+    over. Never runs code outside the jail: when the sandbox cannot run it (see
+    sandbox.execution.invoke) the submission is marked "could not run" with the reason.
+    """
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("version__question")
+            .get(pk=submission_id)
+        )
+        if submission.is_done:
+            return submission
+        submission.status = SubmissionStatus.RUNNING
+        submission.save(update_fields=["status", "updated_at"])
+        submission.results.all().delete()
+
+    version = submission.version
+    slug = version.question.slug
+    tests = list(version.tests.order_by("order"))
+    config = {
+        "name": f"challenge-{slug}"[:64],
+        "handler": version.handler or "app.handler",
+        "code": {"app.py": submission.code},
+        "memory_mb": CHALLENGE_MEMORY_MB,
+        "timeout_s": CHALLENGE_TIMEOUT_S,
+        "namespace": f"user-{submission.user_id}/challenge-{slug}",
+        # Part of the version key: each submission starts in fresh environments, so state a
+        # previous run left in a warm environment cannot make its tests pass (or fail).
+        "environment": {"LAMBDALAB_SUBMISSION": str(submission.pk)},
+    }
+    outcomes: list[bool] = []
+    try:
+        for position, test in enumerate(tests):
+            result = execution.invoke(config=config, event=test.event)
+            matches = result.status == "success" and output_matches(
+                expected=test.expected, payload=result.payload
+            )
+            budget = _budget_problem(version=version, result=result, warm_test=position > 0)
+            passed = matches and not budget
+            problem = "" if passed else (budget if matches else _describe_failure(result))
+            TestResult.objects.create(
+                submission=submission,
+                test=test,
+                order=position,
+                passed=passed,
+                status=result.status,
+                output=result.payload if result.status == "success" else None,
+                error=result.error,
+                log=result.log[-8000:],
+                billed_duration_ms=result.billed_duration_ms,
+                max_memory_used_mb=result.max_memory_used_mb,
+                cold_start=result.cold_start,
+                within_budget=not budget,
+                problem=problem,
+            )
+            outcomes.append(passed)
+    except execution.ExecutionFailed as exc:
+        logger.warning("submission %s could not run: %s", submission.pk, exc)
+        submission.status = SubmissionStatus.ERROR
+        submission.error = f"The sandbox could not run this submission: {exc}"
+        submission.finished_at = utc(now)
+        submission.save()
+        return submission
+    submission.tests_total = len(tests)
+    submission.tests_passed = sum(outcomes)
+    submission.grade = score_of(outcomes)
+    submission.status = (
+        SubmissionStatus.PASSED if outcomes and all(outcomes) else SubmissionStatus.FAILED
+    )
+    submission.finished_at = utc(now)
+    submission.save()
+    submission_answer_graded(submission=submission)
+    return submission
+
+
+def submission_answer_graded(*, submission: Submission) -> None:
+    """Copy a graded submission's result onto the answers that wait for it, and schedule cards."""
+    for answer in Answer.objects.filter(submission=submission, correct__isnull=True).select_related(
+        "item__attempt", "item__version__question"
+    ):
+        answer.correct = (
+            submission.tests_total > 0 and submission.tests_passed == submission.tests_total
+        )
+        answer.score = submission.grade or 0.0
+        answer.save(update_fields=["correct", "score"])
+        attempt = answer.item.attempt
+        if schedules_on_answer(attempt):
+            card = card_ensure(user=attempt.user, question=answer.item.version.question)
+            rating = suggested_rating(correct=answer.correct, score=answer.score)
+            card_review(card=card, rating=rating, suggested=rating, answer=answer)

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SandboxApiConfig(AppConfig):
+    """The Lambda REST API (2015-03-31) for boto3 and the AWS CLI, and learners' access keys."""
+
+    name = "sandbox.api"
+    label = "sandbox_api"
+    verbose_name = "Lambda API"
+    default_auto_field = "django.db.models.BigAutoField"

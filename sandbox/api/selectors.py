@@ -1,0 +1,50 @@
+"""Reads of the Lambda API: access keys."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import Http404
+
+from sandbox.api.models import AccessKey
+from sandbox.models import Function
+
+
+def access_key_list(*, owner: User) -> QuerySet[AccessKey]:
+    return AccessKey.objects.filter(owner=owner)
+
+
+def access_key_get(*, owner: User, pk: int) -> AccessKey:
+    key = AccessKey.objects.filter(owner=owner, pk=pk).first()
+    if key is None:
+        raise Http404
+    return key
+
+
+def access_key_active(*, access_key_id: str) -> AccessKey | None:
+    """The active key with this id, with its owner, or None (unknown or revoked)."""
+    return (
+        AccessKey.objects.select_related("owner")
+        .filter(access_key_id=access_key_id, revoked_at__isnull=True, owner__is_active=True)
+        .first()
+    )
+
+
+def function_find(*, owner: User, name: str) -> Function | None:
+    """The owner's function called name: the API never looks beyond the caller's own."""
+    return Function.objects.filter(owner=owner, name=name).first()
+
+
+def function_page(*, owner: User, after: str = "", limit: int = 50) -> list[Function]:
+    """Up to limit + 1 of the owner's functions by name, after the name `after` (a page and
+    whether another follows), with their files for the package figures."""
+    functions = Function.objects.filter(owner=owner).order_by("name")
+    if after:
+        functions = functions.filter(name__gt=after)
+    return list(functions.prefetch_related("files")[: limit + 1])
+
+
+def account_usage(*, owner: User) -> tuple[list[Function], int]:
+    """The owner's functions (with files) and the concurrency they reserve in all."""
+    functions = list(Function.objects.filter(owner=owner).prefetch_related("files"))
+    return functions, sum(f.reserved_concurrency or 0 for f in functions)

@@ -1,0 +1,147 @@
+"""Lambda's JSON shapes for the sandbox's functions: ARNs, FunctionConfiguration and friends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox import selectors as sandbox_selectors
+from sandbox.api import errors
+from sandbox.engine.environment import ACCOUNT_ID, REGION
+from sandbox.models import Function
+
+LATEST = "$LATEST"
+
+# A name, a partial ARN (123456789012:function:name) or a full ARN, with an optional qualifier.
+_FUNCTION_RE = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?=\d{12}:function:))?"
+    r"(?:(?P<account>\d{12}):function:)?"
+    r"(?P<name>[A-Za-z0-9_-]{1,64})"
+    r"(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+)
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    name: str
+    qualifier: str | None
+
+
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def role_arn() -> str:
+    # The sandbox has no IAM of its own here: every function reports the one sandbox role.
+    return f"arn:aws:iam::{ACCOUNT_ID}:role/lambdalab-sandbox"
+
+
+def parse_function_name(value: str, *, qualifier: str | None = None) -> FunctionRef:
+    """Split a FunctionName path parameter (name, partial or full ARN, maybe qualified).
+
+    Raises InvalidParameterValueException for a malformed value or a qualifier given twice
+    differently, ResourceNotFoundException for another account's ARN.
+    """
+    match = _FUNCTION_RE.match(value or "")
+    if match is None:
+        raise errors.invalid(
+            f"1 validation error detected: Value '{value}' at 'functionName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
+            r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+        )
+    if match["account"] and match["account"] != ACCOUNT_ID:
+        raise errors.not_found(f"Function not found: {value}")
+    in_name = match["qualifier"]
+    if in_name and qualifier and in_name != qualifier:
+        raise errors.invalid(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
+    return FunctionRef(name=match["name"], qualifier=in_name or qualifier or None)
+
+
+def timestamp(value: datetime) -> str:
+    """Lambda's LastModified format: 2026-12-01T20:41:15.123+0000."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def revision_id(*parts: object) -> str:
+    return str(uuid.UUID(hashlib.sha256(repr(parts).encode()).hexdigest()[:32]))
+
+
+@dataclass(frozen=True)
+class Package:
+    """The zip a function's code makes, as Lambda describes it."""
+
+    size: int
+    sha256: str  # base64 of the SHA-256 of the zip, as CodeSha256
+
+    @classmethod
+    def of(cls, function: Function) -> Package:
+        data = sandbox_selectors.function_code_zip(function=function)
+        return cls.from_bytes(data)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Package:
+        return cls(size=len(data), sha256=base64.b64encode(hashlib.sha256(data).digest()).decode())
+
+
+def configuration(
+    *,
+    function: Function,
+    package: Package,
+    settings: dict[str, Any] | None = None,
+    version: str = LATEST,
+    last_modified: datetime | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """A FunctionConfiguration. settings holds a published version's FunctionSpec arguments;
+    without it the function's current ones are used."""
+    if settings is None:
+        settings = {
+            "handler": function.handler,
+            "runtime": function.runtime,
+            "memory_mb": function.memory_mb,
+            "timeout_s": function.timeout_s,
+            "ephemeral_storage_mb": function.ephemeral_storage_mb,
+            "environment": function.environment or {},
+            "architecture": function.architecture,
+        }
+    environment = {
+        k: v for k, v in (settings.get("environment") or {}).items() if k != "LAMBDALAB_DEPLOYMENT"
+    }
+    modified = last_modified or function.updated_at
+    shape: dict[str, Any] = {
+        "FunctionName": function.name,
+        "FunctionArn": function_arn(function.name, None if version == LATEST else version),
+        "Runtime": settings["runtime"],
+        "Role": role_arn(),
+        "Handler": settings["handler"],
+        "CodeSize": package.size,
+        "Description": function.description if description is None else description,
+        "Timeout": settings["timeout_s"],
+        "MemorySize": settings["memory_mb"],
+        "LastModified": timestamp(modified),
+        "CodeSha256": package.sha256,
+        "Version": version,
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": revision_id(function.pk, version, modified.isoformat()),
+        # Creation and updates finish before the API answers, so a function is always
+        # Active and its last update Successful (boto3's waiters return at once).
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": [settings["architecture"]],
+        "EphemeralStorage": {"Size": settings["ephemeral_storage_mb"]},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.name}"},
+    }
+    if environment:
+        shape["Environment"] = {"Variables": environment}
+    return shape

@@ -1,0 +1,34 @@
+"""The Lambda API's paths, at the site root as on AWS, and the access-key pages."""
+
+from django.urls import path, re_path
+
+from sandbox.api import pages, views
+
+app_name = "sandbox_api"
+_FN = r"(?P<name>[^/]+)"
+urlpatterns = [
+    re_path(r"^2015-03-31/functions/?$", views.functions_view, name="functions"),
+    re_path(rf"^2015-03-31/functions/{_FN}/?$", views.function_view, name="function"),
+    re_path(
+        rf"^2015-03-31/functions/{_FN}/configuration/?$",
+        views.configuration_view,
+        name="configuration",
+    ),
+    re_path(rf"^2015-03-31/functions/{_FN}/code/?$", views.code_view, name="function_code"),
+    re_path(rf"^2015-03-31/functions/{_FN}/invocations/?$", views.invocations_view, name="invoke"),
+    re_path(
+        rf"^2017-10-31/functions/{_FN}/concurrency/?$",
+        views.put_concurrency_view,
+        name="put_concurrency",
+    ),
+    re_path(
+        rf"^2019-09-30/functions/{_FN}/concurrency/?$",
+        views.get_concurrency_view,
+        name="get_concurrency",
+    ),
+    re_path(r"^2016-08-19/account-settings/?$", views.account_settings_view, name="account"),
+    # Not an AWS path: where GetFunction's Code.Location points (a signed, expiring URL).
+    path("2015-03-31/code/<str:token>", views.code_download, name="code"),
+    path("accounts/keys/", pages.access_keys_page, name="access_keys"),
+    path("accounts/keys/<int:pk>/revoke/", pages.access_key_revoke, name="access_key_revoke"),
+]

@@ -1,0 +1,530 @@
+"""The Lambda REST API (2015-03-31): each view checks the caller's SigV4 signature, calls the
+sandbox's services and selectors for the caller's own functions, and answers in Lambda's
+shapes. Errors are LambdaError, rendered by the `operation` wrapper.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import selectors as sandbox_selectors
+from sandbox import services as sandbox_services
+from sandbox.api import errors, selectors, services, shapes, sigv4
+from sandbox.api.errors import LambdaError
+from sandbox.api.models import AccessKey
+from sandbox.engine.protocol import MAX_REQUEST_BYTES
+from sandbox.engine.spec import ZIP_MAX_BYTES
+from sandbox.models import Function, Invocation
+from sandbox.results import invocation_wait_finished
+
+logger = logging.getLogger(__name__)
+
+# A base64 zip of ZIP_MAX_BYTES plus the JSON around it.
+MAX_BODY_BYTES = ZIP_MAX_BYTES * 4 // 3 + 64 * 1024
+LOG_TAIL_BYTES = 4 * 1024
+CODE_URL_MAX_AGE_S = 600  # GetFunction's Code.Location expires after 10 minutes, as on AWS
+CODE_URL_SALT = "sandbox_api.code"
+
+# Lambda's parameter names for the sandbox's own field names in ValidationError.
+_PARAMETER_NAMES = {
+    "name": "FunctionName",
+    "handler": "Handler",
+    "runtime": "Runtime",
+    "memory_mb": "MemorySize",
+    "timeout_s": "Timeout",
+    "ephemeral_storage_mb": "EphemeralStorage.Size",
+    "environment": "Environment.Variables",
+    "architecture": "Architectures",
+    "description": "Description",
+    "files": "Code",
+    "zip_file": "Code.ZipFile",
+    "event": "Payload",
+    "reserved_concurrency": "ReservedConcurrentExecutions",
+    "provisioned_concurrency": "ProvisionedConcurrentExecutions",
+}
+
+
+@dataclass
+class Call:
+    """One verified API call: who made it and what it sent."""
+
+    request: HttpRequest
+    key: AccessKey
+    body: bytes
+
+    @property
+    def user(self) -> User:
+        return self.key.owner
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise errors.LambdaError(
+                "InvalidRequestContentException", "Could not parse request body into json."
+            ) from None
+        if not isinstance(data, dict):
+            raise errors.LambdaError(
+                "InvalidRequestContentException", "The request body must be a JSON object."
+            )
+        return data
+
+    def query(self, name: str) -> str | None:
+        return self.request.GET.get(name) or None
+
+
+Handler = Callable[..., HttpResponse]
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > MAX_BODY_BYTES:
+        raise errors.too_large(f"Request must be smaller than {MAX_BODY_BYTES} bytes.")
+    # request.read(), not request.body: the body may be larger than Django's form-data cap.
+    return request.read(length) if length else b""
+
+
+def _signed_request(request: HttpRequest, body: bytes) -> sigv4.SignedRequest:
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw and raw.startswith("/") else sigv4.wire_path(request.path)
+    return sigv4.SignedRequest(
+        method=request.method or "GET",
+        host=request.META.get("HTTP_HOST", ""),
+        path=path,
+        query_string=request.META.get("QUERY_STRING", ""),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=body,
+    )
+
+
+def authenticate(request: HttpRequest, body: bytes) -> AccessKey:
+    """The active access key that signed request. Raises LambdaError (403) otherwise."""
+    found: dict[str, AccessKey] = {}
+
+    def secret_for(key_id: str) -> str | None:
+        key = selectors.access_key_active(access_key_id=key_id)
+        if key is None:
+            return None
+        found[key_id] = key
+        return key.secret
+
+    key_id = sigv4.verify(_signed_request(request, body), secret_for=secret_for)
+    key = found[key_id]
+    services.access_key_mark_used(key=key)
+    return key
+
+
+def operation(**handlers: Handler) -> Callable[..., HttpResponse]:
+    """A view answering each HTTP method with its handler(call, **url_kwargs)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        handler = handlers.get(request.method or "")
+        try:
+            if handler is None:
+                raise LambdaError("UnknownOperationException", "Unknown operation.", status=400)
+            body = _read_body(request)
+            key = authenticate(request, body)
+            return handler(Call(request=request, key=key, body=body), **kwargs)
+        except LambdaError as error:
+            return errors.error_response(error)
+        except Exception:
+            logger.exception("Lambda API %s %s failed", request.method, request.path)
+            return errors.error_response(errors.service("The sandbox failed to answer."))
+
+    return view
+
+
+def _validation_message(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return " ".join(
+            f"{_PARAMETER_NAMES.get(field, field)}: {' '.join(messages)}"
+            for field, messages in error.message_dict.items()
+        )
+    return " ".join(error.messages)
+
+
+def _function(call: Call, name: str) -> tuple[Function, str | None]:
+    """The caller's function named by the path (and Qualifier), with its qualifier.
+
+    Functions are looked up among the caller's own only: another learner's function is as
+    absent as one that never existed.
+    """
+    ref = shapes.parse_function_name(name, qualifier=call.query("Qualifier"))
+    function = selectors.function_find(owner=call.user, name=ref.name)
+    if function is None:
+        raise errors.not_found(
+            f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
+        )
+    if ref.qualifier not in (None, shapes.LATEST):
+        raise errors.not_found(
+            f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
+        )
+    return function, ref.qualifier
+
+
+def _configuration(function: Function) -> dict[str, Any]:
+    return shapes.configuration(function=function, package=shapes.Package.of(function))
+
+
+def _zip_bytes(value: Any) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise errors.invalid(
+            "Code.ZipFile is required: this sandbox accepts a .zip deployment package "
+            "(S3 locations and container images are not available)."
+        )
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.invalid("Could not unzip uploaded file. Please check your file.") from None
+
+
+# ---------------------------------------------------------------- functions
+
+
+def create_function(call: Call) -> HttpResponse:
+    data = call.json()
+    if data.get("PackageType", "Zip") != "Zip":
+        raise errors.invalid("This sandbox runs .zip packages only (PackageType Zip).")
+    code = data.get("Code") or {}
+    zip_data = _zip_bytes(code.get("ZipFile"))
+    architectures = data.get("Architectures") or ["x86_64"]
+    if len(architectures) != 1:
+        raise errors.invalid("Architectures must name exactly one architecture.")
+    name = str(data.get("FunctionName") or "")
+    if selectors.function_find(owner=call.user, name=name) is not None:
+        raise errors.conflict(f"Function already exist: {name}")
+    try:
+        files = sandbox_services.code_files_from_zip(data=zip_data, filename="Code.ZipFile")
+        function = sandbox_services.function_create(
+            owner=call.user,
+            name=name,
+            description=str(data.get("Description") or ""),
+            runtime=str(data.get("Runtime") or ""),
+            handler=str(data.get("Handler") or "") or None,
+            memory_mb=data.get("MemorySize", 128),
+            timeout_s=data.get("Timeout", 3),
+            ephemeral_storage_mb=(data.get("EphemeralStorage") or {}).get("Size", 512),
+            architecture=architectures[0],
+            environment=(data.get("Environment") or {}).get("Variables") or {},
+            files=files,
+            events={},
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    except sandbox_services.LimitReached as exc:
+        raise LambdaError("CodeStorageExceededException", str(exc)) from None
+    return JsonResponse(_configuration(function), status=201)
+
+
+def list_functions(call: Call) -> HttpResponse:
+    try:
+        limit = int(call.query("MaxItems") or 50)
+    except ValueError:
+        raise errors.invalid("MaxItems must be a number between 1 and 10000.") from None
+    if not 1 <= limit <= 10_000:
+        raise errors.invalid("MaxItems must be a number between 1 and 10000.")
+    marker = call.query("Marker")
+    page = selectors.function_page(
+        owner=call.user, after=_unmarker(marker) if marker else "", limit=limit
+    )
+    body: dict[str, Any] = {"Functions": [_configuration(f) for f in page[:limit]]}
+    if len(page) > limit:
+        body["NextMarker"] = _marker(page[limit - 1].name)
+    return JsonResponse(body)
+
+
+def _marker(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _unmarker(marker: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (binascii.Error, ValueError):
+        raise errors.invalid("Invalid Marker.") from None
+
+
+def get_function(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    token = signing.dumps({"f": function.pk}, salt=CODE_URL_SALT)
+    location = call.request.build_absolute_uri(reverse("sandbox_api:code", args=[token]))
+    body: dict[str, Any] = {
+        "Configuration": _configuration(function),
+        "Code": {"RepositoryType": "S3", "Location": location},
+        "Tags": {},
+    }
+    if function.reserved_concurrency is not None:
+        body["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
+    return JsonResponse(body)
+
+
+def delete_function(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    sandbox_services.function_delete(function=function)
+    return HttpResponse(status=204)
+
+
+def get_configuration(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    return JsonResponse(_configuration(function))
+
+
+def _check_revision(function: Function, data: dict[str, Any]) -> None:
+    wanted = data.get("RevisionId")
+    if wanted and wanted != _configuration(function)["RevisionId"]:
+        raise LambdaError(
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. "
+            "Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+            status=412,
+        )
+
+
+def update_configuration(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    data = call.json()
+    _check_revision(function, data)
+    runtime = data.get("Runtime")
+    if runtime and runtime != function.runtime:
+        raise errors.invalid(
+            f"Runtime {runtime} cannot be set on {function.runtime} function here; "
+            "create a new function for another runtime."
+        )
+    fields = {
+        "Description": "description",
+        "Handler": "handler",
+        "MemorySize": "memory_mb",
+        "Timeout": "timeout_s",
+    }
+    changes = {field: data[param] for param, field in fields.items() if param in data}
+    if "EphemeralStorage" in data:
+        changes["ephemeral_storage_mb"] = (data["EphemeralStorage"] or {}).get("Size", 512)
+    if "Environment" in data:
+        changes["environment"] = (data["Environment"] or {}).get("Variables") or {}
+    try:
+        function = sandbox_services.function_update_config(function=function, **changes)
+    except ValidationError as exc:
+        function.refresh_from_db()
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_configuration(function))
+
+
+def update_code(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    data = call.json()
+    _check_revision(function, data)
+    zip_data = _zip_bytes(data.get("ZipFile"))
+    architectures = data.get("Architectures")
+    try:
+        sandbox_services.function_code_upload(
+            function=function, data=zip_data, filename="Code.ZipFile"
+        )
+        if architectures and architectures[0] != function.architecture:
+            sandbox_services.function_update_config(
+                function=function, architecture=architectures[0]
+            )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    function.refresh_from_db()
+    return JsonResponse(_configuration(function))
+
+
+@csrf_exempt
+def code_download(request: HttpRequest, token: str) -> HttpResponse:
+    """GetFunction's Code.Location: the zip, for whoever holds the signed, expiring URL."""
+    try:
+        claims = signing.loads(token, salt=CODE_URL_SALT, max_age=CODE_URL_MAX_AGE_S)
+    except signing.BadSignature:
+        return HttpResponse(
+            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            status=403,
+            content_type="application/xml",
+        )
+    function = Function.objects.filter(pk=claims["f"]).first()
+    if function is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(
+        sandbox_selectors.function_code_zip(function=function), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{function.name}.zip"'
+    return response
+
+
+# ---------------------------------------------------------------- invoke
+
+
+def _too_many(exc: sandbox_services.LimitReached) -> LambdaError:
+    return errors.too_many(
+        str(exc), reason=getattr(exc, "reason", "") or "ConcurrentInvocationLimitExceeded"
+    )
+
+
+def _event_text(body: bytes) -> str:
+    if len(body) > MAX_REQUEST_BYTES:
+        raise errors.too_large(
+            f"{len(body)} byte payload is too large for the RequestResponse invocation type "
+            f"({MAX_REQUEST_BYTES} byte maximum)"
+        )
+    text = body.decode("utf-8", "replace") if body else "{}"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LambdaError(
+            "InvalidRequestContentException",
+            f"Could not parse request body into json: {exc.msg}",
+        ) from None
+    return text
+
+
+def _wait_seconds(invocation: Invocation) -> float:
+    timeout_s = int(invocation.config.get("timeout_s", 3))
+    # INIT may take up to 10 s before the handler's own timeout starts.
+    return timeout_s + 10 + settings.SANDBOX_API_QUEUE_WAIT_SECONDS
+
+
+def invoke(call: Call, name: str) -> HttpResponse:
+    function, qualifier = _function(call, name)
+    kind = call.request.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    if kind not in ("RequestResponse", "Event", "DryRun"):
+        raise errors.invalid(f"Unsupported invocation type {kind}.")
+    version = qualifier or shapes.LATEST
+    if kind == "DryRun":
+        response = HttpResponse(status=204)
+        response["X-Amz-Executed-Version"] = version
+        return response
+    event_text = _event_text(call.body)
+    try:
+        invocation = sandbox_services.invocation_start(
+            function=function, event_text=event_text, requested_by=call.user
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    except sandbox_services.LimitReached as exc:
+        raise _too_many(exc) from None
+    if kind == "Event":
+        response = HttpResponse(status=202)
+        response["x-amzn-RequestId"] = str(invocation.pk)
+        return response
+    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=_wait_seconds(invocation))
+    invocation.refresh_from_db()
+    return _invoke_response(invocation, version=version, tail=_wants_tail(call))
+
+
+def _wants_tail(call: Call) -> bool:
+    return (call.request.headers.get("X-Amz-Log-Type") or "None") == "Tail"
+
+
+def _invoke_response(invocation: Invocation, *, version: str, tail: bool) -> HttpResponse:
+    """Lambda's answer to a synchronous invoke of a finished (or still pending) invocation."""
+    status = invocation.status
+    if invocation.is_pending:
+        raise errors.service(
+            f"The sandbox did not finish invocation {invocation.pk} in time; it is still "
+            f"{status}. Its result will be in the console."
+        )
+    if status == Invocation.Status.FAILED:
+        raise errors.service(invocation.failure_reason or "The sandbox could not run the function.")
+    if status == Invocation.Status.THROTTLED:
+        reason = (invocation.error or {}).get("Reason") or "ConcurrentInvocationLimitExceeded"
+        raise errors.too_many("Rate Exceeded.", reason=reason)
+    if status == Invocation.Status.SUCCESS:
+        response = HttpResponse(json.dumps(invocation.payload), content_type="application/json")
+    else:
+        response = HttpResponse(json.dumps(invocation.error), content_type="application/json")
+        response["X-Amz-Function-Error"] = "Unhandled"
+    response["X-Amz-Executed-Version"] = version
+    response["x-amzn-RequestId"] = invocation.request_id
+    if tail:
+        log = invocation.log.encode()[-LOG_TAIL_BYTES:]
+        response["X-Amz-Log-Result"] = base64.b64encode(log).decode()
+    return response
+
+
+# ---------------------------------------------------------------- concurrency and account
+
+
+def _reserved(function: Function) -> dict[str, Any]:
+    if function.reserved_concurrency is None:
+        return {}
+    return {"ReservedConcurrentExecutions": function.reserved_concurrency}
+
+
+def put_concurrency(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    value = call.json().get("ReservedConcurrentExecutions")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.invalid("ReservedConcurrentExecutions must be a whole number of 0 or more.")
+    limit = settings.SANDBOX_ACCOUNT_CONCURRENCY
+    if value > limit:
+        raise errors.invalid(
+            f"Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [0]; the sandbox's "
+            f"account concurrency is {limit}."
+        )
+    try:
+        function = sandbox_services.function_update_config(
+            function=function, reserved_concurrency=value
+        )
+    except ValidationError as exc:
+        function.refresh_from_db()
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_reserved(function))
+
+
+def get_concurrency(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    return JsonResponse(_reserved(function))
+
+
+def delete_concurrency(call: Call, name: str) -> HttpResponse:
+    function, _ = _function(call, name)
+    try:
+        sandbox_services.function_update_config(function=function, reserved_concurrency=None)
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return HttpResponse(status=204)
+
+
+def account_settings(call: Call) -> HttpResponse:
+    functions, reserved = selectors.account_usage(owner=call.user)
+    total_code = sum(shapes.Package.of(f).size for f in functions)
+    limit = settings.SANDBOX_ACCOUNT_CONCURRENCY
+    return JsonResponse(
+        {
+            "AccountLimit": {
+                "TotalCodeSize": 75 * 1024**3,
+                "CodeSizeUnzipped": 250 * 1024**2,
+                "CodeSizeZipped": ZIP_MAX_BYTES,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": max(limit - reserved, 0),
+            },
+            "AccountUsage": {"TotalCodeSize": total_code, "FunctionCount": len(functions)},
+        }
+    )
+
+
+functions_view = operation(GET=list_functions, POST=create_function)
+function_view = operation(GET=get_function, DELETE=delete_function)
+configuration_view = operation(GET=get_configuration, PUT=update_configuration)
+code_view = operation(PUT=update_code)
+invocations_view = operation(POST=invoke)
+put_concurrency_view = operation(PUT=put_concurrency, DELETE=delete_concurrency)
+get_concurrency_view = operation(GET=get_concurrency)
+account_settings_view = operation(GET=account_settings)

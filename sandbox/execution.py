@@ -1,0 +1,219 @@
+"""What the sandbox worker runs: the one place the web side and the learning side hand work to
+the engine.
+
+Celery tasks call the *_execute functions here; sandbox.services (the web's writes) only queue
+them. Code challenges go through invoke(), which maps every way the sandbox can fail to run
+code onto ExecutionFailed, exactly as an invocation records it in failure_reason. Nothing here
+runs in the web process: the EnvironmentPool is created on first use, in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
+from sandbox.models import Invocation
+
+__all__ = [
+    "MAX_RUNS_PER_SIZE",
+    "TUNING_MEMORY_SIZES",
+    "ExecutionFailed",
+    "InvocationResult",
+    "burst_execute",
+    "invocation_execute",
+    "invocation_fail",
+    "invocation_store_result",
+    "invocations_sweep_stale",
+    "invoke",
+    "tuning_execute",
+]
+
+logger = logging.getLogger(__name__)
+
+TUNING_MEMORY_SIZES = (128, 256, 512, 1024, 1769, 3008)
+MAX_RUNS_PER_SIZE = 5
+
+
+class ExecutionFailed(Exception):
+    """The sandbox could not run the code at all (not the handler's own error).
+
+    str() is the reason to show the learner, the same words an invocation's failure_reason
+    holds.
+    """
+
+
+def invoke(*, config: Mapping[str, Any], event: Any) -> InvocationResult:
+    """Run event through the function config describes (FunctionSpec.to_config()'s keys) in
+    this process's EnvironmentPool, and return the engine's result.
+
+    The handler's own failures (errors, timeouts, crashes, throttling) are results. Raises
+    ExecutionFailed when nothing could be run: an invalid configuration, a worker whose jail
+    does not work (code never runs unsandboxed), or any fault of the engine itself.
+    """
+    from sandbox.pool import get_pool
+
+    try:
+        spec = FunctionSpec.from_config(config)
+    except SpecError as exc:
+        raise ExecutionFailed(f"Invalid configuration: {exc}") from None
+    try:
+        return get_pool().invoke(spec, event)
+    except JailUnavailable as exc:
+        raise ExecutionFailed(
+            f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
+        ) from None
+    except Exception as exc:
+        logger.exception("the engine failed to run %s", spec.name)
+        raise ExecutionFailed(f"The sandbox failed: {exc!r}") from None
+
+
+# ---------------------------------------------------------------- invocations
+
+
+def invocation_execute(*, invocation_id: int, worker: str = "") -> Invocation | None:
+    """Run a queued invocation through this process's EnvironmentPool and store the result.
+
+    Idempotent: an invocation that is already finished is left alone; one found `running`
+    (its worker died mid-run and the task came back) is marked failed rather than run twice,
+    since user code may not be safe to repeat. Returns the invocation, or None if it is gone.
+    """
+    claimed = Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.RUNNING,
+        started_at=timezone.now(),
+        worker=worker,
+        attempts=1,
+        updated_at=timezone.now(),
+    )
+    invocation = Invocation.objects.filter(pk=invocation_id).first()
+    if invocation is None:
+        return None
+    if not claimed:
+        if invocation.status == Invocation.Status.RUNNING:
+            return invocation_fail(
+                invocation=invocation,
+                reason="The sandbox worker stopped while this invocation was running; "
+                "it was not run again because handlers may not be safe to repeat.",
+            )
+        return invocation
+    try:
+        event = json.loads(invocation.event)
+    except (ValueError, RecursionError):
+        return invocation_fail(invocation=invocation, reason="The event is not valid JSON.")
+    try:
+        result = invoke(config=invocation.config, event=event)
+    except ExecutionFailed as exc:
+        return invocation_fail(invocation=invocation, reason=str(exc))
+    return invocation_store_result(invocation=invocation, result=result)
+
+
+def invocation_store_result(*, invocation: Invocation, result: InvocationResult) -> Invocation:
+    """Copy the engine's result onto the invocation (every figure comes from the engine)."""
+    invocation.status = result.status
+    invocation.request_id = result.request_id
+    invocation.payload = result.payload
+    invocation.error = result.error
+    invocation.log = result.log
+    invocation.duration_ms = result.duration_ms
+    invocation.billed_duration_ms = result.billed_duration_ms
+    invocation.billed_duration_with_init_ms = result.billed_duration_with_init_ms or None
+    invocation.init_duration_ms = result.init_duration_ms
+    invocation.max_memory_used_mb = result.max_memory_used_mb
+    invocation.memory_size_mb = result.memory_size_mb
+    invocation.cold_start = result.cold_start
+    invocation.environment_id = result.environment_id or ""
+    invocation.invoke_started_at = result.started_at or None
+    invocation.invoke_ended_at = result.ended_at or None
+    invocation.init_started_at = result.init_started_at
+    invocation.init_ended_at = result.init_ended_at
+    invocation.finished_at = timezone.now()
+    invocation.save()
+    return invocation
+
+
+def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:
+    """Mark an invocation the sandbox could not run (status `failed`) with the reason."""
+    invocation.status = Invocation.Status.FAILED
+    invocation.failure_reason = reason
+    invocation.finished_at = timezone.now()
+    invocation.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    return invocation
+
+
+def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None = None) -> int:
+    """Fail invocations left `running` by a worker that died; return how many.
+
+    An invocation is stale when it has run longer than its timeout plus
+    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), or, given
+    worker, when that worker (just restarted under the same name) owns it. Bursts and tuning
+    runs get extra slack since their invocations wait for each other.
+    """
+    now = now or timezone.now()
+    grace = settings.SANDBOX_STALE_GRACE_SECONDS
+    running = Invocation.objects.filter(status=Invocation.Status.RUNNING)
+    stale = [] if worker is None else list(running.filter(worker=worker))
+    for invocation in running.exclude(pk__in=[i.pk for i in stale]).only(
+        "config", "started_at", "experiment_id"
+    ):
+        timeout_s = int(invocation.config.get("timeout_s", 900))
+        # INIT may take up to 10 s before the handler's own timeout starts.
+        limit = timeout_s + 10 + grace
+        if invocation.experiment_id:
+            limit *= MAX_RUNS_PER_SIZE * len(TUNING_MEMORY_SIZES)
+        if invocation.started_at and invocation.started_at < now - timedelta(seconds=limit):
+            stale.append(invocation)
+    reason = "The sandbox worker stopped while this invocation was running, so no result came back."
+    return Invocation.objects.filter(
+        pk__in=[i.pk for i in stale], status=Invocation.Status.RUNNING
+    ).update(
+        status=Invocation.Status.FAILED, failure_reason=reason, finished_at=now, updated_at=now
+    )
+
+
+# ---------------------------------------------------------------- experiments
+
+
+def _execute_in_thread(invocation_id: int, worker: str) -> None:
+    try:
+        invocation_execute(invocation_id=invocation_id, worker=worker)
+    finally:
+        # Each thread opened its own database connection; do not leak it.
+        connection.close()
+
+
+def burst_execute(*, experiment_id: int, worker: str = "") -> None:
+    """Fire every queued invocation of a burst at once, one thread each.
+
+    One task holding N threads rather than N tasks: the worker's own thread count would
+    otherwise cap how many run together, and the lab is about what happens at N.
+    """
+    ids = list(
+        Invocation.objects.filter(
+            experiment_id=experiment_id, status=Invocation.Status.QUEUED
+        ).values_list("pk", flat=True)
+    )
+    if not ids:
+        return
+    with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="burst") as threads:
+        list(threads.map(lambda pk: _execute_in_thread(pk, worker), ids))
+    close_old_connections()
+
+
+def tuning_execute(*, experiment_id: int, worker: str = "") -> None:
+    """Run a tuning experiment's invocations one after another (smallest memory first), so
+    no two compete for the CPU and each size's first run is its cold start."""
+    ids = list(
+        Invocation.objects.filter(experiment_id=experiment_id, status=Invocation.Status.QUEUED)
+        .order_by("memory_size_mb", "pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        invocation_execute(invocation_id=pk, worker=worker)

@@ -1,0 +1,132 @@
+"""What the worker runs: invocations and experiments through the real engine, the stale sweep."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sandbox import execution, services
+from sandbox.models import Experiment, Invocation
+from tests.sandbox.factories import FunctionFactory, InvocationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_invocation_execute_runs_the_real_engine_cold_then_warm(learner):
+    function = FunctionFactory(owner=learner)
+    first = InvocationFactory(function=function, event='{"name": "Ada"}')
+    second = InvocationFactory(function=function, event='{"name": "Bob"}')
+    first = execution.invocation_execute(invocation_id=first.pk, worker="test")
+    second = execution.invocation_execute(invocation_id=second.pk, worker="test")
+    assert first.status == Invocation.Status.SUCCESS, first.error or first.failure_reason
+    assert first.payload == {"hello": "Ada"}
+    assert first.cold_start is True and first.init_duration_ms > 0
+    assert second.cold_start is False and second.init_duration_ms is None
+    assert second.environment_id == first.environment_id
+    assert "REPORT RequestId: " in second.log
+    assert second.billed_duration_ms >= 1
+
+
+def test_invocation_execute_reports_syntax_errors(learner):
+    function = FunctionFactory(owner=learner, code="def lambda_handler(:\n")
+    invocation = InvocationFactory(function=function)
+    invocation.config = services.spec_for(function=function).to_config()
+    invocation.save()
+    invocation = execution.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.ERROR
+    assert invocation.error["errorType"] == "Runtime.UserCodeSyntaxError"
+
+
+def test_invocation_execute_is_idempotent(learner):
+    invocation = InvocationFactory(status=Invocation.Status.SUCCESS, log="done")
+    again = execution.invocation_execute(invocation_id=invocation.pk)
+    assert again.status == Invocation.Status.SUCCESS and again.log == "done"
+
+
+def test_redelivered_running_invocation_fails_instead_of_running_twice():
+    invocation = InvocationFactory(status=Invocation.Status.RUNNING, started_at=timezone.now())
+    again = execution.invocation_execute(invocation_id=invocation.pk)
+    assert again.status == Invocation.Status.FAILED
+    assert "stopped" in again.failure_reason
+
+
+def test_sweep_fails_only_stale_running_invocations():
+    now = timezone.now()
+    stale = InvocationFactory(
+        status=Invocation.Status.RUNNING, started_at=now - timedelta(minutes=10)
+    )
+    fresh = InvocationFactory(status=Invocation.Status.RUNNING, started_at=now)
+    queued = InvocationFactory()
+    assert execution.invocations_sweep_stale(now=now) == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    queued.refresh_from_db()
+    assert stale.status == Invocation.Status.FAILED and "worker stopped" in stale.failure_reason
+    assert fresh.status == Invocation.Status.RUNNING
+    assert queued.status == Invocation.Status.QUEUED
+
+
+def test_sweep_for_a_restarted_worker_fails_what_it_owned():
+    mine = InvocationFactory(
+        status=Invocation.Status.RUNNING, started_at=timezone.now(), worker="w1@host"
+    )
+    assert execution.invocations_sweep_stale(worker="w1@host") == 1
+    mine.refresh_from_db()
+    assert mine.status == Invocation.Status.FAILED
+
+
+@pytest.mark.django_db(transaction=True)  # the burst's threads use their own connections
+def test_burst_execute_throttles_over_reserved_concurrency(learner):
+    slow = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.5)\n    return 1\n"
+    function = FunctionFactory(owner=learner, code=slow, reserved_concurrency=1)
+    experiment = Experiment.objects.create(function=function, kind="burst", event="{}", size=3)
+    spec = services.spec_for(function=function)
+    for _ in range(3):
+        InvocationFactory(function=function, experiment=experiment, config=spec.to_config())
+    execution.burst_execute(experiment_id=experiment.pk)
+    statuses = sorted(experiment.invocations.values_list("status", flat=True))
+    assert statuses.count("success") >= 1
+    assert "throttled" in statuses
+
+
+def test_invoke_maps_an_invalid_configuration_to_a_reason():
+    with pytest.raises(execution.ExecutionFailed, match="Invalid configuration: memory_mb"):
+        execution.invoke(
+            config={"name": "f", "handler": "a.b", "code": {}, "memory_mb": 1}, event={}
+        )
+
+
+def test_invoke_maps_an_unavailable_jail_and_engine_faults_to_reasons(monkeypatch):
+    from sandbox import pool
+    from sandbox.engine import JailUnavailable
+
+    config = {"name": "f", "handler": "app.handler", "code": {"app.py": ""}}
+
+    def no_jail():
+        raise JailUnavailable("bwrap is missing")
+
+    monkeypatch.setattr(pool, "get_pool", no_jail)
+    with pytest.raises(execution.ExecutionFailed, match=r"cannot isolate code.*bwrap is missing"):
+        execution.invoke(config=config, event={})
+
+    class Broken:
+        def invoke(self, spec, event):
+            raise OSError("no space left")
+
+    monkeypatch.setattr(pool, "get_pool", lambda: Broken())
+    with pytest.raises(execution.ExecutionFailed, match="The sandbox failed: OSError"):
+        execution.invoke(config=config, event={})
+
+
+def test_an_invocation_the_sandbox_cannot_run_fails_with_the_reason(monkeypatch):
+    from sandbox import pool
+    from sandbox.engine import JailUnavailable
+
+    def no_jail():
+        raise JailUnavailable("bwrap is missing")
+
+    monkeypatch.setattr(pool, "get_pool", no_jail)
+    invocation = InvocationFactory()
+    invocation = execution.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.FAILED
+    assert "bwrap is missing" in invocation.failure_reason
