@@ -1,6 +1,11 @@
 from django.urls import include, path
 
-from learn.cohorts.urls import bank_urlpatterns, join_urlpatterns, sandbox_urlpatterns
+from learn.cohorts.urls import (
+    bank_urlpatterns,
+    join_urlpatterns,
+    question_urlpatterns,
+    sandbox_urlpatterns,
+)
 from learn.views import home, instructor, lessons, search
 
 urlpatterns = [
@@ -18,6 +23,7 @@ urlpatterns = [
     path("instructor/cohorts/", include("learn.cohorts.urls")),
     path("instructor/bank/", include(bank_urlpatterns)),
     path("instructor/sandbox/", include(sandbox_urlpatterns)),
+    path("instructor/questions/", include(question_urlpatterns)),
     path("join/", include(join_urlpatterns)),
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
     path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from statistics import mean
 from typing import Any
 
 import redis
@@ -19,6 +18,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from lambdalab.permissions import is_instructor
+from sandbox import charts
 from sandbox.engine import pricing
 from sandbox.models import Experiment, Function, Invocation
 from sandbox.worker import HEARTBEAT_PREFIX, heartbeat_client
@@ -226,276 +226,20 @@ def experiment_pending(*, experiment: Experiment) -> bool:
     return experiment.invocations.filter(status__in=Invocation.PENDING).exists()
 
 
-@dataclass
-class TimelineBar:
-    kind: str  # "init" or "invoke"
-    x: float
-    width: float
-    start_ms: float
-    duration_ms: float
-    invocation_id: int
-    label: str
+def burst_timeline(*, experiment: Experiment) -> charts.Timeline:
+    """A burst's invocations laid out for the concurrency lab's chart (see charts)."""
+    invocations = experiment.invocations.order_by("pk").defer("log", "config", "event")
+    return charts.burst_timeline(runs=list(invocations))
 
 
-@dataclass
-class TimelineRow:
-    environment_id: str
-    y: float
-    bars: list[TimelineBar] = field(default_factory=list)
-
-
-@dataclass
-class Timeline:
-    """A concurrency-lab run laid out for an SVG: one row per execution environment."""
-
-    rows: list[TimelineRow]
-    throttled: list[Invocation]
-    pending: int
-    failed: int
-    cold: int
-    warm: int
-    span_ms: float
-    width: float
-    height: float
-    plot_left: float
-    plot_width: float
-    row_height: float
-    ticks: list[tuple[float, str]]
-    invocations: list[Invocation]
-    throttle_y: float = 0.0
-    throttle_marks: list[tuple[float, str]] = field(default_factory=list)
-
-
-TIMELINE_WIDTH = 760.0
-TIMELINE_LEFT = 120.0
-TIMELINE_ROW = 28.0
-
-
-def burst_timeline(*, experiment: Experiment) -> Timeline:
-    """Lay out a burst: init and invoke bars per environment on a shared time axis (ms since
-    the first thing started), throttled requests listed apart. Times are the engine's."""
-    invocations = list(experiment.invocations.order_by("pk").defer("log", "config", "event"))
-    ran = [i for i in invocations if i.invoke_started_at and i.environment_id]
-    starts = [i.init_started_at or i.invoke_started_at for i in ran]
-    origin = min((s for s in starts if s), default=0.0)
-    span_ms = max(((i.invoke_ended_at or 0.0) - origin) * 1000 for i in ran) if ran else 0.0
-    span_ms = max(span_ms, 1.0)
-    plot_width = TIMELINE_WIDTH - TIMELINE_LEFT - 10
-    scale = plot_width / span_ms
-
-    rows: dict[str, TimelineRow] = {}
-    for invocation in ran:
-        row = rows.get(invocation.environment_id)
-        if row is None:
-            row = rows[invocation.environment_id] = TimelineRow(
-                invocation.environment_id, 24 + len(rows) * TIMELINE_ROW
-            )
-        if invocation.init_started_at and invocation.init_ended_at:
-            start = (invocation.init_started_at - origin) * 1000
-            length = (invocation.init_ended_at - invocation.init_started_at) * 1000
-            row.bars.append(
-                TimelineBar(
-                    "init",
-                    TIMELINE_LEFT + start * scale,
-                    max(length * scale, 1.5),
-                    start,
-                    length,
-                    invocation.pk,
-                    f"INIT {length:.1f} ms (invocation #{invocation.pk})",
-                )
-            )
-        start = ((invocation.invoke_started_at or origin) - origin) * 1000
-        length = (
-            (invocation.invoke_ended_at or 0.0) - (invocation.invoke_started_at or 0.0)
-        ) * 1000
-        row.bars.append(
-            TimelineBar(
-                "invoke",
-                TIMELINE_LEFT + start * scale,
-                max(length * scale, 1.5),
-                start,
-                length,
-                invocation.pk,
-                f"invocation #{invocation.pk}: {invocation.duration_ms} ms "
-                f"({'cold' if invocation.cold_start else 'warm'}, {invocation.status})",
-            )
-        )
-    step = _nice_step(span_ms / 5)
-    ticks = []
-    value = 0.0
-    while value <= span_ms + 1e-9:
-        ticks.append((TIMELINE_LEFT + value * scale, f"{value:g} ms"))
-        value += step
-    throttled = [i for i in invocations if i.status == Invocation.Status.THROTTLED]
-    throttle_y = 24 + len(rows) * TIMELINE_ROW
-    marks = [
-        (
-            TIMELINE_LEFT + max(((i.invoke_started_at or origin) - origin) * 1000, 0.0) * scale,
-            f"invocation #{i.pk} throttled ({(i.error or {}).get('Reason', 'TooManyRequests')})",
-        )
-        for i in throttled
-    ]
-    return Timeline(
-        throttle_y=throttle_y,
-        throttle_marks=marks,
-        rows=list(rows.values()),
-        throttled=throttled,
-        pending=sum(1 for i in invocations if i.is_pending),
-        failed=sum(1 for i in invocations if i.status == Invocation.Status.FAILED),
-        cold=sum(1 for i in ran if i.cold_start),
-        warm=sum(1 for i in ran if i.cold_start is False),
-        span_ms=span_ms,
-        width=TIMELINE_WIDTH,
-        height=24 + (max(len(rows), 1) + (1 if throttled else 0)) * TIMELINE_ROW + 30,
-        plot_left=TIMELINE_LEFT,
-        plot_width=plot_width,
-        row_height=TIMELINE_ROW - 8,
-        ticks=ticks,
-        invocations=invocations,
+def tuning_summary(*, experiment: Experiment) -> charts.TuningSummary:
+    """A tuning run's figures per memory size and its chart (see charts)."""
+    invocations = experiment.invocations.order_by("memory_size_mb", "pk").defer("log", "event")
+    return charts.tuning_summary(
+        runs=list(invocations),
+        memory_sizes=experiment.memory_sizes,
+        architecture=experiment.function.architecture,
     )
-
-
-def _nice_step(raw: float) -> float:
-    """A round step (1, 2 or 5 times a power of ten) at least raw, for axis ticks."""
-    if raw <= 0:
-        return 1.0
-    power = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 0.1
-    while power < raw / 10:
-        power *= 10
-    for factor in (1, 2, 5, 10, 20, 50, 100):
-        if power * factor >= raw:
-            return power * factor
-    return raw
-
-
-@dataclass
-class TuningPoint:
-    memory_mb: int
-    runs: int
-    cold_init_ms: float | None
-    avg_duration_ms: float | None
-    avg_billed_ms: float | None
-    cost_per_million: Decimal | None
-    errors: int
-    # Chart geometry (filled in by tuning_summary).
-    x: float = 0.0
-    duration_y: float = 0.0
-    cost_y: float = 0.0
-
-
-@dataclass
-class TuningSummary:
-    points: list[TuningPoint]
-    pending: int
-    width: float
-    height: float
-    plot_top: float
-    plot_bottom: float
-    plot_left: float
-    plot_right: float
-    max_duration_ms: float
-    max_cost: Decimal
-    duration_path: str
-    cost_path: str
-    cheapest: TuningPoint | None
-    fastest: TuningPoint | None
-
-
-def tuning_summary(*, experiment: Experiment) -> TuningSummary:
-    """Per memory size: average duration of the warm runs (or the only run), INIT of the cold
-    one, and the cost of a million such invocations; plus the chart's geometry."""
-    invocations = list(
-        experiment.invocations.order_by("memory_size_mb", "pk").defer("log", "event")
-    )
-    arch = experiment.function.architecture
-    points = []
-    for size in experiment.memory_sizes:
-        runs = [i for i in invocations if i.memory_size_mb == size]
-        done = [
-            i for i in runs if i.status == Invocation.Status.SUCCESS and i.duration_ms is not None
-        ]
-        warm = [i for i in done if not i.cold_start] or done
-        cold = [i for i in done if i.cold_start]
-        avg = mean(i.duration_ms or 0.0 for i in warm) if warm else None
-        avg_billed = mean(float(i.billed_duration_ms or 0) for i in warm) if warm else None
-        cost = (
-            pricing.invocation_cost(
-                duration_ms=avg, memory_mb=size, architecture=arch, bill_init=False
-            )
-            * 1_000_000
-            if avg is not None
-            else None
-        )
-        points.append(
-            TuningPoint(
-                memory_mb=size,
-                runs=len(runs),
-                cold_init_ms=cold[0].init_duration_ms if cold else None,
-                avg_duration_ms=round(avg, 2) if avg is not None else None,
-                avg_billed_ms=avg_billed,
-                cost_per_million=cost.quantize(Decimal("0.0001")) if cost is not None else None,
-                errors=sum(
-                    1 for i in runs if not i.is_pending and i.status != Invocation.Status.SUCCESS
-                ),
-            )
-        )
-    width, height = 640.0, 300.0
-    left, right, top, bottom = 70.0, width - 70.0, 20.0, height - 50.0
-    measured = [p for p in points if p.avg_duration_ms is not None]
-    max_duration = max((p.avg_duration_ms or 0.0 for p in measured), default=1.0) or 1.0
-    max_cost = max((p.cost_per_million or Decimal(0) for p in measured), default=Decimal(1))
-    max_cost = max_cost or Decimal(1)
-    step = (right - left) / max(len(points) - 1, 1)
-    for index, point in enumerate(points):
-        point.x = left + index * step if len(points) > 1 else (left + right) / 2
-        if point.avg_duration_ms is not None:
-            point.duration_y = bottom - (point.avg_duration_ms / max_duration) * (bottom - top)
-        if point.cost_per_million is not None:
-            point.cost_y = bottom - float(point.cost_per_million / max_cost) * (bottom - top)
-    return TuningSummary(
-        points=points,
-        pending=sum(1 for i in invocations if i.is_pending),
-        width=width,
-        height=height,
-        plot_top=top,
-        plot_bottom=bottom,
-        plot_left=left,
-        plot_right=right,
-        max_duration_ms=max_duration,
-        max_cost=max_cost,
-        duration_path=_path([(p.x, p.duration_y) for p in measured]),
-        cost_path=_path([(p.x, p.cost_y) for p in measured if p.cost_per_million is not None]),
-        cheapest=min(measured, key=lambda p: p.cost_per_million or Decimal(0), default=None),
-        fastest=min(measured, key=lambda p: p.avg_duration_ms or 0.0, default=None),
-    )
-
-
-def _path(points: list[tuple[float, float]]) -> str:
-    return " ".join(
-        f"{'M' if index == 0 else 'L'}{x:.1f},{y:.1f}" for index, (x, y) in enumerate(points)
-    )
-
-
-def report_card(*, invocation: Invocation) -> dict[str, Any] | None:
-    """Geometry of the REPORT card: duration vs billed bar and the memory gauge."""
-    if invocation.duration_ms is None or invocation.billed_duration_ms is None:
-        return None
-    billed = max(invocation.billed_duration_ms, 1)
-    width = 300.0
-    memory = invocation.memory_size_mb or 1
-    used = invocation.max_memory_used_mb or 0
-    fraction = min(used / memory, 1.0)
-    return {
-        "bar_width": width,
-        "duration_width": round(width * min(invocation.duration_ms / billed, 1.0), 2),
-        "memory_fraction_pct": round(fraction * 100, 1),
-        "memory_width": round(width * fraction, 2),
-        "memory_class": "gauge-bad"
-        if fraction > 0.9
-        else "gauge-warn"
-        if fraction > 0.7
-        else "gauge-ok",
-    }
 
 
 def user_pending_count(*, user: User) -> int:

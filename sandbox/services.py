@@ -90,8 +90,11 @@ def spec_for(
     environment = dict(function.environment or {})
     if function.deployment:
         environment["LAMBDALAB_DEPLOYMENT"] = str(function.deployment)
-    # The model names its configuration fields as the engine does.
-    config = {field: getattr(function, field) for field in SPEC_FIELDS if field != "code"}
+    # The model names its configuration fields as the engine does; what runs here is always
+    # $LATEST (published versions keep their own snapshot).
+    config = {
+        field: getattr(function, field) for field in SPEC_FIELDS if field not in ("code", "version")
+    }
     config["code"] = dict(files)
     config["environment"] = environment
     if memory_mb:
@@ -587,8 +590,15 @@ def _new_invocations(
     )
 
 
-def invocation_start(*, function: Function, event_text: str, requested_by: User) -> Invocation:
-    """Queue one invocation of function's current code and configuration with event_text.
+def invocation_start(
+    *,
+    function: Function,
+    event_text: str,
+    requested_by: User,
+    spec: FunctionSpec | None = None,
+) -> Invocation:
+    """Queue one invocation of function's current code and configuration with event_text,
+    or of spec (a published version of it) when given.
 
     The Celery task is sent once the transaction commits. Raises ValidationError for an event
     that is not JSON or over 6 MB, LimitReached past the per-user limits.
@@ -596,7 +606,7 @@ def invocation_start(*, function: Function, event_text: str, requested_by: User)
     event_parse(text=event_text)
     _check_rate(user=requested_by, adding=1)
     _check_quota_invoke(user=requested_by, function=function)
-    spec = spec_for(function=function)
+    spec = spec or spec_for(function=function)
     with transaction.atomic():
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]

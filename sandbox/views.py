@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, retarget, trigger_client_event
 
 from lambdalab.http import AuthedHtmxHttpRequest
-from sandbox import catalog, selectors, services
+from sandbox import catalog, charts, selectors, services
 from sandbox.forms import (
     DEFAULT_EVENT_NAME,
     BurstForm,
@@ -245,7 +245,7 @@ def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict
     return {
         "invocation": invocation,
         "cost": selectors.invocation_cost(invocation=invocation, monthly_invocations=rate),
-        "card": selectors.report_card(invocation=invocation),
+        "card": charts.report_card(run=invocation),
         "rate_form": rate_form if rate_form.is_bound else RateForm(initial={"rate": rate}),
         "sandbox_available": (selectors.sandbox_available() if invocation.is_pending else True),
     }

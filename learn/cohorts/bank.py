@@ -141,14 +141,40 @@ def _same_content(version: QuestionVersion, parsed: loader.ParsedQuestion) -> bo
             data["unit"],
         )
     if parsed.type == QuestionType.SHORT:
-        return [k.text for k in version.key_points.all()] == data["key_points"]
+        follow_ups = [f.text for f in version.follow_ups.all()]
+        return [k.text for k in version.key_points.all()] == data["key_points"] and (
+            follow_ups == data.get("follow_ups", [])
+        )
     return False  # code challenges: the hash alone decides
 
 
+def _carry_follow_ups(parsed: loader.ParsedQuestion) -> None:
+    """GIFT has no follow-up questions: keep the current version's rather than drop them."""
+    if parsed.type != QuestionType.SHORT or "follow_ups" in parsed.data:
+        return
+    current = (
+        Question.objects.filter(slug=parsed.slug, type=QuestionType.SHORT)
+        .values_list("current_version", flat=True)
+        .first()
+    )
+    if current is None:
+        return
+    texts = list(
+        QuestionVersion.objects.filter(pk=current)
+        .values_list("follow_ups__text", flat=True)
+        .exclude(follow_ups__text=None)
+        .order_by("follow_ups__order")
+    )
+    if texts:
+        parsed.data["follow_ups"] = texts
+
+
 def _match(parsed: loader.ParsedQuestion) -> loader.ParsedQuestion:
+    """The parsed question, or a copy keeping the hash of a stored version with equal content."""
+    _carry_follow_ups(parsed)
     versions = QuestionVersion.objects.filter(
         question__slug=parsed.slug, question__type=parsed.type
-    ).prefetch_related("choices", "key_points")
+    ).prefetch_related("choices", "key_points", "follow_ups")
     for version in versions:
         if version.content_hash != parsed.content_hash and _same_content(version, parsed):
             fields = {f: getattr(parsed, f) for f in parsed.__dataclass_fields__}

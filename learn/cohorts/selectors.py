@@ -25,7 +25,7 @@ from learn.practice.models import (
     Submission,
     SubmissionStatus,
 )
-from learn.practice.services.reviews import retrievability, utc
+from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 from learn.study.models import StudySpan
 from sandbox.engine.spec import MEMORY_MAX_MB, TIMEOUT_MAX_S
 
@@ -234,10 +234,10 @@ def learner_rows(
     bank = Question.objects.filter(current_version__isnull=False).count()
     if bank:
         sums: dict[int, float] = defaultdict(float)
-        for card in ReviewCard.objects.filter(
-            user_id__in=ids, question__current_version__isnull=False
+        for card in cards_with_last_rating(
+            ReviewCard.objects.filter(user_id__in=ids, question__current_version__isnull=False)
         ):
-            sums[card.user_id] += retrievability(card=card, at=moment)
+            sums[card.user_id] += recall(card=card, at=moment)
         for user_id, total in sums.items():
             rows[user_id].readiness = total / bank
     result = list(rows.values())

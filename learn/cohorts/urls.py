@@ -39,3 +39,11 @@ sandbox_urlpatterns = [
         name="environments_retire",
     ),
 ]
+
+question_urlpatterns = [
+    path("", views.question_list_page, name="question_list"),
+    path("<slug:slug>/", views.question_edit_page, name="question_edit"),
+    path("<slug:slug>/preview/", views.question_preview, name="question_preview"),
+    path("<slug:slug>/publish/", views.question_publish, name="question_publish"),
+    path("<slug:slug>/history/", views.question_history_page, name="question_history"),
+]

@@ -15,18 +15,25 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lambdalab.http import AuthedHtmxHttpRequest
 from lambdalab.permissions import instructor_required
-from learn.cohorts import bank, oversight, selectors, services
+from learn.cohorts import authoring, bank, oversight, selectors, services
 from learn.cohorts.forms import (
+    CHOICE_ROWS,
     AssignmentForm,
     CohortForm,
     CohortSettingsForm,
     ImportForm,
     JoinForm,
+    QuestionEditForm,
+    QuestionFilterForm,
     QuotaForm,
 )
 from learn.cohorts.models import Cohort, SandboxQuota
 from learn.cohorts.spreadsheet import csv_text
+from learn.practice.loader import QuestionFileError
+from learn.practice.models import Question
 from learn.practice.selectors import progress_summary
+from learn.services.rendering import markdown_render, markdown_render_inline
+from learn.views.instructor import PREVIEW_MAX_CHARS
 from sandbox.models import Function
 
 
@@ -368,3 +375,114 @@ def environments_retire(request: AuthedHtmxHttpRequest, function_id: int) -> Htt
     oversight.environments_retire(function=function, actor=request.user)
     messages.success(request, f"{function.name}'s warm environments are retired.")
     return redirect("sandbox_oversight")
+
+
+# ---------------------------------------------------------------- question authoring
+
+
+@require_GET
+@instructor_required
+def question_list_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    form = QuestionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    questions = authoring.question_list(
+        query=filters.get("q", ""),
+        qtype=filters.get("type", ""),
+        difficulty=filters.get("difficulty", ""),
+        tag=filters.get("tag", ""),
+        status=filters.get("status", ""),
+    )
+    context = {"form": form, "questions": questions}
+    template = (
+        "cohorts/question_list.html#results" if request.htmx else "cohorts/question_list.html"
+    )
+    return render(request, template, context)
+
+
+def _question(slug: str) -> Question:
+    return get_object_or_404(
+        Question.objects.select_related("lesson", "current_version").prefetch_related("tags"),
+        slug=slug,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@instructor_required
+def question_edit_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """Edit the current version in place; saving makes a new version if anything changed."""
+    question = _question(slug)
+    form = QuestionEditForm(request.POST or None, initial=authoring.initial_of(question=question))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = authoring.question_edit(
+                question=question,
+                actor=request.user,
+                cleaned=form.cleaned_data,
+                choice_rows=CHOICE_ROWS,
+            )
+        except QuestionFileError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if result.outcome == "unchanged":
+                messages.info(request, "Nothing changed.")
+            else:
+                number = result.version.number if result.version else "?"
+                messages.success(request, f"Saved as version {number}.")
+            return redirect("question_edit", slug=question.slug)
+    context = {
+        "question": question,
+        "form": form,
+        "editable": question.type in authoring.EDITABLE_TYPES,
+        "version": authoring.editing_version(question=question),
+    }
+    return render(
+        request, "cohorts/question_edit.html", context, status=400 if form.errors else 200
+    )
+
+
+@require_POST
+@instructor_required
+def question_preview(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """The question as a learner sees it, rendered by the site's own Markdown pipeline."""
+    question = _question(slug)
+    prompt = markdown_render(text=request.POST.get("prompt", "")[:PREVIEW_MAX_CHARS])
+    explanation = markdown_render(text=request.POST.get("explanation", "")[:PREVIEW_MAX_CHARS])
+    choices = [
+        request.POST.get(f"choice_{n}_text", "")
+        for n in range(CHOICE_ROWS)
+        if request.POST.get(f"choice_{n}_text", "").strip()
+    ]
+    context = {
+        "question": question,
+        "prompt": prompt,
+        "explanation": explanation,
+        "choices": [markdown_render_inline(text=c[:2000]) for c in choices],
+    }
+    template = (
+        "cohorts/question_preview.html#preview" if request.htmx else "cohorts/question_preview.html"
+    )
+    return render(request, template, context)
+
+
+@require_POST
+@instructor_required
+def question_publish(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    question = _question(slug)
+    publish = request.POST.get("publish") == "1"
+    try:
+        authoring.question_publish(question=question, actor=request.user, published=publish)
+    except QuestionFileError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Published." if publish else "Unpublished: in no quiz or review.")
+    return redirect("question_edit", slug=question.slug)
+
+
+@require_GET
+@instructor_required
+def question_history_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    question = _question(slug)
+    entries = authoring.question_history(question=question)
+    return render(
+        request, "cohorts/question_history.html", {"question": question, "entries": entries}
+    )

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from learn.practice.models import (
     Answer,
+    ChallengeRuntime,
     QuestionVersion,
     Submission,
     SubmissionStatus,
@@ -78,10 +79,16 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     version = submission.version
     slug = version.question.slug
     tests = list(version.tests.order_by("order"))
+    if submission.runtime == ChallengeRuntime.NODEJS24:
+        # The Lambda console's Node.js layout; the question's handler names a Python module.
+        handler, code = "index.handler", {"index.mjs": submission.code}
+    else:
+        handler, code = version.handler or "app.handler", {"app.py": submission.code}
     config = {
         "name": f"challenge-{slug}"[:64],
-        "handler": version.handler or "app.handler",
-        "code": {"app.py": submission.code},
+        "handler": handler,
+        "code": code,
+        "runtime": submission.runtime,
         "memory_mb": CHALLENGE_MEMORY_MB,
         "timeout_s": CHALLENGE_TIMEOUT_S,
         "namespace": f"user-{submission.user_id}/challenge-{slug}",
@@ -130,12 +137,25 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     )
     submission.finished_at = utc(now)
     submission.save()
-    submission_answer_graded(submission=submission)
+    submission_answer_graded(submission=submission, now=now)
     return submission
 
 
-def submission_answer_graded(*, submission: Submission) -> None:
-    """Copy a graded submission's result onto the answers that wait for it, and schedule cards."""
+def submission_answer_graded(*, submission: Submission, now: datetime | None = None) -> None:
+    """Copy a graded submission's result onto the answers that wait for it, and schedule cards.
+
+    A run from the challenge page (no answer of a session waits for it) rates the card too when
+    it is new or due, so a challenge passed there is not "due now" with 0% readiness; runs
+    while the learner iterates before it is due again leave the schedule alone.
+    """
+    if not Answer.objects.filter(submission=submission).exists():
+        card = card_ensure(user=submission.user, question=submission.version.question, now=now)
+        if card.last_review is None or card.due <= utc(now):
+            total, passed_count = submission.tests_total, submission.tests_passed
+            passed = total > 0 and passed_count == total
+            rating = suggested_rating(correct=passed, score=submission.grade or 0.0)
+            card_review(card=card, rating=rating, suggested=rating, now=now)
+        return
     for answer in Answer.objects.filter(submission=submission, correct__isnull=True).select_related(
         "item__attempt", "item__version__question"
     ):

@@ -58,8 +58,20 @@ class AnswerForm(forms.Form):
         )
 
 
+RUBRIC = "rubric"
+
+
 class SelfGradeForm(forms.Form):
-    grade = forms.ChoiceField(choices=SelfGrade.choices)
+    """Either a verdict (Missed it, Partly, Got it) or "rubric": grade from the ticked points."""
+
+    grade = forms.ChoiceField(choices=[*SelfGrade.choices, (RUBRIC, "Grade from the rubric")])
+    points = forms.TypedMultipleChoiceField(coerce=int, required=False)
+
+    def __init__(self, *args: Any, point_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        points = self.fields["points"]
+        assert isinstance(points, forms.TypedMultipleChoiceField)
+        points.choices = [(pk, pk) for pk in point_ids]
 
 
 class RateForm(forms.Form):

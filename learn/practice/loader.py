@@ -26,6 +26,7 @@ from learn.practice.models import (
     Choice,
     CodeTest,
     Difficulty,
+    FollowUp,
     KeyPoint,
     Question,
     QuestionType,
@@ -45,10 +46,11 @@ TYPE_KEYS: dict[str, set[str]] = {
     QuestionType.MULTIPLE: {"choices"},
     QuestionType.TRUE_FALSE: {"answer"},
     QuestionType.NUMERIC: {"numeric"},
-    QuestionType.SHORT: {"key_points"},
+    QuestionType.SHORT: {"key_points", "follow_ups"},
     QuestionType.CODE: {"code"},
 }
 BUDGET_KEYS = {"billed_duration_ms", "max_memory_mb"}
+FOLLOW_UPS_MAX = 5
 
 
 class QuestionFileError(ValueError):
@@ -275,7 +277,20 @@ def _parse_short(meta: dict[str, Any]) -> dict[str, Any]:
         or not all(isinstance(p, str) and p.strip() for p in points)
     ):
         raise QuestionFileError("a short question needs key_points: a non-empty list of text")
-    return {"key_points": [p.strip() for p in points]}
+    data: dict[str, Any] = {"key_points": [p.strip() for p in points]}
+    if "follow_ups" in meta:
+        follow_ups = meta["follow_ups"]
+        if (
+            not isinstance(follow_ups, list)
+            or not 1 <= len(follow_ups) <= FOLLOW_UPS_MAX
+            or not all(isinstance(f, str) and f.strip() for f in follow_ups)
+        ):
+            raise QuestionFileError(
+                f"follow_ups must be a list of 1 to {FOLLOW_UPS_MAX} questions (text)"
+            )
+        # Only present when authored, so questions without follow-ups keep their content hash.
+        data["follow_ups"] = [f.strip() for f in follow_ups]
+    return data
 
 
 def _parse_code(meta: dict[str, Any]) -> dict[str, Any]:
@@ -426,6 +441,11 @@ def _version_create(*, question: Question, parsed: ParsedQuestion, digest: str) 
         KeyPoint.objects.bulk_create(
             KeyPoint(version=version, order=order, text=text)
             for order, text in enumerate(data["key_points"])
+        )
+    if "follow_ups" in data:
+        FollowUp.objects.bulk_create(
+            FollowUp(version=version, order=order, text=text)
+            for order, text in enumerate(data["follow_ups"])
         )
     if "tests" in data:
         CodeTest.objects.bulk_create(

@@ -163,6 +163,25 @@ class KeyPoint(models.Model):
         return self.text
 
 
+class FollowUp(models.Model):
+    """A question an interviewer asks next, shown with the model answer of an open question."""
+
+    version = models.ForeignKey(
+        QuestionVersion, on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    order = models.PositiveSmallIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "order"], name="practice_followup_order")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class CodeTest(models.Model):
     """A hidden test event of a code challenge. Never rendered to learners: only its name."""
 
@@ -266,6 +285,8 @@ class Answer(models.Model):
     correct = models.BooleanField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True, help_text="0 to 1.")
     self_grade = models.CharField(max_length=8, choices=SelfGrade.choices, blank=True)
+    # The rubric points of an open answer that the learner ticked as covered.
+    key_points_met = models.ManyToManyField(KeyPoint, blank=True, related_name="answers")
 
     def __str__(self) -> str:
         return f"answer to {self.item}"
@@ -341,6 +362,13 @@ class SubmissionStatus(models.TextChoices):
     ERROR = "error", "Could not run"
 
 
+class ChallengeRuntime(models.TextChoices):
+    """The languages a code challenge can be answered in: the same hidden tests for each."""
+
+    PYTHON311 = "python3.11", "Python 3.11"
+    NODEJS24 = "nodejs24.x", "Node.js 24"
+
+
 class Submission(TimeStampedModel):
     """One "Run tests" of a code challenge. Kept forever: the learner's history."""
 
@@ -351,6 +379,9 @@ class Submission(TimeStampedModel):
         QuestionVersion, on_delete=models.PROTECT, related_name="submissions"
     )
     code = models.TextField()
+    runtime = models.CharField(
+        max_length=20, choices=ChallengeRuntime.choices, default=ChallengeRuntime.PYTHON311
+    )
     status = models.CharField(
         max_length=8, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
     )

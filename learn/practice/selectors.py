@@ -24,7 +24,7 @@ from learn.practice.models import (
     Submission,
     Tag,
 )
-from learn.practice.services.reviews import retrievability, utc
+from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 
 READY_THRESHOLD = 0.8
 
@@ -80,8 +80,10 @@ def attempt_items(*, attempt: Attempt) -> list[AttemptItem]:
         ).prefetch_related(
             "version__choices",
             "version__key_points",
+            "version__follow_ups",
             "version__question__tags",
             "answer__selected_choices",
+            "answer__key_points_met",
         )
     )
 
@@ -188,7 +190,7 @@ def readiness_by_topic(
     moment = utc(now)
     at_target = datetime.combine(target, time(9, 0), tzinfo=UTC) if target is not None else None
     cards = list(
-        ReviewCard.objects.filter(user=user).prefetch_related(
+        cards_with_last_rating(ReviewCard.objects.filter(user=user)).prefetch_related(
             Prefetch("question__tags", queryset=Tag.objects.only("slug"))
         )
     )
@@ -197,8 +199,8 @@ def readiness_by_topic(
     sums_target: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for card in cards:
-        r_now = retrievability(card=card, at=moment)
-        r_target = retrievability(card=card, at=at_target) if at_target else 0.0
+        r_now = recall(card=card, at=moment)
+        r_target = recall(card=card, at=at_target) if at_target else 0.0
         for tag in card.question.tags.all():
             counts[tag.slug] += 1
             sums_now[tag.slug] += r_now
@@ -247,12 +249,15 @@ def recent_attempts(*, user: User, limit: int = 5) -> list[Attempt]:
     """Finished quizzes and mock interviews, newest first, with score and size annotated."""
     from django.db.models import Sum
 
+    # Pick the newest first, then add up only theirs: aggregating every attempt before the
+    # LIMIT costs time in proportion to the learner's whole history.
+    newest = Attempt.objects.filter(
+        user=user,
+        kind__in=[AttemptKind.QUIZ, AttemptKind.MOCK],
+        status=AttemptStatus.FINISHED,
+    ).order_by("-finished_at")[:limit]
     return list(
-        Attempt.objects.filter(
-            user=user,
-            kind__in=[AttemptKind.QUIZ, AttemptKind.MOCK],
-            status=AttemptStatus.FINISHED,
-        )
+        Attempt.objects.filter(pk__in=newest.values("pk"))
         .annotate(points=Sum("items__answer__score"), size=Count("items", distinct=True))
         .select_related("lesson")
         .order_by("-finished_at")[:limit]

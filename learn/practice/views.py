@@ -22,6 +22,7 @@ from lambdalab.http import AuthedHtmxHttpRequest
 from learn.models import Lesson
 from learn.practice import selectors
 from learn.practice.forms import (
+    RUBRIC,
     AnswerForm,
     GoalForm,
     MockStartForm,
@@ -35,6 +36,7 @@ from learn.practice.models import (
     Attempt,
     AttemptKind,
     AttemptStatus,
+    ChallengeRuntime,
     Question,
     Rating,
     SelfGrade,
@@ -287,11 +289,17 @@ def _own_answer(attempt: Attempt, answer_id: int) -> Answer:
 def self_grade(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     answer = _own_answer(attempt, answer_id)
-    form = SelfGradeForm(request.POST)
+    point_ids = [p.pk for p in answer.item.version.key_points.all()]
+    form = SelfGradeForm(request.POST, point_ids=point_ids)
     try:
         if not form.is_valid():
             raise PracticeError("Grade your answer as Missed it, Partly or Got it.")
-        attempt_services.answer_self_grade(answer=answer, grade=form.cleaned_data["grade"])
+        if form.cleaned_data["grade"] == RUBRIC:
+            attempt_services.answer_rubric_grade(
+                answer=answer, point_ids=form.cleaned_data["points"]
+            )
+        else:
+            attempt_services.answer_self_grade(answer=answer, grade=form.cleaned_data["grade"])
     except PracticeError as error:
         messages.error(request, str(error))
     position = answer.item.position
@@ -482,7 +490,14 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     version = question.current_version
     assert version is not None
     history = selectors.submission_history(user=request.user, question=question)
-    code = history[0].code if history else version.starter_code
+    # The language: chosen with ?runtime= (or the form), else that of the last submission.
+    runtime = request.POST.get("runtime") or request.GET.get("runtime")
+    if runtime not in ChallengeRuntime.values:
+        runtime = history[0].runtime if history else ChallengeRuntime.PYTHON311
+    latest = next((s for s in history if s.runtime == runtime), None)
+    code = (
+        latest.code if latest else challenge_services.starter_code(version=version, runtime=runtime)
+    )
     submission: Submission | None = history[0] if history else None
     error = ""
     if request.method == "POST":
@@ -491,19 +506,21 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
             code = form.cleaned_data["code"]
             try:
                 submission = challenge_services.submission_create(
-                    user=request.user, version=version, code=code
+                    user=request.user, version=version, code=code, runtime=runtime
                 )
             except PracticeError as exc:
                 error = str(exc)
         else:
             error = "Write some code before running the tests."
         if not request.htmx and not error and submission is not None:
-            return redirect("practice_challenge", slug)
+            return redirect(f"{reverse('practice_challenge', args=[slug])}?runtime={runtime}")
     context = {
         "question": question,
         "version": version,
         "test_names": list(version.tests.values_list("name", flat=True)),
         "code": code,
+        "runtime": runtime,
+        "runtimes": ChallengeRuntime.choices,
         "submission": submission,
         "history": history,
         "error": error,

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -24,6 +23,7 @@ from learn.practice.selectors import QUIZ_TOPIC_MIN_QUESTIONS, READY_THRESHOLD, 
 from learn.practice.services.reviews import retrievability
 from learn.selectors.lessons import ModuleProgress
 from learn.study import selectors as study
+from learn.study.localtime import LocalDate
 from learn.study.models import StudyProfile
 
 ACCURACY_WEEKS = 26
@@ -80,28 +80,16 @@ class Dashboard:
     due_next: list[tuple[date, int]]
 
 
-def _scores_by_lesson(*, user: User) -> dict[int, tuple[int, float]]:
+def _scores_by_question(*, user: User) -> dict[int, tuple[int, float]]:
+    """Graded answers and points per question: modules and topics add these up in Python, so
+    the database groups by one short key instead of joining questions and tags per answer."""
     rows = (
         Answer.objects.filter(item__attempt__user=user, score__isnull=False)
-        .values("item__version__question__lesson_id")
+        .values("item__version__question_id")
         .annotate(n=Count("id"), points=Sum("score"))
         .order_by()
     )
-    return {r["item__version__question__lesson_id"]: (r["n"], r["points"] or 0.0) for r in rows}
-
-
-def _scores_by_topic(*, user: User) -> dict[str, tuple[int, float]]:
-    rows = (
-        Answer.objects.filter(item__attempt__user=user, score__isnull=False)
-        .values("item__version__question__tags__slug")
-        .annotate(n=Count("id"), points=Sum("score"))
-        .order_by()
-    )
-    return {
-        r["item__version__question__tags__slug"]: (r["n"], r["points"] or 0.0)
-        for r in rows
-        if r["item__version__question__tags__slug"]
-    }
+    return {r["item__version__question_id"]: (r["n"], r["points"] or 0.0) for r in rows}
 
 
 def _accuracy_by_week(
@@ -111,17 +99,17 @@ def _accuracy_by_week(
         Answer.objects.filter(
             item__attempt__user=user, correct__isnull=False, answered_at__gte=since
         )
-        .annotate(week=TruncWeek("answered_at", tzinfo=zone))
-        .values("week")
+        .annotate(day=LocalDate("answered_at", zone))
+        .values("day")
         .annotate(n=Count("id"), ok=Count("id", filter=Q(correct=True)))
         .order_by()
     )
-    result = {}
+    weeks: dict[date, tuple[int, int]] = {}
     for row in rows:
-        week = row["week"]
-        key = week.date() if isinstance(week, datetime) else week
-        result[key] = (row["n"], row["ok"])
-    return result
+        week = row["day"] - timedelta(days=row["day"].weekday())
+        answered, right = weeks.get(week, (0, 0))
+        weeks[week] = (answered + row["n"], right + row["ok"])
+    return weeks
 
 
 def dashboard(
@@ -133,7 +121,7 @@ def dashboard(
     now: datetime | None = None,
 ) -> Dashboard:
     """Everything the progress page adds to lessons and readiness, in a fixed number of queries:
-    lesson and topic accuracy (2), questions and cards (3), days studied and reviewed (2),
+    answers per question (1), questions, tags and cards (3), days studied and reviewed (2),
     accuracy by week (1), reviews due (1)."""
     moment = now or timezone.now()
     zone = study.zone_of(profile)
@@ -152,26 +140,24 @@ def dashboard(
     cards = list(ReviewCard.objects.filter(user=user).only(*_CARD_FIELDS))
     recall = {card.question_id: retrievability(card=card, at=moment) for card in cards}
 
+    answered = _scores_by_question(user=user)
+
+    def add(score: Score, question_id: int) -> None:
+        n, points = answered.get(question_id, (0, 0.0))
+        score.answered += n
+        score.points += points
+        score.questions += 1
+        score.recall_sum += recall.get(question_id, 0.0)
+
+    # Answers to questions no longer published do not count: neither does their mastery.
     lesson_module = {lesson.pk: m.module.pk for m in modules for lesson in m.lessons}
     by_module: dict[int, Score] = defaultdict(Score)
-    for lesson_id, (n, points) in _scores_by_lesson(user=user).items():
-        if lesson_id in lesson_module:
-            score = by_module[lesson_module[lesson_id]]
-            score.answered += n
-            score.points += points
     for question_id, lesson_id in questions:
         if lesson_id in lesson_module:
-            score = by_module[lesson_module[lesson_id]]
-            score.questions += 1
-            score.recall_sum += recall.get(question_id, 0.0)
-
+            add(by_module[lesson_module[lesson_id]], question_id)
     by_topic: dict[str, Score] = defaultdict(Score)
-    for slug, (n, points) in _scores_by_topic(user=user).items():
-        by_topic[slug].answered += n
-        by_topic[slug].points += points
     for question_id, slug in tag_rows:
-        by_topic[slug].questions += 1
-        by_topic[slug].recall_sum += recall.get(question_id, 0.0)
+        add(by_topic[slug], question_id)
     topics = sorted(
         (
             TopicRow(

@@ -11,7 +11,9 @@ def time_zone_choices() -> list[tuple[str, str]]:
 
 class StartForm(forms.Form):
     minutes = forms.TypedChoiceField(
-        choices=[(m, f"{m} minutes") for m in SESSION_MINUTES], coerce=int
+        choices=[(m, f"{m} minutes") for m in SESSION_MINUTES],
+        coerce=int,
+        widget=forms.RadioSelect,
     )
 
 

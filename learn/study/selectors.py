@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from learn.models import Lesson, LessonProgress
 from learn.practice.models import Answer, Question, QuestionType, ReviewCard, ReviewLog
+from learn.study.localtime import LocalDate
 from learn.study.models import (
     GoalKind,
     SessionStatus,
@@ -198,7 +198,7 @@ def seconds_by_day(*, user: User, zone: ZoneInfo) -> dict[date, int]:
     """Seconds studied per local day, over the whole history (one grouped query)."""
     rows = (
         StudySpan.objects.filter(user=user)
-        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .annotate(day=LocalDate("started_at", zone))
         .values("day")
         .annotate(total=Sum("seconds"))
         .order_by()
@@ -210,7 +210,7 @@ def reviews_by_day(*, user: User, zone: ZoneInfo) -> dict[date, int]:
     """Reviews rated per local day, over the whole history (one grouped query)."""
     rows = (
         ReviewLog.objects.filter(card__user=user)
-        .annotate(day=TruncDate("review_datetime", tzinfo=zone))
+        .annotate(day=LocalDate("review_datetime", zone))
         .values("day")
         .annotate(total=Count("id"))
         .order_by()
@@ -229,7 +229,7 @@ def reviews_due_by_day(
         ReviewCard.objects.filter(
             user=user, due__lt=end_local, question__current_version__isnull=False
         )
-        .annotate(day=TruncDate("due", tzinfo=zone))
+        .annotate(day=LocalDate("due", zone))
         .values("day")
         .annotate(total=Count("id"))
         .order_by()

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from sandbox.api.models import AccessKey
+from sandbox.api.models import AccessKey, Alias, FunctionVersion
 from sandbox.models import Function
 
 
@@ -48,3 +48,27 @@ def account_usage(*, owner: User) -> tuple[list[Function], int]:
     """The owner's functions (with files) and the concurrency they reserve in all."""
     functions = list(Function.objects.filter(owner=owner).prefetch_related("files"))
     return functions, sum(f.reserved_concurrency or 0 for f in functions)
+
+
+def version_find(*, function: Function, number: int) -> FunctionVersion | None:
+    return function.versions.filter(number=number).select_related("function").first()
+
+
+def version_list(*, function: Function) -> QuerySet[FunctionVersion]:
+    return function.versions.select_related("function").order_by("number")
+
+
+def alias_find(*, function: Function, name: str) -> Alias | None:
+    return function.aliases.filter(name=name).select_related("function").first()
+
+
+def alias_list(*, function: Function, function_version: str | None = None) -> list[Alias]:
+    """The function's aliases by name; given function_version, those that route to it."""
+    aliases = list(function.aliases.select_related("function").order_by("name"))
+    if function_version:
+        aliases = [
+            a
+            for a in aliases
+            if a.function_version == function_version or function_version in a.additional_weights
+        ]
+    return aliases

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import uuid
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sandbox import selectors as sandbox_selectors
 from sandbox.api import errors
+from sandbox.api.models import Alias, FunctionVersion
 from sandbox.engine.environment import ACCOUNT_ID, REGION
 from sandbox.models import Function
 
@@ -75,6 +78,19 @@ def revision_id(*parts: object) -> str:
     return str(uuid.UUID(hashlib.sha256(repr(parts).encode()).hexdigest()[:32]))
 
 
+def zip_files(files: dict[str, str]) -> bytes:
+    """A zip of files made as the console's "Download .zip" makes it (fixed dates and modes),
+    so the same code always has the same CodeSha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, files[path].encode())
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class Package:
     """The zip a function's code makes, as Lambda describes it."""
@@ -86,6 +102,10 @@ class Package:
     def of(cls, function: Function) -> Package:
         data = sandbox_selectors.function_code_zip(function=function)
         return cls.from_bytes(data)
+
+    @classmethod
+    def of_files(cls, files: dict[str, str]) -> Package:
+        return cls.from_bytes(zip_files(files))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Package:
@@ -144,4 +164,28 @@ def configuration(
     }
     if environment:
         shape["Environment"] = {"Variables": environment}
+    return shape
+
+
+def version_configuration(*, version: FunctionVersion) -> dict[str, Any]:
+    return configuration(
+        function=version.function,
+        package=Package.of_files(version.config["code"]),
+        settings=version.config,
+        version=str(version.number),
+        last_modified=version.created_at,
+        description=version.description,
+    )
+
+
+def alias_configuration(*, alias: Alias) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "AliasArn": function_arn(alias.function.name, alias.name),
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": revision_id(alias.pk, alias.updated_at.isoformat()),
+    }
+    if alias.additional_weights:
+        shape["RoutingConfig"] = {"AdditionalVersionWeights": alias.additional_weights}
     return shape

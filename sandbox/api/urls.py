@@ -16,6 +16,13 @@ urlpatterns = [
     ),
     re_path(rf"^2015-03-31/functions/{_FN}/code/?$", views.code_view, name="function_code"),
     re_path(rf"^2015-03-31/functions/{_FN}/invocations/?$", views.invocations_view, name="invoke"),
+    re_path(rf"^2015-03-31/functions/{_FN}/versions/?$", views.versions_view, name="versions"),
+    re_path(rf"^2015-03-31/functions/{_FN}/aliases/?$", views.aliases_view, name="aliases"),
+    re_path(
+        rf"^2015-03-31/functions/{_FN}/aliases/(?P<alias_name>[^/]+)/?$",
+        views.alias_view,
+        name="alias",
+    ),
     re_path(
         rf"^2017-10-31/functions/{_FN}/concurrency/?$",
         views.put_concurrency_view,

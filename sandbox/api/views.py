@@ -25,7 +25,8 @@ from sandbox import selectors as sandbox_selectors
 from sandbox import services as sandbox_services
 from sandbox.api import errors, selectors, services, shapes, sigv4
 from sandbox.api.errors import LambdaError
-from sandbox.api.models import AccessKey
+from sandbox.api.models import AccessKey, Alias, FunctionVersion
+from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import ZIP_MAX_BYTES
 from sandbox.models import Function, Invocation
@@ -160,23 +161,60 @@ def _validation_message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _function(call: Call, name: str) -> tuple[Function, str | None]:
-    """The caller's function named by the path (and Qualifier), with its qualifier.
+@dataclass(frozen=True)
+class Target:
+    """What a FunctionName and Qualifier name: a function, maybe a version or an alias."""
+
+    function: Function
+    qualifier: str | None
+    version: FunctionVersion | None = None
+    alias: Alias | None = None
+
+
+def _target(call: Call, name: str) -> Target:
+    """The caller's function named by the path (and Qualifier), resolved.
 
     Functions are looked up among the caller's own only: another learner's function is as
-    absent as one that never existed.
+    absent as one that never existed. Raises ResourceNotFoundException.
     """
     ref = shapes.parse_function_name(name, qualifier=call.query("Qualifier"))
+    missing = errors.not_found(
+        f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
+    )
     function = selectors.function_find(owner=call.user, name=ref.name)
     if function is None:
-        raise errors.not_found(
-            f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
-        )
-    if ref.qualifier not in (None, shapes.LATEST):
-        raise errors.not_found(
-            f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
-        )
-    return function, ref.qualifier
+        raise missing
+    qualifier = ref.qualifier
+    if qualifier is None or qualifier == shapes.LATEST:
+        return Target(function=function, qualifier=qualifier)
+    if qualifier.isdigit():
+        version = selectors.version_find(function=function, number=int(qualifier))
+        if version is None:
+            raise missing
+        return Target(function=function, qualifier=qualifier, version=version)
+    alias = selectors.alias_find(function=function, name=qualifier)
+    if alias is None:
+        raise missing
+    version = (
+        None
+        if alias.function_version == shapes.LATEST
+        else selectors.version_find(function=function, number=int(alias.function_version))
+    )
+    return Target(function=function, qualifier=qualifier, version=version, alias=alias)
+
+
+def _unqualified(call: Call, name: str) -> Function:
+    """For operations on the function itself ($LATEST): a version or alias is refused."""
+    target = _target(call, name)
+    if target.qualifier not in (None, shapes.LATEST):
+        raise errors.invalid(f"Qualifier {target.qualifier} is not supported here.")
+    return target.function
+
+
+def _target_configuration(target: Target) -> dict[str, Any]:
+    if target.version is not None:
+        return shapes.version_configuration(version=target.version)
+    return _configuration(target.function)
 
 
 def _configuration(function: Function) -> dict[str, Any]:
@@ -230,6 +268,9 @@ def create_function(call: Call) -> HttpResponse:
         raise errors.invalid(_validation_message(exc)) from None
     except sandbox_services.LimitReached as exc:
         raise LambdaError("CodeStorageExceededException", str(exc)) from None
+    if data.get("Publish"):
+        version = services.version_publish(function=function)
+        return JsonResponse(shapes.version_configuration(version=version), status=201)
     return JsonResponse(_configuration(function), status=201)
 
 
@@ -262,11 +303,13 @@ def _unmarker(marker: str) -> str:
 
 
 def get_function(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
-    token = signing.dumps({"f": function.pk}, salt=CODE_URL_SALT)
+    target = _target(call, name)
+    function = target.function
+    claims = {"f": function.pk, "v": target.version.number if target.version else None}
+    token = signing.dumps(claims, salt=CODE_URL_SALT)
     location = call.request.build_absolute_uri(reverse("sandbox_api:code", args=[token]))
     body: dict[str, Any] = {
-        "Configuration": _configuration(function),
+        "Configuration": _target_configuration(target),
         "Code": {"RepositoryType": "S3", "Location": location},
         "Tags": {},
     }
@@ -276,14 +319,21 @@ def get_function(call: Call, name: str) -> HttpResponse:
 
 
 def delete_function(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
-    sandbox_services.function_delete(function=function)
+    target = _target(call, name)
+    if target.alias is not None:
+        raise errors.invalid("Deletion of aliases is not supported by DeleteFunction.")
+    if target.version is not None:
+        try:
+            services.version_delete(version=target.version)
+        except ValidationError as exc:
+            raise errors.conflict(_validation_message(exc)) from None
+    else:
+        sandbox_services.function_delete(function=target.function)
     return HttpResponse(status=204)
 
 
 def get_configuration(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
-    return JsonResponse(_configuration(function))
+    return JsonResponse(_target_configuration(_target(call, name)))
 
 
 def _check_revision(function: Function, data: dict[str, Any]) -> None:
@@ -298,7 +348,7 @@ def _check_revision(function: Function, data: dict[str, Any]) -> None:
 
 
 def update_configuration(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
+    function = _unqualified(call, name)
     data = call.json()
     _check_revision(function, data)
     runtime = data.get("Runtime")
@@ -327,7 +377,7 @@ def update_configuration(call: Call, name: str) -> HttpResponse:
 
 
 def update_code(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
+    function = _unqualified(call, name)
     data = call.json()
     _check_revision(function, data)
     zip_data = _zip_bytes(data.get("ZipFile"))
@@ -343,6 +393,9 @@ def update_code(call: Call, name: str) -> HttpResponse:
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
     function.refresh_from_db()
+    if data.get("Publish"):
+        version = services.version_publish(function=function)
+        return JsonResponse(shapes.version_configuration(version=version))
     return JsonResponse(_configuration(function))
 
 
@@ -360,9 +413,14 @@ def code_download(request: HttpRequest, token: str) -> HttpResponse:
     function = Function.objects.filter(pk=claims["f"]).first()
     if function is None:
         return HttpResponse(status=404)
-    response = HttpResponse(
-        sandbox_selectors.function_code_zip(function=function), content_type="application/zip"
-    )
+    if claims.get("v"):
+        version = selectors.version_find(function=function, number=claims["v"])
+        if version is None:
+            return HttpResponse(status=404)
+        data = shapes.zip_files(version.config["code"])
+    else:
+        data = sandbox_selectors.function_code_zip(function=function)
+    response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{function.name}.zip"'
     return response
 
@@ -399,12 +457,28 @@ def _wait_seconds(invocation: Invocation) -> float:
     return timeout_s + 10 + settings.SANDBOX_API_QUEUE_WAIT_SECONDS
 
 
+def _pick(target: Target) -> tuple[str, FunctionSpec | None]:
+    """The version one invocation runs and its spec (None: the function's $LATEST)."""
+    if target.alias is not None:
+        chosen = services.alias_pick_version(alias=target.alias)
+        if chosen == shapes.LATEST:
+            return chosen, None
+        version = selectors.version_find(function=target.function, number=int(chosen))
+        if version is None:
+            raise errors.not_found(f"Function version {chosen} of the alias no longer exists.")
+        return chosen, services.version_spec(version=version)
+    if target.version is not None:
+        return str(target.version.number), services.version_spec(version=target.version)
+    return shapes.LATEST, None
+
+
 def invoke(call: Call, name: str) -> HttpResponse:
-    function, qualifier = _function(call, name)
+    target = _target(call, name)
+    function = target.function
     kind = call.request.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
     if kind not in ("RequestResponse", "Event", "DryRun"):
         raise errors.invalid(f"Unsupported invocation type {kind}.")
-    version = qualifier or shapes.LATEST
+    version, spec = _pick(target)
     if kind == "DryRun":
         response = HttpResponse(status=204)
         response["X-Amz-Executed-Version"] = version
@@ -412,7 +486,7 @@ def invoke(call: Call, name: str) -> HttpResponse:
     event_text = _event_text(call.body)
     try:
         invocation = sandbox_services.invocation_start(
-            function=function, event_text=event_text, requested_by=call.user
+            function=function, event_text=event_text, requested_by=call.user, spec=spec
         )
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
@@ -467,7 +541,7 @@ def _reserved(function: Function) -> dict[str, Any]:
 
 
 def put_concurrency(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
+    function = _unqualified(call, name)
     value = call.json().get("ReservedConcurrentExecutions")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.invalid("ReservedConcurrentExecutions must be a whole number of 0 or more.")
@@ -489,12 +563,12 @@ def put_concurrency(call: Call, name: str) -> HttpResponse:
 
 
 def get_concurrency(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
+    function = _unqualified(call, name)
     return JsonResponse(_reserved(function))
 
 
 def delete_concurrency(call: Call, name: str) -> HttpResponse:
-    function, _ = _function(call, name)
+    function = _unqualified(call, name)
     try:
         sandbox_services.function_update_config(function=function, reserved_concurrency=None)
     except ValidationError as exc:
@@ -520,6 +594,140 @@ def account_settings(call: Call) -> HttpResponse:
     )
 
 
+# ---------------------------------------------------------------- versions and aliases
+
+
+def _page(call: Call, items: list[Any]) -> tuple[list[Any], str | None]:
+    """One page of items by MaxItems and an index Marker, and the next Marker (or None)."""
+    try:
+        limit = int(call.query("MaxItems") or 50)
+        start = int(_unmarker(call.query("Marker") or "") or 0)
+    except ValueError:
+        raise errors.invalid("Invalid MaxItems or Marker.") from None
+    if not 1 <= limit <= 10_000:
+        raise errors.invalid("MaxItems must be a number between 1 and 10000.")
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return page, _marker(str(start + limit)) if more else None
+
+
+def publish_version(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    data = call.json()
+    _check_revision(function, data)
+    wanted = data.get("CodeSha256")
+    if wanted and wanted != _configuration(function)["CodeSha256"]:
+        raise errors.invalid(
+            f"CodeSHA256 ({wanted}) is different from current CodeSHA256 in $LATEST. "
+            "Please try again with the CodeSHA256 in $LATEST."
+        )
+    try:
+        version = services.version_publish(
+            function=function, description=str(data.get("Description") or "")
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.version_configuration(version=version), status=201)
+
+
+def list_versions(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    shapes_all = [_configuration(function)] + [
+        shapes.version_configuration(version=v) for v in selectors.version_list(function=function)
+    ]
+    page, marker = _page(call, shapes_all)
+    body: dict[str, Any] = {"Versions": page}
+    if marker:
+        body["NextMarker"] = marker
+    return JsonResponse(body)
+
+
+def _weights(data: dict[str, Any]) -> dict[str, float] | None:
+    if "RoutingConfig" not in data:
+        return None
+    weights = (data.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    if not isinstance(weights, dict):
+        raise errors.invalid("RoutingConfig.AdditionalVersionWeights must be a map.")
+    return weights
+
+
+def _alias(call: Call, name: str, alias_name: str) -> Alias:
+    function = _unqualified(call, name)
+    alias = selectors.alias_find(function=function, name=alias_name)
+    if alias is None:
+        raise errors.not_found(f"Alias not found: {shapes.function_arn(function.name, alias_name)}")
+    return alias
+
+
+def create_alias(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    data = call.json()
+    alias_name = str(data.get("Name") or "")
+    try:
+        alias = services.alias_create(
+            function=function,
+            name=alias_name,
+            function_version=str(data.get("FunctionVersion") or ""),
+            description=str(data.get("Description") or ""),
+            weights=_weights(data),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "exists":
+            raise errors.conflict(
+                f"Alias already exists: {shapes.function_arn(function.name, alias_name)}"
+            ) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.alias_configuration(alias=alias), status=201)
+
+
+def list_aliases(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    aliases = selectors.alias_list(
+        function=function, function_version=call.query("FunctionVersion")
+    )
+    page, marker = _page(call, [shapes.alias_configuration(alias=a) for a in aliases])
+    body: dict[str, Any] = {"Aliases": page}
+    if marker:
+        body["NextMarker"] = marker
+    return JsonResponse(body)
+
+
+def get_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
+    return JsonResponse(shapes.alias_configuration(alias=_alias(call, name, alias_name)))
+
+
+def update_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
+    alias = _alias(call, name, alias_name)
+    data = call.json()
+    if (
+        data.get("RevisionId")
+        and data["RevisionId"] != shapes.alias_configuration(alias=alias)["RevisionId"]
+    ):
+        raise LambdaError(
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id.",
+            status=412,
+        )
+    try:
+        alias = services.alias_update(
+            alias=alias,
+            function_version=data.get("FunctionVersion"),
+            description=data.get("Description"),
+            weights=_weights(data),
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.alias_configuration(alias=alias))
+
+
+def delete_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
+    services.alias_delete(alias=_alias(call, name, alias_name))
+    return HttpResponse(status=204)
+
+
+versions_view = operation(GET=list_versions, POST=publish_version)
+aliases_view = operation(GET=list_aliases, POST=create_alias)
+alias_view = operation(GET=get_alias, PUT=update_alias, DELETE=delete_alias)
 functions_view = operation(GET=list_functions, POST=create_function)
 function_view = operation(GET=get_function, DELETE=delete_function)
 configuration_view = operation(GET=get_configuration, PUT=update_configuration)

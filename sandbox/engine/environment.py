@@ -107,7 +107,7 @@ class ExecutionEnvironment:
         self.dead = False
         self.released = False  # set once kill() has finished: nothing of it is left
         self.max_memory_mb = 0
-        self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{self.id}"
+        self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{spec.version}]{self.id}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._pidfd = -1
         self._req = self._resp = self._log = -1
@@ -264,7 +264,7 @@ class ExecutionEnvironment:
                     "type": "init",
                     "handler": spec.handler,
                     "function_name": spec.name,
-                    "function_version": "$LATEST",
+                    "function_version": spec.version,
                     "invoked_function_arn": self.arn,
                     "memory_mb": spec.memory_mb,
                     "log_group_name": f"/aws/lambda/{spec.name}",
@@ -308,7 +308,7 @@ class ExecutionEnvironment:
             # Lambda's reserved variables first: the spec cannot contain these keys.
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": (
                 "provisioned-concurrency" if self.provisioned else "on-demand"
             ),

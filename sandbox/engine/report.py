@@ -93,9 +93,10 @@ def assemble(
     output: str,
     extra: str = "",
     report: str,
+    version: str = "$LATEST",
 ) -> str:
     """START, the function's output, any engine message, END, REPORT; newline-terminated."""
-    parts = [start_line(request_id)]
+    parts = [start_line(request_id, version)]
     if output:
         parts.append(output[:-1] if output.endswith("\n") else output)
     if extra:

@@ -97,7 +97,11 @@ def from_outcomes(
         init_output
         + prefix
         + report.assemble(
-            request_id=request_id, output=retry_output + outcome.output, extra=extra, report=line
+            request_id=request_id,
+            output=retry_output + outcome.output,
+            extra=extra,
+            report=line,
+            version=spec.version,
         )
     )
     billed = report.billed_ms(duration + (init_ms or 0.0))
@@ -156,6 +160,7 @@ def from_init_failure(
             output=retry.output,
             extra=report.init_report_line(retry, "invoke"),
             report=line,
+            version=spec.version,
         )
     )
     billed = report.billed_ms(duration)

@@ -42,8 +42,10 @@ CONFIG_FIELDS = (
     "reserved_concurrency",
     "provisioned_concurrency",
     "namespace",
+    "version",
 )
 
+_VERSION_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9})$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -204,6 +206,9 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     namespace: str = ""
+    # "$LATEST" or a published version's number: what the context, the log and
+    # AWS_LAMBDA_FUNCTION_VERSION report; warm environments are kept per version.
+    version: str = "$LATEST"
     files: CodeFiles = field(init=False, repr=False)
     code_sha256: str = field(init=False)
     version_key: str = field(init=False)
@@ -213,6 +218,8 @@ class FunctionSpec:
             raise SpecError("name", "1-64 characters: letters, digits, hyphens and underscores")
         if not isinstance(self.namespace, str) or len(self.namespace) > 256:
             raise SpecError("namespace", "a string of at most 256 characters")
+        if not isinstance(self.version, str) or not _VERSION_RE.match(self.version):
+            raise SpecError("version", '"$LATEST" or a version number')
         if self.runtime not in RUNTIMES:
             raise SpecError("runtime", f"must be one of {', '.join(sorted(RUNTIMES))}")
         if not isinstance(self.handler, str) or len(self.handler) > 128:
@@ -276,6 +283,7 @@ class FunctionSpec:
                 self.ephemeral_storage_mb,
                 sorted(self.environment.items()),
                 self.architecture,
+                self.version,
             ]
         )
         object.__setattr__(self, "environment", dict(self.environment))

@@ -71,7 +71,9 @@
     area.dataset.editorReady = "1";
     if (window.CodeMirror) {
       var editor = window.CodeMirror.fromTextArea(area, {
-        mode: "python", lineNumbers: true, indentUnit: 4,
+        mode: area.dataset.mode === "javascript" ? "javascript" : "python",
+        lineNumbers: true,
+        indentUnit: area.dataset.mode === "javascript" ? 2 : 4,
         // CodeMirror types into its own hidden textarea; give it the visible label's name.
         screenReaderLabel: area.labels.length ? area.labels[0].textContent.trim() : "Code editor",
         extraKeys: {

@@ -152,3 +152,26 @@ def test_import_page_dry_run_then_import(client, course, instructor) -> None:
     export = client.get("/instructor/bank/export.gift")
     assert export["Content-Disposition"].endswith('.gift"')
     assert "// [id:max-timeout]" in export.content.decode()
+
+
+def test_follow_ups_survive_gift_and_the_editor(course, instructor, client) -> None:
+    from learn.practice.models import FollowUp
+
+    text = (
+        b"// [id:why-cold] [lesson:limits]\n"
+        b"Why are cold starts slow? {=INIT runs first ####Model answer.}\n"
+    )
+    run(text, instructor, dry_run=False)
+    question = Question.objects.get(slug="why-cold")
+    version = question.current_version
+    FollowUp.objects.create(version=version, order=0, text="And with provisioned concurrency?")
+    exported, _ = bank.bank_export_gift()
+    rows = run(exported.encode(), instructor, dry_run=False)
+    assert [r.action for r in rows] == ["unchanged"]
+    edited = text.replace(b"=INIT runs first", b"=INIT runs first =the code is loaded")
+    (row,) = run(edited, instructor, dry_run=False)
+    assert row.action == "update"
+    question.refresh_from_db()
+    assert [f.text for f in question.current_version.follow_ups.all()] == [
+        "And with provisioned concurrency?"
+    ]

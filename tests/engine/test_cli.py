@@ -102,3 +102,34 @@ def test_bad_input_exits_2_with_one_line(code: Path, args: list[str], stdin: str
 def test_missing_code_dir_exits_2(tmp_path: Path):
     done = cli("invoke", str(tmp_path / "nope"), "--handler", "app.handler")
     assert done.returncode == 2 and "is not a directory" in done.stderr
+
+
+def test_a_node_handler_through_the_cli(tmp_path: Path):
+    (tmp_path / "index.mjs").write_text(
+        "let n = 0;\nexport const handler = async (event) => {\n"
+        "  n += 1;\n  console.log('got', event);\n  return { n, event };\n};\n"
+    )
+    done = cli(
+        "invoke",
+        str(tmp_path),
+        "--runtime",
+        "nodejs24.x",
+        "--handler",
+        "index.handler",
+        "--event",
+        "-",
+        "--repeat",
+        "2",
+        "--json",
+        stdin='{"a": 1}',
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["payload"] == {"n": 1, "event": {"a": 1}} and first["cold_start"]
+    assert second["payload"]["n"] == 2 and not second["cold_start"]
+    assert "\tINFO\tgot { a: 1 }" in first["log"]
+    missing = cli("invoke", str(tmp_path), "--runtime", "nodejs24.x", "--handler", "app.handler")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        f"error: handler file app.js, app.mjs or app.cjs not found in {tmp_path}"
+    )

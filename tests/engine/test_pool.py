@@ -475,3 +475,22 @@ def test_fallbacks_without_cgroups_still_jail_and_freeze():
         assert result.limits["memory"] == "rlimit-as"
         assert result.limits["freeze"] == "sigstop"
         assert pool.stats()["frozen"] == 1
+
+
+def test_a_published_version_reports_its_number_and_runs_in_its_own_environment(
+    pool: EnvironmentPool,
+):
+    source = """
+        import os
+        def handler(event, context):
+            return [context.function_version, context.log_stream_name,
+                    os.environ["AWS_LAMBDA_FUNCTION_VERSION"]]
+        """
+    latest = make_spec(source, name="versioned", namespace="versions-test")
+    seven = make_spec(source, name="versioned", namespace="versions-test", version="7")
+    first = pool.invoke(latest, {})
+    result = pool.invoke(seven, {})
+    version, stream, env_version = result.payload
+    assert version == env_version == "7" and stream.endswith(f"[7]{result.environment_id}")
+    assert f"START RequestId: {result.request_id} Version: 7" in result.log.splitlines()
+    assert result.cold_start and result.environment_id != first.environment_id

@@ -140,3 +140,14 @@ def test_from_config_applies_overrides_and_refuses_unknown_fields():
     with pytest.raises(SpecError) as caught:
         FunctionSpec.from_config(config, timeout_s=901)
     assert caught.value.field == "timeout_s"
+
+
+def test_version_names_the_published_version_and_keeps_its_own_warm_environments():
+    code = {"app.py": "def handler(e, c):\n    return 1\n"}
+    latest = FunctionSpec(name="v", handler="app.handler", code=code)
+    three = FunctionSpec(name="v", handler="app.handler", code=code, version="3")
+    assert latest.version == "$LATEST" and three.to_config()["version"] == "3"
+    assert latest.version_key != three.version_key
+    for bad in ("0", "v1", "", "$latest"):
+        with pytest.raises(SpecError, match="version"):
+            FunctionSpec(name="v", handler="app.handler", code=code, version=bad)

@@ -211,3 +211,79 @@ def test_code_tests_are_stored(root):
     assert not load(root).errors
     version = Question.objects.get(slug="echo").current_version
     assert list(version.tests.values_list("event", "expected")) == [({"a": 1}, {"a": 1})]
+
+
+SHORT = """\
+---
+slug: long-job
+type: short
+lesson: limits
+tags: [limits]
+difficulty: medium
+key_points:
+  - Invocations stop at 900 seconds.
+  - Split the job into steps.
+follow_ups:
+  - And if one step takes 20 minutes?
+  - How do you resume after a failure?
+---
+
+A job takes 40 minutes. What do you do?
+
+## Explanation
+
+Split it.
+"""
+
+
+def test_follow_ups_are_stored_in_order_with_the_rubric(root):
+    write(root, "long-job.md", SHORT)
+    assert not load(root).errors
+    version = Question.objects.get(slug="long-job").current_version
+    assert [p.text for p in version.key_points.all()] == [
+        "Invocations stop at 900 seconds.",
+        "Split the job into steps.",
+    ]
+    assert [f.text for f in version.follow_ups.all()] == [
+        "And if one step takes 20 minutes?",
+        "How do you resume after a failure?",
+    ]
+
+
+def test_adding_follow_ups_is_a_new_version_and_reloading_is_a_no_op(root):
+    without = SHORT.split("follow_ups:")[0] + SHORT.split("How do you resume after a failure?\n")[1]
+    write(root, "long-job.md", without)
+    load(root)
+    first = Question.objects.get(slug="long-job").current_version
+    assert first.follow_ups.count() == 0
+    write(root, "long-job.md", SHORT)
+    assert load(root).updated
+    second = Question.objects.get(slug="long-job").current_version
+    assert second.number == first.number + 1 and second.follow_ups.count() == 2
+    assert len(load(root).unchanged) == 1
+
+
+@pytest.mark.parametrize(
+    "follow_ups",
+    [
+        "follow_ups: []\n",
+        "follow_ups: Just text\n",
+        "follow_ups:\n  - ''\n",
+        "follow_ups: [a, b, c, d, e, f]\n",
+    ],
+)
+def test_malformed_follow_ups_are_reported(root, follow_ups):
+    text = SHORT.split("follow_ups:")[0] + follow_ups + "---" + SHORT.split("---", 2)[2]
+    write(root, "long-job.md", text)
+    [(_, message)] = load(root).errors
+    assert "follow_ups must be a list" in message
+
+
+def test_follow_ups_belong_to_short_questions_only(root):
+    write(
+        root,
+        "max-time.md",
+        GOOD.replace("difficulty: easy\n", "difficulty: easy\nfollow_ups: [Why?]\n"),
+    )
+    [(_, message)] = load(root).errors
+    assert "follow_ups" in message

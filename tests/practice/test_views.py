@@ -156,6 +156,31 @@ def test_short_answer_self_grade_in_a_quiz(client_in, bank):
     assert answer.correct is True
 
 
+def test_short_answer_graded_from_the_ticked_rubric(client_in, bank):
+    from learn.practice.models import FollowUp, KeyPoint
+
+    version = bank["short"]
+    KeyPoint.objects.create(version=version, order=1, text="Split the work into steps.")
+    FollowUp.objects.create(version=version, order=0, text="And if the job takes 40 minutes?")
+    attempt = start_quiz(client_in, version.question.lesson.slug)
+    item = attempt.items.get()
+    page = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "text": "900 s"}, **HTMX
+    ).content.decode()
+    assert "Split the work into steps." in page and 'name="points"' in page
+    assert "And if the job takes 40 minutes?" in page
+    answer = Answer.objects.get()
+    first = version.key_points.order_by("order").first()
+    response = client_in.post(
+        reverse("practice_self_grade", args=[attempt.pk, answer.pk]),
+        {"grade": "rubric", "points": [first.pk]},
+        **HTMX,
+    )
+    assert "Partly" in response.content.decode()
+    answer.refresh_from_db()
+    assert list(answer.key_points_met.all()) == [first] and answer.score == 0.5
+
+
 def test_mock_hides_answers_until_the_end_then_shows_model_answers(client_in, bank):
     response = client_in.post(reverse("practice_mock_start"), {"minutes": 20})
     attempt = Attempt.objects.get(kind=AttemptKind.MOCK)
@@ -315,3 +340,46 @@ def test_a_mock_interview_offers_no_check_or_model_answer_before_the_end(client_
         assert ">Check<" not in form.replace(" ", "").replace("\n", "")
         assert "Show the model answer" not in form and "Run tests" not in form
         assert "compare it with the model answer" not in form
+
+
+def test_a_challenge_offers_node_with_its_own_starter(client_in, learner):
+    version = code_question()
+    url = reverse("practice_challenge", args=[version.question.slug])
+    page = client_in.get(url + "?runtime=nodejs24.x").content.decode()
+    assert "export const handler = async" in page and 'data-mode="javascript"' in page
+    assert "index.handler" in page and "raise NotImplementedError" not in page
+    client_in.post(url, {"code": "export const handler = async () => 1;", "runtime": "nodejs24.x"})
+    submission = Submission.objects.get()
+    assert submission.runtime == "nodejs24.x"
+    # The page reopens in the language last used, with that code.
+    again = client_in.get(url).content.decode()
+    assert "export const handler = async () =&gt; 1;" in again
+    python = client_in.get(url + "?runtime=python3.11").content.decode()
+    assert "raise NotImplementedError" in python
+    # An unknown language is the one last used.
+    assert client_in.post(url, {"code": "x", "runtime": "cobol"}).status_code == 302
+    assert Submission.objects.count() == 2
+    assert Submission.objects.order_by("-pk").first().runtime == "nodejs24.x"
+
+
+def test_readiness_follows_the_answers_a_wrong_one_is_not_known(client_in, learner):
+    from tests.practice.factories import TagFactory
+
+    tag = TagFactory(slug="limits")
+    wrong = true_false_question()
+    right = true_false_question(question__lesson=wrong.question.lesson)
+    for version in (wrong, right):
+        version.question.tags.add(tag)
+    attempt = start_quiz(client_in, wrong.question.lesson.slug)
+    for item in attempt.items.all():
+        truth = "true" if item.version_id == wrong.pk else "false"  # both answers are false
+        client_in.post(
+            reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": truth}
+        )
+    # Both cards were just rated; FSRS alone would say 100% recall for each.
+    page = client_in.get(reverse("progress")).content.decode()
+    row = page.split("limits <span", 1)[1].split("</tr>", 1)[0]
+    assert "2/2" in row and "50%" in row
+    assert ReviewCard.objects.get(question=wrong.question).due <= timezone.now() + timedelta(
+        minutes=10
+    )

@@ -163,3 +163,28 @@ def test_reviews_due_by_day_puts_overdue_cards_today(student, course) -> None:
     assert days[0] == (date(2026, 3, 2), 1)
     assert days[2] == (date(2026, 3, 4), 1)
     assert sum(count for _, count in days) == 2
+
+
+def test_local_dates_in_sqlite_match_zoneinfo_across_dst(student) -> None:
+    """LocalDate's offset table gives the same day as Python's zoneinfo for instants around
+    both 2026 changes in New York and for a half-hour zone."""
+    from learn.study.localtime import LocalDate
+
+    instants = [
+        datetime(2026, 3, 8, 4, 59, tzinfo=UTC),  # 23:59 EST on the 7th
+        datetime(2026, 3, 8, 5, 0, tzinfo=UTC),  # 00:00 EST on the 8th
+        datetime(2026, 3, 9, 3, 59, tzinfo=UTC),  # 23:59 EDT on the 8th
+        datetime(2026, 3, 9, 4, 0, tzinfo=UTC),  # 00:00 EDT on the 9th
+        datetime(2026, 11, 2, 4, 59, tzinfo=UTC),  # 23:59 EST on 1 Nov
+        datetime(2026, 11, 2, 5, 0, tzinfo=UTC),  # 00:00 EST on 2 Nov
+    ]
+    for instant in instants:
+        span(student, instant, 60)
+    for zone_name in ("America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"):
+        zone = ZoneInfo(zone_name)
+        got = sorted(
+            StudySpan.objects.annotate(day=LocalDate("started_at", zone)).values_list(
+                "started_at", "day"
+            )
+        )
+        assert got == [(i, i.astimezone(zone).date()) for i in instants], zone_name

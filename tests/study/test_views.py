@@ -26,7 +26,7 @@ def start(client_in) -> StudySession:
 
 def test_study_home_offers_lengths_then_resumes_the_active_session(client_in, course) -> None:
     html = client_in.get("/study/").content.decode()
-    assert 'value="15"' in html and 'value="25"' in html and 'value="45"' in html
+    assert 'type="radio" name="minutes" value="15"' in html and 'value="45"' in html
     session = start(client_in)
     assert client_in.get("/study/")["Location"] == f"/study/{session.pk}/"
 

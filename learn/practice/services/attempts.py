@@ -367,6 +367,38 @@ def answer_submit(
     return answer, True
 
 
+def rubric_grade(*, met: int, total: int) -> SelfGrade:
+    """The self-grade that ticking `met` of `total` rubric points amounts to.
+
+    Every point is Got it; at least half is Partly; fewer is Missed it.
+    """
+    if total <= 0:
+        raise PracticeError("This question has no rubric to tick.")
+    if met >= total:
+        return SelfGrade.GOT_IT
+    return SelfGrade.PARTLY if met * 2 >= total else SelfGrade.MISSED
+
+
+def answer_rubric_grade(
+    *, answer: Answer, point_ids: list[int], now: datetime | None = None
+) -> Answer:
+    """Record which rubric points the learner's open answer covered and grade it from them.
+
+    The score is the share of points ticked; the grade follows `rubric_grade`. Raises
+    PracticeError for a point that is not part of the question's rubric.
+    """
+    version = answer.item.version
+    if version.question.type != QuestionType.SHORT:
+        raise PracticeError("Only open answers are self-graded.")
+    points = list(version.key_points.all())
+    chosen = [p for p in points if p.pk in set(point_ids)]
+    if len(chosen) != len(set(point_ids)):
+        raise PracticeError("Tick only the points listed in this question's rubric.")
+    answer.key_points_met.set(chosen)
+    grade = rubric_grade(met=len(chosen), total=len(points))
+    return _self_grade_apply(answer=answer, grade=grade, score=len(chosen) / len(points), now=now)
+
+
 def answer_self_grade(*, answer: Answer, grade: str, now: datetime | None = None) -> Answer:
     """The learner's verdict on their open answer against the model answer.
 
@@ -376,8 +408,16 @@ def answer_self_grade(*, answer: Answer, grade: str, now: datetime | None = None
         raise PracticeError("Only open answers are self-graded.")
     if grade not in SelfGrade.values:
         raise PracticeError("Grade your answer as Missed it, Partly or Got it.")
+    return _self_grade_apply(
+        answer=answer, grade=SelfGrade(grade), score=SELF_GRADE_SCORE[SelfGrade(grade)], now=now
+    )
+
+
+def _self_grade_apply(
+    *, answer: Answer, grade: SelfGrade, score: float, now: datetime | None
+) -> Answer:
     answer.self_grade = grade
-    answer.score = SELF_GRADE_SCORE[SelfGrade(grade)]
+    answer.score = score
     answer.correct = grade == SelfGrade.GOT_IT
     answer.save(update_fields=["self_grade", "score", "correct"])
     attempt = answer.item.attempt

@@ -13,11 +13,22 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from learn.practice import tasks
-from learn.practice.models import QuestionType, QuestionVersion, Submission
+from learn.practice.models import ChallengeRuntime, QuestionType, QuestionVersion, Submission
 from learn.practice.services.grading import PracticeError
 from learn.practice.services.reviews import card_ensure, utc
 
 MAX_CODE_BYTES = 64 * 1024
+# Where a Node.js answer starts: the question's starter is Python, the task and tests the same.
+NODE_STARTER = """export const handler = async (event, context) => {
+  // The same task and hidden tests as in Python: return what the tests expect.
+  return null;
+};
+"""
+
+
+def starter_code(*, version: QuestionVersion, runtime: str) -> str:
+    """The code a learner starts from in runtime."""
+    return NODE_STARTER if runtime == ChallengeRuntime.NODEJS24 else version.starter_code
 
 
 def submission_create(
@@ -25,9 +36,13 @@ def submission_create(
     user: User,
     version: QuestionVersion,
     code: str,
+    runtime: str = ChallengeRuntime.PYTHON311,
     now: datetime | None = None,
 ) -> Submission:
-    """Save the learner's code and queue it for grading once the transaction commits."""
+    """Save the learner's code (in runtime's language) and queue it for grading once the
+    transaction commits."""
+    if runtime not in ChallengeRuntime.values:
+        raise PracticeError("Choose Python 3.11 or Node.js 24.")
     if version.question.type != QuestionType.CODE:
         raise PracticeError("Only code challenges can run tests.")
     if not code.strip():
@@ -38,6 +53,7 @@ def submission_create(
         user=user,
         version=version,
         code=code.replace("\r\n", "\n"),
+        runtime=runtime,
         tests_total=version.tests.count(),
     )
     card_ensure(user=user, question=version.question, now=utc(now))

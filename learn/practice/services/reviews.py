@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import fsrs
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from learn.practice.models import (
@@ -116,6 +117,32 @@ def retrievability(*, card: ReviewCard, at: datetime | None = None) -> float:
     if card.last_review is None:
         return 0.0
     return float(scheduler().get_card_retrievability(to_fsrs(card), utc(at)))
+
+
+def cards_with_last_rating(cards: QuerySet[ReviewCard]) -> QuerySet[ReviewCard]:
+    """`cards` with each one's latest rating as `last_rating` (None if never rated)."""
+    latest = ReviewLog.objects.filter(card=OuterRef("pk")).order_by("-review_datetime", "-pk")
+    return cards.annotate(last_rating=Subquery(latest.values("rating")[:1]))
+
+
+def recall(*, card: ReviewCard, at: datetime | None = None) -> float:
+    """How well the learner knows a card, 0 to 1: what readiness is made of, everywhere.
+
+    FSRS's retrievability, except that a card whose latest answer was wrong (rated Again) is
+    not known: right after any rating FSRS's recall probability is 100%, which would score a
+    question just answered wrong as mastered. Never-rated cards are 0. Pass cards from
+    cards_with_last_rating() to avoid a query per card.
+    """
+    if card.last_review is None:
+        return 0.0
+    if hasattr(card, "last_rating"):
+        last = card.last_rating
+    else:
+        latest = card.logs.order_by("-review_datetime", "-pk")
+        last = latest.values_list("rating", flat=True).first()
+    if last == Rating.AGAIN:
+        return 0.0
+    return retrievability(card=card, at=at)
 
 
 def goal_set(*, user: User, interview_date: date | None, today: date | None = None) -> LearnerGoal:

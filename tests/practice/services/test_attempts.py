@@ -6,6 +6,7 @@ from learn.practice.models import (
     Answer,
     AttemptKind,
     AttemptStatus,
+    KeyPoint,
     Rating,
     ReviewCard,
     ReviewLog,
@@ -16,6 +17,7 @@ from learn.practice.services.attempts import (
     MockExpired,
     MockPaused,
     NotInAttempt,
+    answer_rubric_grade,
     answer_self_grade,
     answer_submit,
     attempt_finish,
@@ -27,6 +29,7 @@ from learn.practice.services.attempts import (
     quiz_start,
     review_rate,
     review_start,
+    rubric_grade,
 )
 from learn.practice.services.grading import MalformedAnswer, PracticeError, Response
 from tests.practice.factories import (
@@ -276,3 +279,64 @@ def test_rating_an_open_answer_in_review_is_its_self_grade(learner, bank):
     review_rate(answer=answer, rating=Rating.HARD, now=T0)
     answer.refresh_from_db()
     assert answer.self_grade == SelfGrade.PARTLY and answer.score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("met", "total", "grade"),
+    [
+        (4, 4, SelfGrade.GOT_IT),
+        (3, 4, SelfGrade.PARTLY),
+        (2, 4, SelfGrade.PARTLY),
+        (1, 4, SelfGrade.MISSED),
+        (0, 1, SelfGrade.MISSED),
+        (1, 1, SelfGrade.GOT_IT),
+    ],
+)
+def test_rubric_grade_thresholds(met, total, grade):
+    assert rubric_grade(met=met, total=total) == grade
+
+
+def test_rubric_grade_needs_a_rubric():
+    with pytest.raises(PracticeError):
+        rubric_grade(met=0, total=0)
+
+
+def answered_short(learner, version):
+    attempt = quiz_start(user=learner, lesson=version.question.lesson, now=T0)
+    answer, _ = answer_submit(
+        attempt=attempt, item_id=attempt.items.get().pk, response=Response(text="900 s"), now=T0
+    )
+    return answer
+
+
+def test_ticked_points_feed_the_self_grade_and_the_schedule(learner):
+    version = short_question()
+    for order, text in enumerate(["Split into steps.", "Use Step Functions.", "Or Fargate."], 1):
+        KeyPoint.objects.create(version=version, order=order, text=text)
+    points = list(version.key_points.all())
+    answer = answered_short(learner, version)
+    answer_rubric_grade(answer=answer, point_ids=[points[0].pk, points[2].pk], now=T0)
+    answer.refresh_from_db()
+    assert set(answer.key_points_met.all()) == {points[0], points[2]}
+    assert answer.self_grade == SelfGrade.PARTLY and answer.score == 0.5 and not answer.correct
+    assert ReviewLog.objects.get(answer=answer).rating == Rating.HARD
+    # Reconsidering with every point ticked changes the grade, not the schedule.
+    answer_rubric_grade(answer=answer, point_ids=[p.pk for p in points], now=T0)
+    answer.refresh_from_db()
+    assert answer.self_grade == SelfGrade.GOT_IT and answer.score == 1.0 and answer.correct
+    assert ReviewLog.objects.filter(answer=answer).count() == 1
+
+
+def test_nothing_ticked_is_missed(learner):
+    answer = answered_short(learner, short_question())
+    answer_rubric_grade(answer=answer, point_ids=[], now=T0)
+    answer.refresh_from_db()
+    assert answer.self_grade == SelfGrade.MISSED and answer.score == 0.0
+
+
+def test_a_point_of_another_question_is_refused(learner):
+    answer = answered_short(learner, short_question())
+    other = short_question().key_points.get()
+    with pytest.raises(PracticeError):
+        answer_rubric_grade(answer=answer, point_ids=[other.pk], now=T0)
+    assert not answer.key_points_met.exists()

@@ -388,17 +388,26 @@ async function invoke(handler, meta, data) {
   let body;
   const started = performance.now();
   state.invokeStarted = started;
+  let result;
   try {
-    let result = handler(unmarshal(data), context);
+    result = handler(unmarshal(data), context);
     if (result !== null && typeof result?.then === "function") result = await result;
-    body = JSON.stringify(result) ?? "null";
   } catch (err) {
     ok = false;
-    if (body === undefined && err instanceof TypeError && /circular|BigInt/i.test(err.message)) {
-      body = JSON.stringify(toResponse(runtimeError("Runtime.JSONStringifyError", err)));
-    }
     logLine("ERROR", ["Invoke Error", formatted(err)]);
-    body ??= JSON.stringify(toResponse(err));
+    body = JSON.stringify(toResponse(err));
+  }
+  if (ok) {
+    try {
+      body = JSON.stringify(result) ?? "null";
+    } catch (err) {
+      // A cycle, a BigInt or a throwing toJSON(): what Lambda's runtime reports for them.
+      ok = false;
+      const error = new Error("Unable to stringify response body");
+      error.name = "Runtime.JSONStringifyError";
+      logLine("ERROR", ["Invoke Error", formatted(error), format(err)]);
+      body = JSON.stringify(toResponse(error));
+    }
   }
   const handlerMs = performance.now() - started;
   if (ok && Buffer.byteLength(body) > MAX_RESPONSE_BYTES) {
@@ -459,6 +468,7 @@ async function main() {
       "/opt/nodejs/node24/node_modules:/opt/nodejs/node_modules:" +
       "/var/runtime/node_modules:/var/runtime:/var/task";
   }
+  // Private, but how Node.js applies a NODE_PATH set after start-up (require reads it once).
   Module._initPaths();
   findSdkFromModules();
   process.chdir(TASK_ROOT);
