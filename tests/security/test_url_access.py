@@ -60,7 +60,7 @@ SIGNED_ONLY_EXCEPT = {"sandbox_api:access_keys", "sandbox_api:access_key_revoke"
 # name means different things: the value is that object of the owner's.
 OWNED_PARAMS = {"pk", "invocation_pk", "attempt_id", "answer_id", "submission_id", "session_id"}
 # Parameters that name shared content, or values a visitor brings (tokens, invitation codes).
-SHARED_PARAMS = {"slug", "name", "code", "token", "uidb64"}
+SHARED_PARAMS = {"slug", "name", "alias_name", "code", "token", "uidb64"}
 # Instructor pages: refused to learners and anonymous visitors before any lookup, so their
 # parameters need no real object (tests/cohorts cover what instructors may see).
 INSTRUCTOR_PREFIX = "instructor/"
@@ -156,6 +156,7 @@ def world() -> World:
             "lesson_slug": question.question.lesson.slug,
             "challenge_slug": challenge.question.slug,
             "question_slug": question.question.slug,
+            "alias_name": "live",
             "code": "no-such-code",
             "token": "no-such-token",
             "uidb64": "MQ",
