@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import noisy  # bench/noisy.py, beside this file
+
 from sandbox.engine import EnvironmentPool, FunctionSpec
 from sandbox.engine.jail import find_bwrap
 from sandbox.engine.runtimes import RUNTIMES
@@ -275,8 +277,11 @@ def main() -> None:
         "Targets at 1,769 MB on 2 cores: warm overhead p50 <= 1 ms, cold p50 <= 60 ms, "
         ">= 500 warm invocations/s."
     )
+    print()
+    neighbour = noisy.bench_noisy_neighbour(*((200, 5) if args.quick else (1000, 15)))
+    noisy.print_rows(neighbour)
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "noisy neighbour": neighbour}))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from lambdalab.celery import app as celery_app
+from sandbox.selectors import sandbox_limits
 
 CHECK_TIMEOUT_SECONDS = 1.0
 # A broadcast ping waits for its whole timeout when no worker answers, so its outcome is kept
@@ -20,6 +21,8 @@ WORKER_PING_CACHE_KEY = "health:workers"
 class HealthReport:
     checks: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    # Per sandbox worker: how each limit is enforced there (cgroup v1/v2 or rlimit fallbacks).
+    sandbox: dict[str, object] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -30,6 +33,7 @@ class HealthReport:
             "status": "ok" if self.ok else "degraded",
             "checks": self.checks,
             "reasons": self.reasons,
+            "sandbox": self.sandbox,
         }
 
 
@@ -93,6 +97,8 @@ def health_report() -> HealthReport:
     else:
         workers, worker_problem = check_workers()
         report.checks["workers"] = ", ".join(workers) if workers else "none"
+    if not redis_problem:
+        report.sandbox = sandbox_limits()
     for problem in (database_problem, redis_problem, worker_problem):
         if problem:
             report.reasons.append(problem)

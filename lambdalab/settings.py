@@ -276,6 +276,29 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # The sandbox: one engine pool per worker process.
 SANDBOX_ACCOUNT_CONCURRENCY = env_int("SANDBOX_ACCOUNT_CONCURRENCY", 10)
+# Lambda's rules scaled to one worker, plus fairness between learners (README, "Limits").
+# Reservations can never take this much of the account limit (Lambda keeps 100 of 1,000).
+SANDBOX_UNRESERVED_MINIMUM = env_int(
+    "SANDBOX_UNRESERVED_MINIMUM", max(1, SANDBOX_ACCOUNT_CONCURRENCY // 10)
+)
+# Invocations one learner may have running at once, whatever started them (console, labs,
+# code challenges, API, triggers); below the account limit so others always find room.
+SANDBOX_LEARNER_CONCURRENCY = env_int(
+    "SANDBOX_LEARNER_CONCURRENCY", max(1, SANDBOX_ACCOUNT_CONCURRENCY // 2)
+)
+SANDBOX_LEARNER_PROVISIONED = env_int("SANDBOX_LEARNER_PROVISIONED", 2)
+# Memory (function memory + /tmp) all environments may hold, and one learner's; 0: three
+# quarters of the host's RAM, and two thirds of that.
+SANDBOX_MEMORY_BUDGET_MB = env_int("SANDBOX_MEMORY_BUDGET_MB", 0)
+SANDBOX_LEARNER_MEMORY_MB = env_int("SANDBOX_LEARNER_MEMORY_MB", 0)
+# Host uids for environments (one each, as root): SANDBOX_UID_BASE upwards.
+SANDBOX_UID_BASE = env_int("SANDBOX_UID_BASE", 200_000)
+SANDBOX_UID_COUNT = env_int("SANDBOX_UID_COUNT", 4096)
+# Threads of the sandbox worker: never fewer than the account limit, so threads are not the
+# queue (a learner's throttled work returns at once instead of holding a thread).
+SANDBOX_WORKER_THREADS = max(
+    env_int("SANDBOX_WORKER_THREADS", SANDBOX_ACCOUNT_CONCURRENCY + 2), SANDBOX_ACCOUNT_CONCURRENCY
+)
 SANDBOX_KEEP_ALIVE_SECONDS = env_int("SANDBOX_KEEP_ALIVE_SECONDS", 600)
 # Per-learner limits of the sandbox console (see README).
 SANDBOX_USER_MAX_FUNCTIONS = env_int("SANDBOX_USER_MAX_FUNCTIONS", 25)

@@ -72,6 +72,8 @@ class Timeline:
     invocations: list[Run]
     throttle_y: float = 0.0
     throttle_marks: list[tuple[float, str]] = field(default_factory=list)
+    admission_y: float = 0.0
+    admissions: list[tuple[float, str]] = field(default_factory=list)
 
 
 TIMELINE_WIDTH = 760.0
@@ -92,6 +94,14 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
     invocations = list(runs)
     ran = [i for i in invocations if i.invoke_started_at and i.environment_id]
     starts = [i.init_started_at or i.invoke_started_at for i in ran]
+    # When each request was fired at the engine (a burst fires them together): the first row.
+    fired = {
+        i.pk: i.started_at.timestamp()
+        for i in invocations
+        if getattr(i, "started_at", None) and i.status not in PENDING
+    }
+    starts += list(fired.values())
+    first_row = 1 if fired else 0  # the "requests fired" row, when there is something to show
     origin = min((s for s in starts if s), default=0.0)
     span_ms = max(((i.invoke_ended_at or 0.0) - origin) * 1000 for i in ran) if ran else 0.0
     span_ms = max(span_ms, 1.0)
@@ -114,7 +124,7 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         row = rows.get(run.environment_id)
         if row is None:
             row = rows[run.environment_id] = TimelineRow(
-                run.environment_id, TIMELINE_TOP + len(rows) * TIMELINE_ROW
+                run.environment_id, TIMELINE_TOP + (len(rows) + first_row) * TIMELINE_ROW
             )
         if run.init_started_at and run.init_ended_at:
             start = (run.init_started_at - origin) * 1000
@@ -148,9 +158,18 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         )
         for i in throttled
     ]
+    admissions = [
+        (
+            TIMELINE_LEFT + max((moment - origin) * 1000, 0.0) * scale,
+            f"invocation #{pk} fired at +{max((moment - origin) * 1000, 0.0):.1f} ms",
+        )
+        for pk, moment in fired.items()
+    ]
     return Timeline(
-        throttle_y=TIMELINE_TOP + len(rows) * TIMELINE_ROW,
+        throttle_y=TIMELINE_TOP + (len(rows) + first_row) * TIMELINE_ROW,
         throttle_marks=marks,
+        admission_y=TIMELINE_TOP,
+        admissions=admissions,
         rows=list(rows.values()),
         throttled=throttled,
         pending=sum(1 for i in invocations if i.status in PENDING),
@@ -159,7 +178,9 @@ def burst_timeline(*, runs: Sequence[Run]) -> Timeline:
         warm=sum(1 for i in ran if i.cold_start is False),
         span_ms=span_ms,
         width=TIMELINE_WIDTH,
-        height=TIMELINE_TOP + (max(len(rows), 1) + (1 if throttled else 0)) * TIMELINE_ROW + 30,
+        height=TIMELINE_TOP
+        + (max(len(rows), 1) + first_row + (1 if throttled else 0)) * TIMELINE_ROW
+        + 30,
         plot_left=TIMELINE_LEFT,
         plot_width=plot_width,
         row_height=TIMELINE_ROW - 8,
@@ -312,6 +333,8 @@ REPORT_BAR_WIDTH = 300.0
 def report_card(*, run: Run) -> ReportCard | None:
     """Geometry of the REPORT card, or None for a run that has no durations (not run)."""
     if run.duration_ms is None or run.billed_duration_ms is None:
+        return None
+    if run.status in (THROTTLED, FAILED):  # refused or never run: nothing to report
         return None
     billed = max(run.billed_duration_ms, 1)
     width = REPORT_BAR_WIDTH

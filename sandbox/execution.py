@@ -9,9 +9,10 @@ runs in the web process: the EnvironmentPool is created on first use, in the wor
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
 from sandbox.models import Invocation
 
@@ -29,6 +31,7 @@ __all__ = [
     "ExecutionFailed",
     "InvocationResult",
     "burst_execute",
+    "function_retire",
     "invocation_execute",
     "invocation_fail",
     "invocation_store_result",
@@ -51,13 +54,16 @@ class ExecutionFailed(Exception):
     """
 
 
-def invoke(*, config: Mapping[str, Any], event: Any) -> InvocationResult:
+def invoke(
+    *, config: Mapping[str, Any], event: Any, gate: Callable[[], None] | None = None
+) -> InvocationResult:
     """Run event through the function config describes (FunctionSpec.to_config()'s keys) in
     this process's EnvironmentPool, and return the engine's result.
 
     The handler's own failures (errors, timeouts, crashes, throttling) are results. Raises
     ExecutionFailed when nothing could be run: an invalid configuration, a worker whose jail
-    does not work (code never runs unsandboxed), or any fault of the engine itself.
+    does not work (code never runs unsandboxed), or any fault of the engine itself. gate, when
+    given, is called with everything prepared, right before the engine is asked.
     """
     from sandbox.pool import get_pool
 
@@ -66,7 +72,10 @@ def invoke(*, config: Mapping[str, Any], event: Any) -> InvocationResult:
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
     try:
-        return get_pool().invoke(spec, event)
+        pool = get_pool()
+        if gate is not None:
+            gate()
+        return pool.invoke(spec, event)
     except JailUnavailable as exc:
         raise ExecutionFailed(
             f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
@@ -76,15 +85,31 @@ def invoke(*, config: Mapping[str, Any], event: Any) -> InvocationResult:
         raise ExecutionFailed(f"The sandbox failed: {exc!r}") from None
 
 
+def function_retire(*, namespace: str, name: str) -> int:
+    """End a deleted or reconfigured function's reservation and shut down its environments
+    (and its tuning lab's) in this worker's pool. Returns how many were shut down."""
+    from sandbox.pool import get_pool
+
+    try:
+        pool = get_pool()
+    except JailUnavailable:
+        return 0  # a worker that runs nothing holds no environments
+    return pool.retire(namespace, name) + pool.retire(f"{namespace}/tuning", name)
+
+
 # ---------------------------------------------------------------- invocations
 
 
-def invocation_execute(*, invocation_id: int, worker: str = "") -> Invocation | None:
+def invocation_execute(
+    *, invocation_id: int, worker: str = "", gate: Callable[[], None] | None = None
+) -> Invocation | None:
     """Run a queued invocation through this process's EnvironmentPool and store the result.
 
     Idempotent: an invocation that is already finished is left alone; one found `running`
     (its worker died mid-run and the task came back) is marked failed rather than run twice,
     since user code may not be safe to repeat. Returns the invocation, or None if it is gone.
+    gate, when given, is called once the invocation is claimed and just before it reaches the
+    engine (a burst's barrier); started_at is then the moment it was released.
     """
     claimed = Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
         status=Invocation.Status.RUNNING,
@@ -105,11 +130,19 @@ def invocation_execute(*, invocation_id: int, worker: str = "") -> Invocation | 
             )
         return invocation
     try:
-        event = json.loads(invocation.event)
-    except (ValueError, RecursionError):
+        event = json_parse(invocation.event, what="The event")
+    except JSONTooDeep as exc:
+        return invocation_fail(invocation=invocation, reason=str(exc))
+    except ValueError:
         return invocation_fail(invocation=invocation, reason="The event is not valid JSON.")
+
+    def released() -> None:
+        if gate is not None:
+            gate()
+            invocation.started_at = timezone.now()
+
     try:
-        result = invoke(config=invocation.config, event=event)
+        result = invoke(config=invocation.config, event=event, gate=released)
     except ExecutionFailed as exc:
         return invocation_fail(invocation=invocation, reason=str(exc))
     return invocation_store_result(invocation=invocation, result=result)
@@ -134,6 +167,12 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
     invocation.invoke_ended_at = result.ended_at or None
     invocation.init_started_at = result.init_started_at
     invocation.init_ended_at = result.init_ended_at
+    if result.status == Invocation.Status.THROTTLED:
+        # Refused before anything ran: no start (cold or warm), no duration, no memory used,
+        # nothing billed. The engine's zeros would read as a run of 0 ms in a warm environment.
+        invocation.cold_start = None
+        invocation.duration_ms = invocation.billed_duration_ms = None
+        invocation.billed_duration_with_init_ms = invocation.max_memory_used_mb = None
     invocation.finished_at = timezone.now()
     invocation.save()
     return invocation
@@ -181,16 +220,40 @@ def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None =
 # ---------------------------------------------------------------- experiments
 
 
-def _execute_in_thread(invocation_id: int, worker: str) -> None:
+# How long a burst's threads wait for each other at the starting line (claiming each
+# invocation is a database write; SQLite serialises them).
+BURST_GATE_TIMEOUT_S = 60.0
+
+
+def _execute_in_thread(invocation_id: int, worker: str, barrier: threading.Barrier) -> None:
+    waited = False
+
+    def gate() -> None:
+        nonlocal waited
+        waited = True
+        # Another thread giving up waiting breaks the barrier: fire anyway rather than not at all.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=BURST_GATE_TIMEOUT_S)
+
     try:
-        invocation_execute(invocation_id=invocation_id, worker=worker)
+        invocation_execute(invocation_id=invocation_id, worker=worker, gate=gate)
     finally:
+        if not waited:
+            # Claimed nothing (already run, gone): still take a place, or the others wait.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=BURST_GATE_TIMEOUT_S)
         # Each thread opened its own database connection; do not leak it.
         connection.close()
 
 
 def burst_execute(*, experiment_id: int, worker: str = "") -> None:
-    """Fire every queued invocation of a burst at once, one thread each.
+    """Fire every queued invocation of a burst at the same instant, one thread each.
+
+    Each thread claims its invocation (a database write) and then waits at a barrier; all are
+    released together into the engine, so the requests arrive while the others are in flight,
+    as simultaneous requests do on Lambda: a warm environment serves one of them and the rest
+    need environments of their own, however fast the handler is. Each invocation's started_at
+    is the moment it was released (its admission on the timeline).
 
     One task holding N threads rather than N tasks: the worker's own thread count would
     otherwise cap how many run together, and the lab is about what happens at N.
@@ -202,8 +265,9 @@ def burst_execute(*, experiment_id: int, worker: str = "") -> None:
     )
     if not ids:
         return
+    barrier = threading.Barrier(len(ids))
     with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="burst") as threads:
-        list(threads.map(lambda pk: _execute_in_thread(pk, worker), ids))
+        list(threads.map(lambda pk: _execute_in_thread(pk, worker, barrier), ids))
     close_old_connections()
 
 

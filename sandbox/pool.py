@@ -4,12 +4,14 @@ A sandbox worker runs Celery's threads pool, so every task in the process shares
 warm environments survive between tasks. The web process never creates one.
 """
 
+import logging
 import threading
 
 from django.conf import settings
 
 from sandbox.engine import EnvironmentPool
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: EnvironmentPool | None = None
 
@@ -25,9 +27,25 @@ def get_pool() -> EnvironmentPool:
         if _pool is None:
             pool = EnvironmentPool(
                 account_concurrency=settings.SANDBOX_ACCOUNT_CONCURRENCY,
+                unreserved_minimum=settings.SANDBOX_UNRESERVED_MINIMUM,
+                learner_concurrency=settings.SANDBOX_LEARNER_CONCURRENCY,
+                learner_provisioned=settings.SANDBOX_LEARNER_PROVISIONED,
+                memory_budget_mb=settings.SANDBOX_MEMORY_BUDGET_MB or None,
+                learner_memory_mb=settings.SANDBOX_LEARNER_MEMORY_MB or None,
                 keep_alive_s=settings.SANDBOX_KEEP_ALIVE_SECONDS,
+                uids=range(
+                    settings.SANDBOX_UID_BASE,
+                    settings.SANDBOX_UID_BASE + settings.SANDBOX_UID_COUNT,
+                ),
             )
             pool.check()
+            stats = pool.stats()
+            logger.info(
+                "sandbox limits: %s; memory budget %d MB (%d MB per learner)",
+                ", ".join(f"{limit} by {how}" for limit, how in stats["enforcement"].items()),
+                stats["memory_budget_mb"],
+                stats["learner_memory_mb"],
+            )
             _pool = pool
         return _pool
 

@@ -7,6 +7,7 @@ selectors only arrange them (and price them with sandbox.engine.pricing).
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -110,12 +111,27 @@ def function_name_taken(*, owner: User, name: str) -> bool:
 # ---------------------------------------------------------------- invocations
 
 
+INVOCATION_SOURCES = {
+    "console": "Console or API",
+    Experiment.Kind.BURST: "Concurrency lab",
+    Experiment.Kind.TUNING: "Memory tuning",
+}
+
+
 def invocation_list(
-    *, function: Function, status: str = "", start: str = "", limit: int = 50
+    *, function: Function, status: str = "", start: str = "", source: str = "", limit: int = 50
 ) -> QuerySet[Invocation]:
-    """The function's invocations, newest first; status filters one status, start
-    "cold"/"warm" filters the kind of start. Console invocations only unless filtered."""
-    invocations = function.invocations.filter(experiment__isnull=True)
+    """Every invocation of the function, whatever started it, newest first: one record each,
+    so History, the filters and the function list's count agree.
+
+    status filters one status, start "cold"/"warm" the kind of start, source one of
+    INVOCATION_SOURCES (the console and API, or a lab experiment's kind).
+    """
+    invocations = function.invocations.select_related("experiment")
+    if source == "console":
+        invocations = invocations.filter(experiment__isnull=True)
+    elif source in INVOCATION_SOURCES:
+        invocations = invocations.filter(experiment__kind=source)
     if status:
         invocations = invocations.filter(status=status)
     if start == "cold":
@@ -143,6 +159,36 @@ def sandbox_available() -> bool:
         return any(True for _ in client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100))
     except redis.RedisError:
         return False
+
+
+_LIMIT_KEYS = (
+    "cgroup_version",
+    "enforcement",
+    "account_concurrency",
+    "unreserved_minimum",
+    "learner_concurrency",
+    "learner_provisioned",
+    "memory_budget_mb",
+    "learner_memory_mb",
+)
+
+
+def sandbox_limits() -> dict[str, Any]:
+    """Each live sandbox worker's limits and how its pool enforces them (from heartbeats)."""
+    workers: dict[str, Any] = {}
+    try:
+        client = heartbeat_client()
+        for key in client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100):
+            raw = client.get(key)
+            name = key.decode()[len(HEARTBEAT_PREFIX) :]
+            try:
+                stats = json.loads(raw or b"{}").get("stats", {})
+                workers[name] = {key: stats[key] for key in _LIMIT_KEYS if key in stats}
+            except (ValueError, AttributeError):
+                workers[name] = {}
+    except redis.RedisError:
+        return {}
+    return workers
 
 
 # ---------------------------------------------------------------- money

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,12 +20,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import sandbox_quota
+from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, selectors, tasks
 from sandbox.engine import FunctionSpec, SpecError
+from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import CONFIG_FIELDS as SPEC_FIELDS
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
@@ -35,6 +40,9 @@ from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestE
 MAX_CODE_BYTES = 1024 * 1024
 MAX_FILES = 20
 MAX_PATH_LENGTH = 200  # FunctionFile.path
+# Room for folders and what zip tools add (__MACOSX/, .DS_Store) beside MAX_FILES files.
+MAX_ZIP_ENTRIES = 1_000
+MAX_ZIP_UNPACKED_BYTES = 4 * MAX_CODE_BYTES
 
 # The engine names fields after FunctionSpec; the form names them after the model.
 _SPEC_FIELD_TO_FORM = {"code": "files"}
@@ -50,11 +58,14 @@ class LimitReached(Exception):
 def event_parse(*, text: str) -> Any:
     """Parse a test event as Lambda's console does, refusing what Lambda would refuse.
 
-    Raises ValidationError({"event": ...}) naming the line and column of a JSON error, or the
-    size when the event is over Lambda's 6 MB synchronous payload limit.
+    Raises ValidationError({"event": ...}) naming the line and column of a JSON error, the
+    depth of JSON nested too deeply to handle (lambdalab.json_input), or the size when the
+    event is over Lambda's 6 MB synchronous payload limit.
     """
     try:
-        event = json.loads(text)
+        event = json_parse(text, what="The event")
+    except JSONTooDeep as exc:
+        raise ValidationError({"event": str(exc)}) from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ValidationError(
@@ -140,10 +151,76 @@ def _validate(function: Function, files: Mapping[str, str] | None = None) -> Non
     _check_quota_config(
         user=function.owner, memory_mb=function.memory_mb, timeout_s=function.timeout_s
     )
+    _check_concurrency(function)
     if files is not None:
         _check_files(files)
     # Code that is not valid Python is fine: it fails at INIT with UserCodeSyntaxError.
     spec_for(function=function, files=files or {catalog.HANDLER_FILE: ""}, namespace="check")
+
+
+def _check_concurrency(function: Function) -> None:
+    """Lambda's reservation rules on this shared sandbox, plus each learner's share.
+
+    Reservations of all learners together leave SANDBOX_UNRESERVED_MINIMUM of the account
+    limit free; one learner's reservations stay within their in-flight share, and their
+    provisioned environments within SANDBOX_LEARNER_PROVISIONED. Call it inside the
+    transaction that saves the function, after serialise() (the sums are then exact).
+    """
+    others = Function.objects.exclude(pk=function.pk)
+    mine = others.filter(owner=function.owner)
+    errors: dict[str, str] = {}
+    reserved = function.reserved_concurrency
+    if reserved is not None:
+        room = settings.SANDBOX_ACCOUNT_CONCURRENCY - settings.SANDBOX_UNRESERVED_MINIMUM
+        taken = others.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        own = mine.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        share = settings.SANDBOX_LEARNER_CONCURRENCY
+        if taken + reserved > room:
+            errors["reserved_concurrency"] = (
+                f"{reservation_message(settings.SANDBOX_UNRESERVED_MINIMUM)} This sandbox's "
+                f"account limit is {settings.SANDBOX_ACCOUNT_CONCURRENCY}; "
+                f"{max(room - taken, 0)} can still be reserved."
+            )
+        elif own + reserved > share:
+            errors["reserved_concurrency"] = (
+                f"Each learner may reserve at most {share} concurrent executions across their "
+                f"functions; your other functions reserve {own}."
+            )
+    provisioned = function.provisioned_concurrency
+    if provisioned:
+        own_provisioned = mine.aggregate(total=Sum("provisioned_concurrency"))["total"] or 0
+        cap = settings.SANDBOX_LEARNER_PROVISIONED
+        if own_provisioned + provisioned > cap:
+            errors["provisioned_concurrency"] = (
+                f"Each learner may keep at most {cap} provisioned environments across their "
+                f"functions; your other functions keep {own_provisioned}."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def serialise(*, name: str) -> None:
+    """Make limit checks of one kind run one at a time, until the transaction ends.
+
+    Check-then-write limits (counts, sums) race when two requests interleave. On PostgreSQL a
+    transaction-scoped advisory lock serialises them; SQLite transactions already begin
+    IMMEDIATE (settings), which holds the database's write lock for the whole transaction.
+    Call inside transaction.atomic().
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"lambdalab:{name}"])
+
+
+def learner_lock(*, user: User) -> None:
+    """Serialise one learner's limit checks (their row's lock) until the transaction ends."""
+    serialise(name=f"learner:{user.pk}")
+
+
+def _retire_on_commit(function: Function) -> None:
+    """Shut down the function's environments in the worker once the change is committed."""
+    namespace, name = function.namespace, function.name
+    transaction.on_commit(lambda: tasks.function_retire.delay(namespace, name))
 
 
 # ---------------------------------------------------------------- functions
@@ -172,12 +249,6 @@ def function_create(
 
     Raises LimitReached past SANDBOX_USER_MAX_FUNCTIONS, ValidationError for bad settings.
     """
-    count = Function.objects.filter(owner=owner).count()
-    if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
-        raise LimitReached(
-            f"You have {count} functions, the most a learner can keep here. "
-            "Delete one you no longer need to create another."
-        )
     if blueprint not in catalog.BLUEPRINTS:
         raise ValidationError({"blueprint": "Choose one of the listed templates."})
     chosen = catalog.BLUEPRINTS[blueprint]
@@ -209,9 +280,17 @@ def function_create(
         event_parse(text=body)
         if not event_name or len(event_name) > 64:
             raise ValidationError({"event": "An event needs a name of 1-64 characters."})
-    _validate(function, code)
     try:
         with transaction.atomic():
+            learner_lock(user=owner)
+            serialise(name="reservations")
+            count = Function.objects.filter(owner=owner).count()
+            if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
+                raise LimitReached(
+                    f"You have {count} functions, the most a learner can keep here. "
+                    "Delete one you no longer need to create another."
+                )
+            _validate(function, code)
             function.save()
             FunctionFile.objects.bulk_create(
                 FunctionFile(function=function, path=path, content=content)
@@ -222,7 +301,7 @@ def function_create(
                 for event_name, body in saved_events.items()
             )
     except IntegrityError:
-        # The same form sent twice at once: the check above passed for both, the constraint
+        # The same form sent twice at once: the name check passed for both, the constraint
         # let one through.
         raise ValidationError({"name": f"You already have a function called {name}."}) from None
     return function
@@ -278,12 +357,16 @@ def function_update_config(*, function: Function, **changes: Any) -> Function:
     for field, value in changes.items():
         setattr(function, field, value)
     try:
-        _validate(function, {f.path: f.content for f in function.files.all()})
+        with transaction.atomic():
+            serialise(name="reservations")
+            _validate(function, {f.path: f.content for f in function.files.all()})
+            function.save()
+            # Environments of the old configuration (provisioned ones included) go at once.
+            _retire_on_commit(function)
     except ValidationError:
         # The caller's object goes back to what is saved, so no page shows refused values.
         function.refresh_from_db(fields=list(changes))
         raise
-    function.save()
     return function
 
 
@@ -376,6 +459,23 @@ def _is_clutter(path: str) -> bool:
     return name in _ZIP_CLUTTER_FILES or not _ZIP_CLUTTER_DIRS.isdisjoint(folders)
 
 
+# An end of central directory record: signature, then the entry count at offset 10.
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_SIZE = 22
+_ZIP_COMMENT_MAX = 0xFFFF
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """The number of entries a zip says it has (its end record), or None if it has no end
+    record. A ZIP64 archive's 0xFFFF placeholder counts as 65,535: more than any editor's."""
+    tail = data[-(_ZIP_END_SIZE + _ZIP_COMMENT_MAX) :]
+    at = tail.rfind(_ZIP_END)
+    if at < 0 or len(tail) - at < _ZIP_END_SIZE:
+        return None
+    (total,) = struct.unpack_from("<H", tail, at + 10)
+    return int(total)
+
+
 def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[str, str]:
     """The text files of a zipped deployment package, checked for the editor.
 
@@ -395,18 +495,35 @@ def code_files_from_zip(*, data: bytes, filename: str = "the upload") -> dict[st
             f"it is {len(data) / 1024 / 1024:.1f} MB; Lambda accepts at most "
             f"{ZIP_MAX_BYTES // 1024 // 1024} MB for a direct .zip upload."
         )
+    # The entry count comes from the archive's last record, before zipfile builds an object
+    # for every entry: 580,000 empty entries cost seconds of CPU and gigabytes just to list.
+    count = _zip_entry_count(data)
+    if count is None:
+        raise refuse("it is not a .zip file. Zip your code files and upload the .zip.")
+    if count > MAX_ZIP_ENTRIES:
+        raise refuse(
+            f"it holds {count:,} entries; the sandbox's editor takes at most {MAX_FILES} files, "
+            f"so a package may have at most {MAX_ZIP_ENTRIES:,} entries, folders included."
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, ValueError):
         raise refuse("it is not a .zip file. Zip your code files and upload the .zip.") from None
-    # Declared sizes bound what zipfile will inflate, so this refuses a big package before any
-    # of it is unpacked into memory.
+    # Declared sizes bound what zipfile will inflate (it stops at an entry's declared size), so
+    # this refuses a big package before any entry is read. Clutter counts too: it is inflated
+    # before it is dropped.
     declared = sum(i.file_size for i in entries if not _is_clutter(i.filename))
     if declared > MAX_CODE_BYTES:
         raise refuse(
             f"it unzips to {declared:,} bytes; the sandbox's editor holds at most "
             f"{MAX_CODE_BYTES:,} bytes of code."
+        )
+    everything = sum(i.file_size for i in entries)
+    if everything > MAX_ZIP_UNPACKED_BYTES:
+        raise refuse(
+            f"it unzips to {everything:,} bytes with the files zip tools add; the sandbox "
+            f"accepts at most {MAX_ZIP_UNPACKED_BYTES:,}."
         )
     try:
         unpacked = unpack_zip(data)
@@ -494,7 +611,10 @@ def function_force_cold_start(*, function: Function) -> Function:
 
 
 def function_delete(*, function: Function) -> None:
-    function.delete()
+    """Delete the function; its reservation and environments end with it, in the worker too."""
+    with transaction.atomic():
+        _retire_on_commit(function)
+        function.delete()
 
 
 # ---------------------------------------------------------------- test events
@@ -538,21 +658,32 @@ def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
         )
 
 
-def _check_rate(*, user: User, adding: int) -> None:
+def learner_capacity_check(*, user: User, adding: int) -> None:
+    """Refuse (LimitReached) work past the learner's per-minute rate or in-flight cap.
+
+    Counts every way into the sandbox: invocations from the console and labs (and anything else
+    that records an Invocation) and code challenge submissions. Call it inside the transaction
+    that records the new work, after learner_lock(user=...), so the count cannot race.
+    """
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
+    recent += Submission.objects.filter(user=user, created_at__gte=since).count()
     quota = sandbox_quota(user=user)
     per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
-            f"You can start {per_minute} invocations a minute and have started {recent} in the "
-            "last minute. Wait a little and try again."
+            f"You can start {per_minute} invocations a minute (code challenge runs included) "
+            f"and have started {recent} in the last minute. Wait a little and try again."
         )
     pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
+    pending += Submission.objects.filter(
+        user=user, status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
+    ).count()
     most = quota.max_concurrent
     if pending + adding > most:
         raise LimitReached(
-            f"You have {pending} invocations queued or running; at most {most} can be in flight "
+            f"You have {pending} invocations queued or running (code challenge runs included); "
+            f"at most {most} can be in flight "
             f"at once (this would add {adding}). Wait for some to finish."
         )
 
@@ -604,10 +735,11 @@ def invocation_start(
     that is not JSON or over 6 MB, LimitReached past the per-user limits.
     """
     event_parse(text=event_text)
-    _check_rate(user=requested_by, adding=1)
     _check_quota_invoke(user=requested_by, function=function)
     spec = spec or spec_for(function=function)
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=1)
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
         )
@@ -626,10 +758,11 @@ def burst_start(
     most = settings.SANDBOX_LAB_MAX_BURST
     if not 1 <= count <= most:
         raise ValidationError({"count": f"Fire between 1 and {most} invocations at once."})
-    _check_rate(user=requested_by, adding=count)
     _check_quota_invoke(user=requested_by, function=function)
     spec = spec_for(function=function)
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=count)
         experiment = Experiment.objects.create(
             function=function, kind=Experiment.Kind.BURST, event=event_text, size=count
         )
@@ -664,7 +797,6 @@ def tuning_start(
         raise ValidationError(
             {"runs_per_size": f"Run each size between 1 and {MAX_RUNS_PER_SIZE} times."}
         )
-    _check_rate(user=requested_by, adding=len(sizes) * runs_per_size)
     _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
         spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
@@ -672,6 +804,8 @@ def tuning_start(
         for _ in range(runs_per_size)
     ]
     with transaction.atomic():
+        learner_lock(user=requested_by)
+        learner_capacity_check(user=requested_by, adding=len(specs))
         experiment = Experiment.objects.create(
             function=function,
             kind=Experiment.Kind.TUNING,

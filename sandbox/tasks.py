@@ -36,3 +36,8 @@ def tuning_run(self: object, experiment_id: int) -> None:
 @shared_task(ignore_result=True)
 def invocations_sweep() -> int:
     return execution.invocations_sweep_stale()
+
+
+@shared_task(ignore_result=True)
+def function_retire(namespace: str, name: str) -> int:
+    return execution.function_retire(namespace=namespace, name=name)

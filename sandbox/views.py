@@ -597,8 +597,9 @@ def invocation_list_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
     access = selectors.function_get(viewer=request.user, pk=pk)
     status = request.GET.get("status", "")
     start = request.GET.get("start", "")
+    source = request.GET.get("source", "")
     invocations = selectors.invocation_list(
-        function=access.function, status=status, start=start, limit=200
+        function=access.function, status=status, start=start, source=source, limit=200
     )
     context = {
         "function": access.function,
@@ -606,6 +607,8 @@ def invocation_list_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
         "history": invocations,
         "status": status,
         "start": start,
+        "source": source,
+        "sources": selectors.INVOCATION_SOURCES.items(),
         "statuses": Invocation.Status.choices,
     }
     template = "sandbox/invocation_list.html"

@@ -58,7 +58,11 @@ def main() -> int:
     env.setdefault("PORT", "8000")
     # honcho hands each process its own PORT, so the web server reads a name honcho leaves alone.
     env["WEB_PORT"] = env["PORT"]
-    env.setdefault("SANDBOX_WORKER_THREADS", "4")
+    # Never fewer threads than the account limit (lambdalab/settings.py says why).
+    account = int(env.get("SANDBOX_ACCOUNT_CONCURRENCY", "10"))
+    env.setdefault("SANDBOX_WORKER_THREADS", str(account + 2))
+    if int(env["SANDBOX_WORKER_THREADS"]) < account:
+        env["SANDBOX_WORKER_THREADS"] = str(account)
     run_dir = ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
     env["RUN_DIR"] = str(run_dir)

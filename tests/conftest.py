@@ -99,7 +99,7 @@ def celery_worker_process(redis_url: str, transactional_db: None) -> Iterator[st
             "--pool",
             "threads",
             "--concurrency",
-            "4",
+            str(settings.SANDBOX_WORKER_THREADS),
             "--hostname",
             name,
             "--without-mingle",

@@ -390,11 +390,10 @@ def results(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     if attempt.kind == AttemptKind.MOCK:
         attempt_services.mock_expire_check(attempt=attempt)
-    if attempt.status != AttemptStatus.FINISHED:
-        if attempt.kind == AttemptKind.MOCK:
-            # Answers stay hidden until the interview is over.
-            return redirect("practice_attempt", attempt.pk)
-        attempt_services.attempt_finish(attempt=attempt)
+    # Only POST finish closes an attempt: this page may be reached by a link from anywhere.
+    if attempt.status != AttemptStatus.FINISHED and attempt.kind == AttemptKind.MOCK:
+        # Answers stay hidden until the interview is over.
+        return redirect("practice_attempt", attempt.pk)
     items = selectors.attempt_items(attempt=attempt)
     points, total = selectors.attempt_score(items=items)
     context = {

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from lambdalab.json_input import JSONTooDeep, json_parse
 from sandbox import selectors as sandbox_selectors
 from sandbox import services as sandbox_services
 from sandbox.api import errors, selectors, services, shapes, sigv4
@@ -75,7 +76,9 @@ class Call:
         if not self.body:
             return {}
         try:
-            data = json.loads(self.body)
+            data = json_parse(self.body, what="The request body")
+        except JSONTooDeep as exc:
+            raise errors.LambdaError("InvalidRequestContentException", str(exc)) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise errors.LambdaError(
                 "InvalidRequestContentException", "Could not parse request body into json."
@@ -442,7 +445,9 @@ def _event_text(body: bytes) -> str:
         )
     text = body.decode("utf-8", "replace") if body else "{}"
     try:
-        json.loads(text)
+        json_parse(text, what="The payload")
+    except JSONTooDeep as exc:
+        raise LambdaError("InvalidRequestContentException", str(exc)) from None
     except json.JSONDecodeError as exc:
         raise LambdaError(
             "InvalidRequestContentException",

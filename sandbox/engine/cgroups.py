@@ -44,10 +44,16 @@ def host_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def pool_cpu_quota_us(cpus: int | None = None) -> int:
+    """CFS quota of all environments together: the host's CPUs less half a CPU, which stays
+    for the host (the worker that drives the jails, the web server)."""
+    return max(CPU_PERIOD_US, (cpus or host_cpus()) * CPU_PERIOD_US - CPU_PERIOD_US // 2)
+
+
 def cpu_quota_us(memory_mb: int, cpus: int | None = None) -> int:
-    """CFS quota per CPU_PERIOD_US for a function of memory_mb, capped at the host's CPUs."""
-    cap = (cpus or host_cpus()) * CPU_PERIOD_US
-    return max(1000, min(cap, CPU_PERIOD_US * memory_mb // FULL_VCPU_MB))
+    """CFS quota per CPU_PERIOD_US for a function of memory_mb (1,769 MB buys one vCPU), capped
+    at what all environments together get (a child's quota may not exceed its parent's)."""
+    return max(1000, min(pool_cpu_quota_us(cpus), CPU_PERIOD_US * memory_mb // FULL_VCPU_MB))
 
 
 def detect_version(root: Path = CGROUP_ROOT) -> str | None:
@@ -130,6 +136,16 @@ class CgroupParent:
             self.dirs[controller] = path
         if self.version == "v2":
             self._enable_v2_controllers()
+        if "cpu" in self.dirs:
+            # All environments together leave half a CPU to the host (the worker that drives
+            # them, the web server): learner code can slow the host, never stall it.
+            quota = pool_cpu_quota_us()
+            with contextlib.suppress(OSError):
+                if self.version == "v2":
+                    _write(self.dirs["cpu"] / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+                else:
+                    _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                    _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
         if memory_budget_mb is not None and "memory" in self.dirs:
             limit = str(memory_budget_mb * 1024 * 1024)
             name_v1 = "memory.limit_in_bytes" if self.version == "v1" else "memory.max"

@@ -661,7 +661,7 @@ class ExecutionEnvironment:
             self._signal_tree(signal.SIGKILL)
         if self._proc is not None:
             try:
-                self._proc.wait(timeout=1)
+                self._proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self._proc.pid, signal.SIGKILL)

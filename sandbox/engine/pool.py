@@ -72,9 +72,9 @@ class EnvironmentPool:
 
     account_concurrency caps invocations in flight across all functions (Lambda's account
     limit); reservations may take all of it but unreserved_minimum (Lambda keeps 100 of 1,000).
-    Functions are grouped by FunctionSpec.namespace (one learner): namespace_concurrency caps a
-    learner's invocations in flight, namespace_provisioned their provisioned environments,
-    namespace_memory_mb the memory their environments may hold; memory_budget_mb is the same
+    Functions are grouped by FunctionSpec.tenant (one learner): learner_concurrency caps their
+    invocations in flight, learner_provisioned their provisioned environments,
+    learner_memory_mb the memory their environments may hold; memory_budget_mb is the same
     for the whole host (also a cgroup limit on the pool). Idle environments are evicted, least
     recently used first, before anyone is refused. keep_alive_s is how long an idle environment
     stays warm; max_idle_environments caps the warm ones kept. Each environment runs as its own
@@ -86,10 +86,10 @@ class EnvironmentPool:
         *,
         account_concurrency: int = 1000,
         unreserved_minimum: int | None = None,
-        namespace_concurrency: int | None = None,
-        namespace_provisioned: int | None = None,
+        learner_concurrency: int | None = None,
+        learner_provisioned: int | None = None,
         memory_budget_mb: int | None = None,
-        namespace_memory_mb: int | None = None,
+        learner_memory_mb: int | None = None,
         keep_alive_s: float = 600.0,
         max_idle_environments: int = 64,
         init_timeout_s: float = INIT_TIMEOUT_S,
@@ -106,11 +106,11 @@ class EnvironmentPool:
         )
         if not 0 <= self.unreserved_minimum <= account_concurrency:
             raise ValueError("unreserved_minimum must be between 0 and account_concurrency")
-        self.namespace_concurrency = namespace_concurrency or account_concurrency
-        self.namespace_provisioned = namespace_provisioned
+        self.learner_concurrency = learner_concurrency or account_concurrency
+        self.learner_provisioned = learner_provisioned
         host_mb = _host_memory_mb()
         self.memory_budget_mb = memory_budget_mb or host_mb * 3 // 4
-        self.namespace_memory_mb = namespace_memory_mb or self.memory_budget_mb
+        self.learner_memory_mb = learner_memory_mb or self.memory_budget_mb * 2 // 3
         self.keep_alive_s = keep_alive_s
         self.max_idle_environments = max_idle_environments
         self.init_timeout_s = init_timeout_s
@@ -126,7 +126,7 @@ class EnvironmentPool:
         self._claimed: Counter[str] = Counter()  # MB claimed by environments being created
         self._inflight = 0
         self._inflight_by_fn: Counter[tuple[str, str]] = Counter()
-        self._inflight_by_ns: Counter[str] = Counter()
+        self._inflight_by_learner: Counter[str] = Counter()
         self._reserved: dict[tuple[str, str], int] = {}
         self._current: dict[tuple[str, str], str] = {}
         # Provisioned environments being started, by (namespace, version key).
@@ -164,7 +164,7 @@ class EnvironmentPool:
             namespace="__canary__",
         )
         with self._lock:
-            self._claimed[spec.namespace] += env_cost_mb(spec)
+            self._claimed[spec.tenant] += env_cost_mb(spec)
         env = self._new_environment(spec, provisioned=False)
         try:
             init = env.start(self.init_timeout_s)
@@ -241,7 +241,7 @@ class EnvironmentPool:
             if throttle is None:
                 self._inflight += 1
                 self._inflight_by_fn[spec.function_key] += 1
-                self._inflight_by_ns[spec.namespace] += 1
+                self._inflight_by_learner[spec.tenant] += 1
         for old in retired + evicted:
             old.kill()
         if throttle is not None:
@@ -253,16 +253,16 @@ class EnvironmentPool:
             with self._lock:
                 self._inflight -= 1
                 self._inflight_by_fn[spec.function_key] -= 1
-                self._inflight_by_ns[spec.namespace] -= 1
+                self._inflight_by_learner[spec.tenant] -= 1
 
     def provision(self, spec: FunctionSpec) -> int:
         """Start spec's provisioned environments now (INIT done, frozen, never reaped).
 
         Lowering provisioned concurrency retires the extra environments. A learner's provisioned
-        environments are capped (namespace_provisioned) and count toward the memory budgets.
+        environments are capped (learner_provisioned) and count toward the memory budgets.
         Returns how many were started by this call. An environment whose INIT fails is dropped.
         """
-        key = (spec.namespace, spec.version_key)
+        key = (spec.tenant, spec.version_key)
         with self._lock:
             retired = self._note_version(spec) + self._trim_provisioned(spec)
             have = sum(
@@ -271,13 +271,13 @@ class EnvironmentPool:
                 if env.provisioned and env.spec.version_key == spec.version_key
             )
             need = spec.provisioned_concurrency - have - self._provisioning.get(key, 0)
-            if self.namespace_provisioned is not None:
+            if self.learner_provisioned is not None:
                 learner_has = sum(
                     1
                     for env in self._all_envs()
-                    if env.provisioned and env.spec.namespace == spec.namespace
-                ) + sum(n for (ns, _), n in self._provisioning.items() if ns == spec.namespace)
-                need = min(need, self.namespace_provisioned - learner_has)
+                    if env.provisioned and env.spec.tenant == spec.tenant
+                ) + sum(n for (ns, _), n in self._provisioning.items() if ns == spec.tenant)
+                need = min(need, self.learner_provisioned - learner_has)
             if need > 0:
                 self._provisioning[key] = self._provisioning.get(key, 0) + need
             elif self._provisioning.get(key, 0) > 0:
@@ -356,10 +356,10 @@ class EnvironmentPool:
                 "account_concurrency": self.account_concurrency,
                 "unreserved_minimum": self.unreserved_minimum,
                 "reserved": sum(self._reserved.values()),
-                "namespace_concurrency": self.namespace_concurrency,
-                "namespace_provisioned": self.namespace_provisioned,
+                "learner_concurrency": self.learner_concurrency,
+                "learner_provisioned": self.learner_provisioned,
                 "memory_budget_mb": self.memory_budget_mb,
-                "namespace_memory_mb": self.namespace_memory_mb,
+                "learner_memory_mb": self.learner_memory_mb,
                 "memory_committed_mb": self._committed_mb(),
                 "cgroups": sorted(available),
                 "cgroup_version": version,
@@ -430,13 +430,13 @@ class EnvironmentPool:
             self._evicting.discard(env)
             self._free_uids.append(env.uid)
 
-    def _committed_mb(self, namespace: str | None = None) -> int:
+    def _committed_mb(self, tenant: str | None = None) -> int:
         live = sum(
             env_cost_mb(env.spec)
             for env in self._live - self._evicting
-            if namespace is None or env.spec.namespace == namespace
+            if tenant is None or env.spec.tenant == tenant
         )
-        claimed = sum(self._claimed.values()) if namespace is None else self._claimed[namespace]
+        claimed = sum(self._claimed.values()) if tenant is None else self._claimed[tenant]
         return live + claimed
 
     def _claim_memory(
@@ -447,7 +447,7 @@ class EnvironmentPool:
         None, the evicted environments for the caller to kill outside the lock)."""
         self._prune()
         need = env_cost_mb(spec)
-        namespace = spec.namespace
+        tenant = spec.tenant
         evicted: list[ExecutionEnvironment] = []
         idle = sorted(
             (env for stack in self._idle.values() for env in stack if not env.provisioned),
@@ -458,12 +458,12 @@ class EnvironmentPool:
 
         def fits() -> bool:
             host_ok = self._committed_mb() - freed_host + need <= self.memory_budget_mb
-            ns_ok = self._committed_mb(namespace) - freed_ns + need <= self.namespace_memory_mb
+            ns_ok = self._committed_mb(tenant) - freed_ns + need <= self.learner_memory_mb
             return host_ok and ns_ok
 
         while not fits():
-            ns_short = self._committed_mb(namespace) - freed_ns + need > self.namespace_memory_mb
-            candidates = [env for env in idle if env.spec.namespace == namespace or not ns_short]
+            ns_short = self._committed_mb(tenant) - freed_ns + need > self.learner_memory_mb
+            candidates = [env for env in idle if env.spec.tenant == tenant or not ns_short]
             if not candidates:
                 for env in evicted:  # nothing was enough: keep what was going to be evicted
                     self._idle.setdefault(env.spec.version_key, []).append(env)
@@ -475,13 +475,13 @@ class EnvironmentPool:
                 del self._idle[victim.spec.version_key]
             evicted.append(victim)
             freed_host += env_cost_mb(victim.spec)
-            if victim.spec.namespace == namespace:
+            if victim.spec.tenant == tenant:
                 freed_ns += env_cost_mb(victim.spec)
         if not self._free_uids:
             for env in evicted:
                 self._idle.setdefault(env.spec.version_key, []).append(env)
             return ("SandboxCapacityExceeded", "Rate Exceeded. No sandbox uid is free."), []
-        self._claimed[namespace] += need
+        self._claimed[tenant] += need
         # The victims are killed outside the lock; their uids come back once they are released.
         self._evicting.update(evicted)
         return None, evicted
@@ -528,21 +528,21 @@ class EnvironmentPool:
         learner = sum(
             v
             for k, v in self._reserved.items()
-            if k[0] == spec.namespace and k != spec.function_key
+            if k[0].split("/", 1)[0] == spec.tenant and k != spec.function_key
         )
-        if learner + spec.reserved_concurrency > self.namespace_concurrency:
+        if learner + spec.reserved_concurrency > self.learner_concurrency:
             return (
                 "Specified ReservedConcurrentExecutions for function exceeds the "
-                f"{self.namespace_concurrency} concurrent executions each learner may use."
+                f"{self.learner_concurrency} concurrent executions each learner may use."
             )
         return None
 
     def _admit(self, spec: FunctionSpec) -> tuple[str, str] | None:
         """None if the invocation may run, else Lambda's throttling reason and message."""
-        if self._inflight_by_ns[spec.namespace] >= self.namespace_concurrency:
+        if self._inflight_by_learner[spec.tenant] >= self.learner_concurrency:
             return (
                 "LearnerConcurrentInvocationLimitExceeded",
-                f"Rate Exceeded. Each learner may have {self.namespace_concurrency} "
+                f"Rate Exceeded. Each learner may have {self.learner_concurrency} "
                 "invocations in flight at once.",
             )
         key = spec.function_key
@@ -568,7 +568,7 @@ class EnvironmentPool:
             code_dir = self._workspace.code_dir(spec)
         except BaseException:
             with self._lock:
-                self._claimed[spec.namespace] -= env_cost_mb(spec)
+                self._claimed[spec.tenant] -= env_cost_mb(spec)
             raise
         with self._lock:
             self._prune()
@@ -583,7 +583,7 @@ class EnvironmentPool:
                 uid=uid,
             )
             env.cgroup = self._cgroups.child(f"env-{env.id}")
-            self._claimed[spec.namespace] -= env_cost_mb(spec)
+            self._claimed[spec.tenant] -= env_cost_mb(spec)
             self._live.add(env)
         return env
 
@@ -605,7 +605,7 @@ class EnvironmentPool:
                 # within the function's timeout; only a second failure fails the invocation.
                 failed_init, init = init, None
                 with self._lock:
-                    self._claimed[spec.namespace] += env_cost_mb(spec)
+                    self._claimed[spec.tenant] += env_cost_mb(spec)
                 env = self._new_environment(spec, provisioned=False)
                 retry = env.start(float(spec.timeout_s))
                 if retry.status != "success":
@@ -694,7 +694,7 @@ def _memory_throttle(pool: EnvironmentPool, spec: FunctionSpec, learner: bool) -
         return (
             "LearnerMemoryLimitExceeded",
             f"Rate Exceeded. A new {need} MB environment (memory + /tmp) does not fit in the "
-            f"{pool.namespace_memory_mb} MB each learner's environments may hold at once.",
+            f"{pool.learner_memory_mb} MB each learner's environments may hold at once.",
         )
     return (
         "SandboxMemoryExhausted",

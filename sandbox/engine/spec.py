@@ -312,6 +312,15 @@ class FunctionSpec:
             )
 
     @property
+    def tenant(self) -> str:
+        """Who the function belongs to, for fair shares: the namespace up to its first "/".
+
+        One learner's namespaces ("user-7", "user-7/tuning", "user-7/challenge-x") are one
+        tenant, so the console, labs and code challenges all count toward the same share.
+        """
+        return self.namespace.split("/", 1)[0]
+
+    @property
     def function_key(self) -> tuple[str, str]:
         """Identity of the function for concurrency: (namespace, name)."""
         return (self.namespace, self.name)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.engine import EnvironmentPool
-from sandbox.engine.cgroups import CPU_PERIOD_US, cpu_quota_us, host_cpus
+from sandbox.engine.cgroups import CPU_PERIOD_US, cpu_quota_us, host_cpus, pool_cpu_quota_us
 from sandbox.engine.pool import reservation_message
 from tests.engine.support import TRIVIAL, make_spec
 
@@ -31,8 +31,8 @@ def small_pool() -> Iterator[EnvironmentPool]:
     pool = EnvironmentPool(
         account_concurrency=10,
         unreserved_minimum=2,
-        namespace_concurrency=3,
-        namespace_provisioned=2,
+        learner_concurrency=3,
+        learner_provisioned=2,
         keep_alive_s=600,
     )
     yield pool
@@ -109,7 +109,9 @@ def test_provisioned_environments_are_capped_per_learner(small_pool: Environment
 
 def test_idle_environments_are_evicted_before_anyone_is_refused():
     # 1,024 MB each (512 memory + 512 /tmp); the host fits one.
-    pool = EnvironmentPool(account_concurrency=10, memory_budget_mb=1500, keep_alive_s=600)
+    pool = EnvironmentPool(
+        account_concurrency=10, memory_budget_mb=1500, learner_memory_mb=1500, keep_alive_s=600
+    )
     try:
         a = make_spec(TRIVIAL, name="a", namespace="a", memory_mb=512)
         b = make_spec(TRIVIAL, name="b", namespace="b", memory_mb=512)
@@ -124,7 +126,7 @@ def test_idle_environments_are_evicted_before_anyone_is_refused():
 
 def test_a_learner_memory_budget_refuses_with_a_clear_throttle():
     pool = EnvironmentPool(
-        account_concurrency=10, memory_budget_mb=8000, namespace_memory_mb=1500, keep_alive_s=600
+        account_concurrency=10, memory_budget_mb=8000, learner_memory_mb=1500, keep_alive_s=600
     )
     try:
         big = make_spec(SLEEPER, name="big", namespace="a", memory_mb=512, timeout_s=5)
@@ -164,7 +166,7 @@ def test_memory_limit_holds_during_init(pool: EnvironmentPool):
 
 
 def test_cpu_quota_is_capped_at_the_host_and_weights_are_equal(pool: EnvironmentPool):
-    assert cpu_quota_us(10_240) == host_cpus() * CPU_PERIOD_US
+    assert cpu_quota_us(10_240) == pool_cpu_quota_us() < host_cpus() * CPU_PERIOD_US
     assert cpu_quota_us(128) == CPU_PERIOD_US * 128 // 1769
     spec = make_spec(TRIVIAL, memory_mb=10_240)
     assert pool.invoke(spec, {}).status == "success"
@@ -174,8 +176,11 @@ def test_cpu_quota_is_capped_at_the_host_and_weights_are_equal(pool: Environment
     env_dirs = [d for d in Path(cpu_dir).iterdir() if d.is_dir()]
     quotas = {int((d / "cpu.cfs_quota_us").read_text()) for d in env_dirs}
     shares = {int((d / "cpu.shares").read_text()) for d in env_dirs}
-    assert max(quotas) <= host_cpus() * CPU_PERIOD_US
+    assert max(quotas) <= pool_cpu_quota_us()
     assert shares == {1024}
+    # All environments together leave half a CPU to the host.
+    pool_quota = int((Path(cpu_dir) / "cpu.cfs_quota_us").read_text())
+    assert pool_quota == max(CPU_PERIOD_US, host_cpus() * CPU_PERIOD_US - CPU_PERIOD_US // 2)
 
 
 def test_each_environment_has_its_own_host_uid(pool: EnvironmentPool):

@@ -64,3 +64,9 @@ def test_sample_report_lines_bill_init_on_cold_starts() -> None:
             expected = -(-round((float(duration) + float(init)) * 100) // 100)
             assert int(billed) == expected, (path.name, duration, billed, init)
     assert found >= 3
+
+
+def test_the_bank_holds_at_least_220_questions_and_22_challenges() -> None:
+    metas = question_metas()
+    assert len(metas) >= 220
+    assert sum(1 for m in metas if m["type"] == "code") >= 22

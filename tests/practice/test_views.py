@@ -77,6 +77,20 @@ def test_plain_quiz_flow_with_feedback_and_results(client_in, bank):
     assert "0/1" in results and f"/lessons/{version.question.lesson.slug}/" in results
 
 
+def test_getting_results_does_not_finish_an_attempt_only_posting_finish_does(client_in, bank):
+    attempt = start_quiz(client_in, bank["single"].question.lesson.slug)
+    url = reverse("practice_results", args=[attempt.pk])
+    page = client_in.get(url)
+    attempt.refresh_from_db()
+    assert page.status_code == 200 and attempt.status == AttemptStatus.IN_PROGRESS
+    html = page.content.decode()
+    assert "still open" in html and reverse("practice_finish", args=[attempt.pk]) in html
+    assert client_in.post(reverse("practice_finish", args=[attempt.pk])).status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FINISHED
+    assert "still open" not in client_in.get(url).content.decode()
+
+
 def test_htmx_answer_returns_the_item_partial_with_an_event(client_in, bank):
     attempt = start_quiz(client_in, bank["tf"].question.lesson.slug)
     item = attempt.items.get()

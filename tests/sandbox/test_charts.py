@@ -239,3 +239,35 @@ def test_report_card_caps_what_overflows_and_skips_what_did_not_run():
     assert card.duration_width == 300.0 and card.memory_width == 300.0
     assert card.memory_fraction_pct == 100.0
     assert charts.report_card(run=run(1, "throttled")) is None
+
+
+def test_burst_timeline_marks_when_each_request_was_fired():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    fired = datetime.fromtimestamp(1000.0, tz=UTC)
+    runs = [
+        SimpleNamespace(
+            pk=pk,
+            status="success",
+            error=None,
+            environment_id=f"env-{pk}",
+            cold_start=True,
+            duration_ms=10.0,
+            billed_duration_ms=10,
+            init_duration_ms=5.0,
+            memory_size_mb=128,
+            max_memory_used_mb=40,
+            started_at=fired,
+            init_started_at=1000.001,
+            init_ended_at=1000.006,
+            invoke_started_at=1000.006,
+            invoke_ended_at=1000.016,
+        )
+        for pk in (1, 2)
+    ]
+    timeline = charts.burst_timeline(runs=runs)
+    assert [x for x, _ in timeline.admissions] == [charts.TIMELINE_LEFT] * 2
+    assert "fired at +0.0 ms" in timeline.admissions[0][1]
+    # The environments' rows sit under the row of requests.
+    assert timeline.rows[0].y == charts.TIMELINE_TOP + charts.TIMELINE_ROW

@@ -130,3 +130,52 @@ def test_an_invocation_the_sandbox_cannot_run_fails_with_the_reason(monkeypatch)
     invocation = execution.invocation_execute(invocation_id=invocation.pk)
     assert invocation.status == Invocation.Status.FAILED
     assert "bwrap is missing" in invocation.failure_reason
+
+
+@pytest.mark.django_db(transaction=True)  # the burst's threads use their own connections
+def test_a_burst_fires_at_once_and_records_when_each_was_admitted(learner):
+    # A fast handler: fired one after another, a single warm environment could serve them all.
+    function = FunctionFactory(owner=learner)
+    spec = services.spec_for(function=function)
+    warm_up = InvocationFactory(function=function, config=spec.to_config())
+    execution.invocation_execute(invocation_id=warm_up.pk)
+    experiment = Experiment.objects.create(function=function, kind="burst", event="{}", size=3)
+    for _ in range(3):
+        InvocationFactory(function=function, experiment=experiment, config=spec.to_config())
+    execution.burst_execute(experiment_id=experiment.pk)
+    runs = list(experiment.invocations.all())
+    assert [i.status for i in runs] == ["success"] * 3
+    # Fired together, they need more than the one warm environment. (The engine admits each
+    # request on its own, so a very fast handler can still finish and serve a second one
+    # before the third is admitted: exactly one warm is what Lambda shows, not pinned here.)
+    assert sum(1 for i in runs if i.cold_start) >= 1
+    assert len({i.environment_id for i in runs}) >= 2
+    # Each one's admission (the moment the barrier released it) is on record for the timeline.
+    assert all(i.started_at is not None for i in runs)
+    from sandbox import selectors
+
+    timeline = selectors.burst_timeline(experiment=experiment)
+    assert len(timeline.admissions) == 3 and timeline.cold + timeline.warm == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_throttled_invocation_is_recorded_as_a_throttle_not_a_warm_run(learner):
+    slow = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.5)\n    return 1\n"
+    function = FunctionFactory(owner=learner, code=slow, reserved_concurrency=1)
+    experiment = Experiment.objects.create(function=function, kind="burst", event="{}", size=2)
+    spec = services.spec_for(function=function)
+    for _ in range(2):
+        InvocationFactory(function=function, experiment=experiment, config=spec.to_config())
+    execution.burst_execute(experiment_id=experiment.pk)
+    throttled = experiment.invocations.get(status="throttled")
+    assert throttled.cold_start is None
+    assert throttled.duration_ms is None and throttled.billed_duration_ms is None
+    assert throttled.max_memory_used_mb is None and throttled.environment_id == ""
+    assert throttled.error["errorType"] == "TooManyRequestsException"
+
+
+def test_a_stored_event_nested_too_deeply_fails_the_invocation_with_the_reason():
+    invocation = InvocationFactory(event="[" * 5000 + "]" * 5000)
+    invocation = execution.invocation_execute(invocation_id=invocation.pk)
+    assert invocation.status == Invocation.Status.FAILED
+    assert "nested 5,000 levels deep" in invocation.failure_reason

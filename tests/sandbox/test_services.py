@@ -32,6 +32,13 @@ def test_event_parse_refuses_more_than_6_mb():
     assert "6 MB" in caught.value.message_dict["event"][0]
 
 
+def test_event_parse_refuses_deeply_nested_json_with_a_clear_message():
+    with pytest.raises(ValidationError) as caught:
+        services.event_parse(text="[" * 5000)
+    (message,) = caught.value.message_dict["event"]
+    assert "nested 5,000 levels deep" in message and "at most 100 levels" in message
+
+
 def test_event_parse_accepts_any_json_value():
     assert services.event_parse(text="[1, 2]") == [1, 2]
 
@@ -294,6 +301,33 @@ def test_code_upload_refuses_more_than_the_editor_holds_before_unpacking(learner
     with pytest.raises(ValidationError, match="at most 2 files"):
         services.function_code_upload(function=function, data=many, filename="many.zip")
     assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_code_upload_refuses_a_zip_of_many_entries_before_listing_them(learner, monkeypatch):
+    function = FunctionFactory(owner=learner)
+    many = make_zip(*[(f"__MACOSX/e{i}", "") for i in range(services.MAX_ZIP_ENTRIES + 1)])
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("the zip was opened")
+
+    monkeypatch.setattr(services.zipfile, "ZipFile", no_listing)
+    with pytest.raises(ValidationError, match="it holds 1,001 entries"):
+        services.function_code_upload(function=function, data=many, filename="many.zip")
+    assert files_of(function) == {catalog.HANDLER_FILE: HELLO}
+
+
+def test_code_upload_counts_the_declared_size_of_zip_tool_clutter(learner, monkeypatch):
+    function = FunctionFactory(owner=learner)
+    bomb = make_zip((catalog.HANDLER_FILE, HELLO), ("__MACOSX/._big", b"\x00" * (5 * 1024 * 1024)))
+    monkeypatch.setattr(services, "unpack_zip", lambda data: pytest.fail("entries were read"))
+    with pytest.raises(ValidationError, match="with the files zip tools add"):
+        services.function_code_upload(function=function, data=bomb, filename="clutter.zip")
+
+
+def test_code_upload_refuses_what_has_no_end_record(learner):
+    function = FunctionFactory(owner=learner)
+    with pytest.raises(ValidationError, match=r"it is not a \.zip file"):
+        services.function_code_upload(function=function, data=b"PK\x03\x04" * 10, filename="x.zip")
 
 
 def test_downloaded_zip_uploads_back_to_the_same_files(learner):

@@ -120,3 +120,52 @@ def test_console_invoke_answers_with_the_result_when_it_is_quick(
     assert "invocationStarted" in triggers and "invocationFinished" in triggers
     html = response.content.decode()
     assert "Ada" in html and f"{invocation.billed_duration_ms} ms" in html
+
+
+def test_healthz_says_how_the_worker_enforces_each_limit(celery_worker_process, client):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        body = client.get("/healthz").json()
+        limits = body.get("sandbox", {}).get(celery_worker_process)
+        if limits:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the worker's heartbeat carried no limits")
+    assert limits["cgroup_version"] in ("v1", "v2")
+    assert limits["enforcement"]["memory"].startswith("cgroup-")
+    assert limits["enforcement"]["uid"] == "one host uid per environment"
+    assert limits["learner_concurrency"] < limits["account_concurrency"]
+
+
+SLEEPER = (
+    "import time\n"
+    "def lambda_handler(event, context):\n"
+    "    time.sleep(event['s'])\n"
+    "    return 'slept'\n"
+)
+
+
+def test_one_learner_holding_their_share_does_not_delay_another(celery_worker_process):
+    from django.conf import settings
+
+    from tests.factories import UserFactory
+
+    a, b = UserFactory(), UserFactory()
+    hog = FunctionFactory(owner=a, code=SLEEPER, timeout_s=30)
+    quick = FunctionFactory(owner=b)
+    share = settings.SANDBOX_LEARNER_CONCURRENCY
+    held = [
+        services.invocation_start(function=hog, event_text='{"s": 6}', requested_by=a)
+        for _ in range(share + 2)
+    ]
+    time.sleep(1.5)  # A's share is running
+    served = wait_for(services.invocation_start(function=quick, event_text="{}", requested_by=b))
+    a_results = [wait_for(invocation) for invocation in held]
+    assert served.status == Invocation.Status.SUCCESS
+    assert served.finished_at < min(i.finished_at for i in a_results if i.status == "success")
+    statuses = sorted(i.status for i in a_results)
+    assert statuses.count("success") == share
+    assert statuses.count("throttled") == 2
+    throttled = [i for i in a_results if i.status == "throttled"]
+    assert all("each learner" in (i.error or {}).get("errorMessage", "").lower() for i in throttled)

@@ -154,6 +154,25 @@ def test_invoke_with_bad_json_shows_line_and_column_and_keeps_input(owner_client
     assert not Invocation.objects.exists()
 
 
+def test_invoke_refuses_deeply_nested_events_with_a_message(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:invoke", args=[function.pk]), {"event": "[" * 5000}, **HTMX
+    )
+    assert response.status_code in (200, 422)  # htmx swaps 200s; a plain post gets 422
+    assert "nested 5,000 levels deep" in response.content.decode()
+    assert not Invocation.objects.exists()
+
+
+def test_saving_a_deeply_nested_event_is_refused(owner_client, function):
+    response = owner_client.post(
+        reverse("sandbox:event_save", args=[function.pk]),
+        {"event": "{" * 3000, "event_name": "deep"},
+        **HTMX,
+    )
+    assert "levels deep" in response.content.decode()
+    assert not function.test_events.filter(name="deep").exists()
+
+
 def test_invoke_refuses_payloads_over_6_mb(owner_client, function):
     big = json.dumps({"blob": "x" * 6_300_000})
     response = owner_client.post(
@@ -180,6 +199,24 @@ def test_polling_a_finished_invocation_triggers_invocation_finished(owner_client
     assert "hx-trigger" not in response.content.decode()  # polling stops
     page = owner_client.get(invocation.get_absolute_url())
     assert b"<html" in page.content and b"$0.000000" in page.content
+
+
+def test_polling_a_running_invocation_sweeps_nothing(owner_client, function, learner):
+    """The page polls every 600 ms: the workers' sweep fails stale runs, not each request."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    mine = InvocationFactory(
+        function=function, status=Invocation.Status.RUNNING, started_at=long_ago
+    )
+    elsewhere = InvocationFactory(status=Invocation.Status.RUNNING, started_at=long_ago)
+    response = owner_client.get(mine.get_absolute_url() + "?poll=1", **HTMX)
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (mine.status, elsewhere.status) == (Invocation.Status.RUNNING,) * 2
 
 
 def test_history_filters(owner_client, function):
@@ -733,3 +770,43 @@ def test_create_a_node_function_and_edit_it_as_javascript(owner_client, learner)
     assert 'data-editor="javascript"' in html
     assert "context.getRemainingTimeInMillis()" in html
     assert "helpers.mjs" in html
+
+
+def test_history_holds_every_invocation_whatever_started_it(owner_client, function):
+    console = FinishedInvocationFactory(function=function)
+    burst = ExperimentFactory(function=function, size=2)
+    lab_ok = FinishedInvocationFactory(function=function, experiment=burst)
+    lab_throttled = InvocationFactory(
+        function=function,
+        experiment=burst,
+        status=Invocation.Status.THROTTLED,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    html = owner_client.get(url).content.decode()
+    for invocation in (console, lab_ok, lab_throttled):
+        assert f"#{invocation.pk}<" in html
+    assert f"?experiment={burst.pk}" in html and "Concurrency lab" in html
+    throttled = owner_client.get(url, {"status": "throttled"}).content.decode()
+    assert f"#{lab_throttled.pk}<" in throttled and f"#{lab_ok.pk}<" not in throttled
+    only_console = owner_client.get(url, {"source": "console"}).content.decode()
+    assert f"#{console.pk}<" in only_console and f"#{lab_ok.pk}<" not in only_console
+    # The function list counts the same records History lists.
+    listing = owner_client.get(reverse("sandbox:home")).content.decode()
+    row = listing.split(f'href="{function.get_absolute_url()}"', 1)[1].split("</tr>", 1)[0]
+    assert ">3<" in row.replace(" ", "")
+
+
+def test_a_throttle_is_shown_as_a_throttle(owner_client, function):
+    invocation = InvocationFactory(
+        function=function,
+        status=Invocation.Status.THROTTLED,
+        memory_size_mb=128,
+        error={"errorType": "TooManyRequestsException", "Reason": "ReservedFunctionConcurrency"},
+    )
+    html = owner_client.get(invocation.get_absolute_url()).content.decode()
+    result = html.split('id="result"', 1)[1]
+    assert "Throttled: Lambda refused this request" in result
+    assert "ReservedFunctionConcurrency" in result
+    assert "Warm start" not in result and "Cold start" not in result
+    assert "REPORT card" not in result and "<h3>Cost" not in result

@@ -224,3 +224,19 @@ def test_delete_needs_the_username_and_removes_everything(course, student) -> No
     accounts.account_delete(user=student, confirm_username="study-learner")
     assert not User.objects.filter(pk=student.pk).exists()
     assert not StudySession.objects.exists() and not ReviewCard.objects.exists()
+
+
+def test_the_sweep_task_ends_sessions_left_idle(course, student) -> None:
+    from learn.study.tasks import expire_inactive_sessions
+
+    session = svc.session_start(user=student, minutes=15, now=timezone_now() - timedelta(hours=1))
+    assert expire_inactive_sessions() == 1
+    session.refresh_from_db()
+    assert session.end_reason == EndReason.INACTIVITY
+    assert expire_inactive_sessions() == 0  # idempotent
+
+
+def timezone_now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()

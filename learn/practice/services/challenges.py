@@ -16,6 +16,7 @@ from learn.practice import tasks
 from learn.practice.models import ChallengeRuntime, QuestionType, QuestionVersion, Submission
 from learn.practice.services.grading import PracticeError
 from learn.practice.services.reviews import card_ensure, utc
+from sandbox import services as sandbox_services
 
 MAX_CODE_BYTES = 64 * 1024
 # Where a Node.js answer starts: the question's starter is Python, the task and tests the same.
@@ -49,13 +50,20 @@ def submission_create(
         raise PracticeError("Write some code before running the tests.")
     if len(code.encode()) > MAX_CODE_BYTES:
         raise PracticeError(f"The code is over {MAX_CODE_BYTES // 1024} KB; keep it to one module.")
-    submission = Submission.objects.create(
-        user=user,
-        version=version,
-        code=code.replace("\r\n", "\n"),
-        runtime=runtime,
-        tests_total=version.tests.count(),
-    )
+    with transaction.atomic():
+        # Each submission runs in the sandbox: it counts toward the learner's fair share.
+        sandbox_services.learner_lock(user=user)
+        try:
+            sandbox_services.learner_capacity_check(user=user, adding=1)
+        except sandbox_services.LimitReached as exc:
+            raise PracticeError(str(exc)) from None
+        submission = Submission.objects.create(
+            user=user,
+            version=version,
+            code=code.replace("\r\n", "\n"),
+            runtime=runtime,
+            tests_total=version.tests.count(),
+        )
     card_ensure(user=user, question=version.question, now=utc(now))
     transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission

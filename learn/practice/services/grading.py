@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 
 from django.db import models
 
+from lambdalab.json_input import json_parse
 from learn.practice.models import Answer, QuestionType, QuestionVersion, Rating, SelfGrade
 
 
@@ -168,7 +168,7 @@ def normalise_output(*, expected: Any, payload: Any) -> Any:
         and isinstance(payload.get("body"), str)
     ):
         try:
-            return {**payload, "body": json.loads(payload["body"])}
+            return {**payload, "body": json_parse(payload["body"])}
         except ValueError:
             return payload
     return payload

@@ -1,0 +1,12 @@
+"""Celery tasks of the study app: thin and idempotent."""
+
+from celery import shared_task
+
+from learn.study.services.sessions import sessions_expire_inactive
+
+
+@shared_task(name="learn.study.tasks.expire_inactive_sessions")
+def expire_inactive_sessions() -> int:
+    """End sessions idle for too long. Optional: every read of a session ends it lazily too,
+    so this only tidies sessions nobody comes back to (schedule it with Celery beat)."""
+    return sessions_expire_inactive()
