@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from sandbox.engine import report
 from sandbox.engine.spec import (
     EPHEMERAL_MAX_MB,
     EPHEMERAL_MIN_MB,
@@ -236,6 +237,13 @@ class Invocation(TimeStampedModel):
     @property
     def is_pending(self) -> bool:
         return self.status in self.PENDING
+
+    @property
+    def billed_duration_before_aug_2025_ms(self) -> int | None:
+        """What AWS billed until 1 Aug 2025, INIT free: the duration rounded up to 1 ms."""
+        if self.duration_ms is None:
+            return None
+        return report.billed_ms(self.duration_ms)
 
     @property
     def is_throttled(self) -> bool:

@@ -58,6 +58,10 @@ def question_get(*, slug: str) -> Question | None:
     )
 
 
+def card_of(*, user: User, question: Question) -> ReviewCard | None:
+    return ReviewCard.objects.filter(user=user, question=question).first()
+
+
 def lesson_choices() -> QuerySet[Lesson]:
     return Lesson.objects.filter(questions__current_version__isnull=False).distinct()
 

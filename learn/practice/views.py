@@ -176,6 +176,13 @@ def _attempt_context(
         context["suggested"] = suggested_rating(correct=answer.correct, score=answer.score)
         if attempt.kind == AttemptKind.REVIEW:
             context["log"] = getattr(answer, "review_log", None)
+            card = selectors.card_of(user=request.user, question=answer.item.version.question)
+            if context["log"] is None and card is not None:
+                # Each button says when the card comes back if pressed, as Anki's do.
+                intervals = review_services.rating_intervals(card=card)
+                context["rating_choices"] = [
+                    (value, f"{label} · {intervals[value]}") for value, label in Rating.choices
+                ]
     if current is not None and current.version.question.type == "code":
         context["editor_vendored"] = _editor_vendored()
     context.update(extra)

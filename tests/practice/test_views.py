@@ -397,3 +397,17 @@ def test_readiness_follows_the_answers_a_wrong_one_is_not_known(client_in, learn
     assert ReviewCard.objects.get(question=wrong.question).due <= timezone.now() + timedelta(
         minutes=10
     )
+
+
+def test_each_rating_button_says_when_the_card_comes_back(client_in, bank, learner):
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    item = attempt.items.get()
+    feedback = client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}, **HTMX
+    ).content.decode()
+    ratings = feedback.split('class="ratings"', 1)[1].split("</form>", 1)[0]
+    assert "Again · 1 min" in ratings
+    assert "Good · 10 min" in ratings
+    assert "Easy · " in ratings and " d" in ratings.split("Easy · ", 1)[1][:8]

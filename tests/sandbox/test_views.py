@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -810,3 +811,18 @@ def test_a_throttle_is_shown_as_a_throttle(owner_client, function):
     assert "ReservedFunctionConcurrency" in result
     assert "Warm start" not in result and "Cold start" not in result
     assert "REPORT card" not in result and "<h3>Cost" not in result
+
+
+def test_a_cold_invocation_shows_billing_now_and_before_august_2025(owner_client, function):
+    cold = FinishedInvocationFactory(
+        function=function,
+        cold_start=True,
+        duration_ms=12.34,
+        init_duration_ms=120.4,
+        billed_duration_ms=133,  # as REPORT prints it since Aug 2025: INIT included
+        billed_duration_with_init_ms=133,
+    )
+    html = owner_client.get(cold.get_absolute_url()).content.decode()
+    assert re.search(r'data-figure="billed">133 ms<', html)
+    assert re.search(r'data-figure="billed-before-2025">13 ms<', html)
+    assert 'data-figure="cost-before-2025"' in html

@@ -112,6 +112,28 @@ def card_review(
     )
 
 
+def rating_intervals(*, card: ReviewCard, now: datetime | None = None) -> dict[int, str]:
+    """For each rating, when the card would next be due if rated so now ("10 min", "3 d"), as
+    Anki shows on its buttons. Nothing is saved."""
+    moment = utc(now)
+    intervals = {}
+    for rating in Rating.values:
+        updated, _ = scheduler().review_card(
+            to_fsrs(card), fsrs.Rating(int(rating)), review_datetime=moment
+        )
+        seconds = max((updated.due - moment).total_seconds(), 0.0)
+        if seconds < 3600:
+            label = f"{max(round(seconds / 60), 1)} min"
+        elif seconds < 86400:
+            label = f"{round(seconds / 3600)} h"
+        elif seconds < 86400 * 60:
+            label = f"{round(seconds / 86400)} d"
+        else:
+            label = f"{seconds / (86400 * 30):.1f} mo"
+        intervals[int(rating)] = label
+    return intervals
+
+
 def retrievability(*, card: ReviewCard, at: datetime | None = None) -> float:
     """The probability, 0 to 1, that the learner recalls the card at a moment (0 if never rated)."""
     if card.last_review is None:
