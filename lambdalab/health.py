@@ -4,12 +4,17 @@ from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from lambdalab.celery import app as celery_app
 from sandbox.selectors import sandbox_limits
 
 CHECK_TIMEOUT_SECONDS = 1.0
+# A broadcast ping waits for its whole timeout when no worker answers, so its outcome is kept
+# this long: /healthz stays quick however often a load balancer asks.
+WORKER_PING_CACHE_SECONDS = 5
+WORKER_PING_CACHE_KEY = "health:workers"
 
 
 @dataclass
@@ -54,16 +59,30 @@ def check_redis(url: str) -> str | None:
     return None
 
 
-def check_workers() -> tuple[list[str], str | None]:
-    """Names of Celery workers that answered a ping, and a reason when none did."""
+def ping_workers() -> tuple[list[str], str | None]:
+    """Names of Celery workers that answered a ping, and a reason when none did.
+
+    Returns at the first answer: one live worker is what health needs.
+    """
     try:
-        replies = celery_app.control.ping(timeout=CHECK_TIMEOUT_SECONDS)
+        replies = celery_app.control.ping(timeout=CHECK_TIMEOUT_SECONDS, limit=1)
     except Exception as exc:  # broker errors surface as several kombu/redis types
         return [], f"celery workers unreachable: {exc.__class__.__name__}"
     workers = sorted(name for reply in replies for name in reply)
     if not workers:
         return [], "no celery worker answered"
     return workers, None
+
+
+def check_workers() -> tuple[list[str], str | None]:
+    """`ping_workers`, remembered for a few seconds in the cache."""
+    cached = cache.get(WORKER_PING_CACHE_KEY)
+    if cached is not None:
+        workers, problem = cached
+        return list(workers), problem
+    workers, problem = ping_workers()
+    cache.set(WORKER_PING_CACHE_KEY, (workers, problem), WORKER_PING_CACHE_SECONDS)
+    return workers, problem
 
 
 def health_report() -> HealthReport:

@@ -6,7 +6,9 @@ DJANGO_SECRET_KEY stops start-up. Every variable is listed in the README.
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
     "learn",
     "learn.practice",
     "learn.study",
@@ -89,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "learn.study.middleware.LearnerTimeZoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lambdalab.urls"
@@ -135,6 +140,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out client is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one client, that pair is locked out for the cool-off, even with the right password. Keyed on
+# the pair so that nobody can lock a learner out from elsewhere by guessing at their name.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Passwords never reach the access log or axes' own log lines.
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "old_password"]
+AXES_VERBOSE = False
+# Sign-ups per client (REMOTE_ADDR) and hour; taken and free usernames count alike.
+SIGNUP_LIMIT_PER_HOUR = env_int("SIGNUP_LIMIT_PER_HOUR", 5)
+
 LOGIN_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 LOGIN_REDIRECT_URL = "home"
@@ -161,12 +186,32 @@ STORAGES = {
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "lambdalab",
+
+def redis_cache_url(broker_url: str) -> str:
+    """The broker's Redis, one database up, so clearing the cache never empties the queues."""
+    parts = urlsplit(broker_url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+if os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL"):
+    # Shared by every web and worker process: rendered lessons, the health check's worker ping
+    # and rate-limit counters. A Redis outage turns the cache into misses (lambdalab/cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "lambdalab.cache.ForgivingRedisCache",
+            "LOCATION": os.environ.get("CACHE_URL") or redis_cache_url(REDIS_URL),
+            "KEY_PREFIX": "lambdalab",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "lambdalab",
+        }
+    }
 
 # Mail is only password resets. Development prints it on the console; production names an SMTP
 # server (the EMAIL_* variables in the README).
@@ -262,6 +307,11 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
+# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker.
+SANDBOX_STALE_SWEEPS = [
+    "sandbox.execution.invocations_sweep_stale",
+    "learn.practice.execution.submissions_sweep_stale",
+]
 # The Lambda API's synchronous invoke waits for the worker this long beyond the function's
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
@@ -275,6 +325,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; failures and lockouts are its WARNINGs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

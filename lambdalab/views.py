@@ -1,5 +1,5 @@
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from lambdalab.forms import SignUpForm
 from lambdalab.health import health_report
+from learn.services.accounts import account_sign_up, signup_allowance_take
 from learn.study.services.profiles import profile_ensure
 
 
@@ -27,15 +28,31 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """Sign up, then log in.
+
+    A free and a taken username get the same answer (a redirect to the login page), so the
+    form does not reveal who has an account; each client has a few sign-ups an hour.
+    """
     if request.user.is_authenticated:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        profile_ensure(user=user, time_zone=form.cleaned_data.get("time_zone", ""))
-        login(request, user)
-        messages.success(request, f"Welcome to Lambda Lab, {user.get_username()}.")
-        return redirect("home")
+        client = request.META.get("REMOTE_ADDR") or "unknown"
+        if not signup_allowance_take(client=client, limit=settings.SIGNUP_LIMIT_PER_HOUR):
+            return render(request, "registration/signup_limited.html", status=429)
+        user = account_sign_up(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+        )
+        if user is not None:
+            profile_ensure(user=user, time_zone=form.cleaned_data.get("time_zone", ""))
+        messages.success(
+            request,
+            "If that username was free, your account is ready: log in with it. "
+            "If you cannot, the name was taken: sign up with another.",
+        )
+        return redirect("login")
     return render(request, "registration/signup.html", {"form": form})
 
 

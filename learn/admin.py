@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
 
+from lambdalab.admin_records import LearnerRecordAdmin
 from learn.models import Lesson, LessonProgress, Module
 from learn.services.content import ContentError, lesson_refresh
 from learn.services.content import _check_try_it as check_try_it
@@ -202,7 +203,7 @@ class LessonAdmin(admin.ModelAdmin):
 
 
 @admin.register(LessonProgress)
-class LessonProgressAdmin(admin.ModelAdmin):
+class LessonProgressAdmin(LearnerRecordAdmin):
     list_display = ["user", "lesson", "last_viewed_at", "completed_at"]
     list_select_related = ["user", "lesson"]
     raw_id_fields = ["user", "lesson"]

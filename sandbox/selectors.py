@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.http import Http404
 
 from lambdalab.permissions import is_instructor
@@ -138,6 +139,9 @@ def invocation_list(
         invocations = invocations.filter(cold_start=True)
     elif start == "warm":
         invocations = invocations.filter(cold_start=False)
+    # The version that ran (a published one when invoked through a version or an alias), read
+    # in the database so the heavy config column (the code) stays deferred.
+    invocations = invocations.annotate(ran_version=KT("config__version"))
     return invocations.defer("log", "config", "event", "payload")[:limit]
 
 

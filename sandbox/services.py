@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -280,25 +280,30 @@ def function_create(
         event_parse(text=body)
         if not event_name or len(event_name) > 64:
             raise ValidationError({"event": "An event needs a name of 1-64 characters."})
-    with transaction.atomic():
-        learner_lock(user=owner)
-        serialise(name="reservations")
-        count = Function.objects.filter(owner=owner).count()
-        if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
-            raise LimitReached(
-                f"You have {count} functions, the most a learner can keep here. "
-                "Delete one you no longer need to create another."
+    try:
+        with transaction.atomic():
+            learner_lock(user=owner)
+            serialise(name="reservations")
+            count = Function.objects.filter(owner=owner).count()
+            if count >= settings.SANDBOX_USER_MAX_FUNCTIONS:
+                raise LimitReached(
+                    f"You have {count} functions, the most a learner can keep here. "
+                    "Delete one you no longer need to create another."
+                )
+            _validate(function, code)
+            function.save()
+            FunctionFile.objects.bulk_create(
+                FunctionFile(function=function, path=path, content=content)
+                for path, content in code.items()
             )
-        _validate(function, code)
-        function.save()
-        FunctionFile.objects.bulk_create(
-            FunctionFile(function=function, path=path, content=content)
-            for path, content in code.items()
-        )
-        TestEvent.objects.bulk_create(
-            TestEvent(function=function, name=event_name, body=body)
-            for event_name, body in saved_events.items()
-        )
+            TestEvent.objects.bulk_create(
+                TestEvent(function=function, name=event_name, body=body)
+                for event_name, body in saved_events.items()
+            )
+    except IntegrityError:
+        # The same form sent twice at once: the name check passed for both, the constraint
+        # let one through.
+        raise ValidationError({"name": f"You already have a function called {name}."}) from None
     return function
 
 

@@ -20,6 +20,27 @@ from tests.factories import InstructorFactory, UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """A cheap hasher for the suite: PBKDF2's work factor costs seconds a user on a busy CI box.
+
+    Production keeps Django's default hashers; nothing here depends on the algorithm.
+    """
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: rate-limit counters do not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def learner(db: None) -> User:
     return UserFactory()

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from lambdalab.admin_records import LearnerRecordAdmin, LearnerRecordTabularInline
 from learn.practice.models import (
     Answer,
     Attempt,
@@ -58,14 +59,14 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["slug"]
 
 
-class AttemptItemInline(admin.TabularInline):
+class AttemptItemInline(LearnerRecordTabularInline):
     model = AttemptItem
     extra = 0
     raw_id_fields = ["version"]
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(LearnerRecordAdmin):
     list_display = ["pk", "user", "kind", "status", "started_at", "finished_at"]
     list_filter = ["kind", "status"]
     search_fields = ["user__username"]
@@ -74,14 +75,14 @@ class AttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(LearnerRecordAdmin):
     list_display = ["item", "answered_at", "correct", "score", "self_grade"]
     list_filter = ["correct", "self_grade", "item__attempt__kind"]
     raw_id_fields = ["item", "submission", "selected_choices"]
 
 
 @admin.register(ReviewCard)
-class ReviewCardAdmin(admin.ModelAdmin):
+class ReviewCardAdmin(LearnerRecordAdmin):
     list_display = ["question", "user", "state", "due", "stability", "difficulty", "last_review"]
     list_filter = ["state"]
     search_fields = ["user__username", "question__slug"]
@@ -89,20 +90,20 @@ class ReviewCardAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewLog)
-class ReviewLogAdmin(admin.ModelAdmin):
+class ReviewLogAdmin(LearnerRecordAdmin):
     list_display = ["card", "rating", "suggested_rating", "review_datetime", "due_after"]
     list_filter = ["rating"]
     raw_id_fields = ["card", "answer"]
 
 
-class TestResultInline(admin.TabularInline):
+class TestResultInline(LearnerRecordTabularInline):
     model = TestResult
     extra = 0
     raw_id_fields = ["test"]
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(LearnerRecordAdmin):
     list_display = ["pk", "user", "version", "status", "tests_passed", "tests_total", "created_at"]
     list_filter = ["status"]
     search_fields = ["user__username", "version__question__slug"]
@@ -111,6 +112,6 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(LearnerGoal)
-class LearnerGoalAdmin(admin.ModelAdmin):
+class LearnerGoalAdmin(LearnerRecordAdmin):
     list_display = ["user", "interview_date"]
     raw_id_fields = ["user"]

@@ -4,13 +4,16 @@ import json
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from learn.models import Bookmark, Lesson, LessonProgress, Module, Note
+from learn.services.content_cache import content_generation
 from learn.services.rendering import code_highlight, markdown_render, rendered_version_for
 
 AnyUser = User | AnonymousUser
+LESSON_PAGE_CACHE_SECONDS = 3600
 
 
 def module_list() -> QuerySet[Module]:
@@ -99,6 +102,7 @@ class LessonPage:
     completed: bool = False
     bookmarked: bool = False
     note: Note | None = None
+    progress: LessonProgress | None = None
 
 
 def lesson_rendered(*, lesson: Lesson) -> tuple[str, str]:
@@ -118,8 +122,23 @@ def lesson_rendered(*, lesson: Lesson) -> tuple[str, str]:
     return lesson.body_html, lesson.toc_html
 
 
-def lesson_page(*, slug: str, user: AnyUser) -> LessonPage:
-    """The published lesson `slug` with its neighbours and `user`'s progress. Raises Http404."""
+@dataclass(frozen=True)
+class _SharedLessonPage:
+    """The part of a lesson page that is the same for everybody, kept in the cache."""
+
+    lesson: Lesson
+    outline: list[tuple[str, str]]
+    body_html: str
+    toc_html: str
+    prerequisites: list[Lesson]
+    try_it: TryIt | None
+
+
+def _shared_lesson_page(*, slug: str) -> _SharedLessonPage | None:
+    key = f"learn:lesson-page:{content_generation()}:{slug}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     lesson = (
         Lesson.objects.filter(slug=slug, published=True)
         .select_related("module")
@@ -127,27 +146,51 @@ def lesson_page(*, slug: str, user: AnyUser) -> LessonPage:
         .first()
     )
     if lesson is None:
-        raise Http404("No such lesson.")
+        return None
     outline = list(
         Lesson.objects.filter(published=True)
         .order_by("module__order", "module__slug", "order", "slug")
         .values_list("slug", "title")
     )
-    index = next(i for i, (s, _) in enumerate(outline) if s == slug)
     body_html, toc_html = lesson_rendered(lesson=lesson)
-    page = LessonPage(
+    shared = _SharedLessonPage(
         lesson=lesson,
+        outline=outline,
         body_html=body_html,
         toc_html=toc_html,
+        prerequisites=list(lesson.prerequisites.all()),
+        try_it=try_it_for(lesson=lesson),
+    )
+    cache.set(key, shared, LESSON_PAGE_CACHE_SECONDS)
+    return shared
+
+
+def lesson_page(*, slug: str, user: AnyUser) -> LessonPage:
+    """The published lesson `slug` with its neighbours and `user`'s progress. Raises Http404.
+
+    What every reader sees comes from the cache (no query when warm); `user`'s own state is
+    read fresh, three small queries for a signed-in learner.
+    """
+    shared = _shared_lesson_page(slug=slug)
+    if shared is None:
+        raise Http404("No such lesson.")
+    outline = shared.outline
+    index = next(i for i, (s, _) in enumerate(outline) if s == slug)
+    page = LessonPage(
+        lesson=shared.lesson,
+        body_html=shared.body_html,
+        toc_html=shared.toc_html,
         previous=LessonLink(*outline[index - 1]) if index > 0 else None,
         next=LessonLink(*outline[index + 1]) if index + 1 < len(outline) else None,
         position=index + 1,
         total=len(outline),
-        prerequisites=list(lesson.prerequisites.all()),
-        try_it=try_it_for(lesson=lesson),
+        prerequisites=shared.prerequisites,
+        try_it=shared.try_it,
     )
     if user.is_authenticated:
+        lesson = shared.lesson
         progress = LessonProgress.objects.filter(user=user, lesson=lesson).first()
+        page.progress = progress
         page.completed = bool(progress and progress.completed)
         page.bookmarked = Bookmark.objects.filter(user=user, lesson=lesson).exists()
         page.note = Note.objects.filter(user=user, lesson=lesson).first()

@@ -1,5 +1,7 @@
 """A learner's own writes on lessons: reading position, completion, bookmarks and notes."""
 
+from datetime import timedelta
+
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -8,12 +10,29 @@ from learn.models import Bookmark, Lesson, LessonProgress, Note
 NOTE_MAX_CHARS = 10_000
 
 
-def lesson_view_record(*, user: User, lesson: Lesson) -> LessonProgress:
-    """Remember that `user` opened `lesson` now (drives "continue where you left off")."""
-    progress, _ = LessonProgress.objects.update_or_create(
-        user=user, lesson=lesson, defaults={"last_viewed_at": timezone.now()}
-    )
-    return progress
+# Opening a lesson again this soon after the last recorded view writes nothing: a page view
+# is then a pure read, and "continue where you left off" needs no finer clock than this.
+VIEW_RECORD_INTERVAL = timedelta(seconds=60)
+
+
+def lesson_view_record(
+    *, user: User, lesson: Lesson, progress: LessonProgress | None = None
+) -> None:
+    """Remember that `user` opened `lesson` now (drives "continue where you left off").
+
+    `progress` is the learner's row for the lesson when the caller has already read it (None if
+    there is none); a view within VIEW_RECORD_INTERVAL of the recorded one is not written.
+    """
+    now = timezone.now()
+    if progress is None:
+        LessonProgress.objects.update_or_create(
+            user=user, lesson=lesson, defaults={"last_viewed_at": now}
+        )
+        return
+    last = progress.last_viewed_at
+    if last is not None and now - last < VIEW_RECORD_INTERVAL:
+        return
+    LessonProgress.objects.filter(pk=progress.pk).update(last_viewed_at=now, updated_at=now)
 
 
 def lesson_completion_set(*, user: User, lesson: Lesson, completed: bool) -> LessonProgress:

@@ -134,17 +134,27 @@ def rendered_version_for(*, content_version: str) -> str:
 
 
 def code_highlight(*, code: str, language: str = "python") -> str:
-    """Pygments HTML (CSS classes, like fenced code in lessons) for a code sample, sanitised."""
+    """Pygments HTML (CSS classes, like fenced code in lessons) for a code sample, sanitised.
+
+    Cached by the code's digest: lesson pages show the same samples on every view.
+    """
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    digest = hashlib.sha256(f"{RENDERER_VERSION}\0{language}\0{code}".encode()).hexdigest()
+    key = f"learn:highlight:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached)
     try:
         lexer = get_lexer_by_name(language)
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
-    return html_sanitize(html=highlight(code, lexer, HtmlFormatter(cssclass="highlight")))
+    html = html_sanitize(html=highlight(code, lexer, HtmlFormatter(cssclass="highlight")))
+    cache.set(key, html, CACHE_SECONDS)
+    return html
 
 
 def markdown_render_inline(*, text: str) -> str:

@@ -48,7 +48,7 @@ def lesson_list(request: HtmxHttpRequest) -> HttpResponse:
 def lesson_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     page = lesson_page(slug=slug, user=request.user)
     if request.user.is_authenticated:
-        lesson_view_record(user=request.user, lesson=page.lesson)
+        lesson_view_record(user=request.user, lesson=page.lesson, progress=page.progress)
     context = {
         "page": page,
         "lesson": page.lesson,

@@ -7,7 +7,7 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_sign_up_creates_account_and_logs_in(client: Client) -> None:
+def test_sign_up_creates_account_and_sends_to_login(client: Client) -> None:
     response = client.post(
         "/accounts/signup/",
         {
@@ -18,9 +18,9 @@ def test_sign_up_creates_account_and_logs_in(client: Client) -> None:
         },
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == "/"
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
     assert User.objects.filter(username="ada").exists()
-    assert response.context["user"].username == "ada"
+    assert not response.context["user"].is_authenticated
 
 
 def test_sign_up_with_mismatched_passwords_keeps_input_and_explains(client: Client) -> None:
@@ -145,7 +145,7 @@ def test_after_sign_up_the_home_page_offers_the_first_lesson_and_a_session(
 
     first = LessonFactory(title="What Lambda runs", module__order=0, order=0)
     LessonFactory(title="Later lesson", module__order=5)
-    response = client.post(
+    client.post(
         "/accounts/signup/",
         {
             "username": "grace",
@@ -153,7 +153,10 @@ def test_after_sign_up_the_home_page_offers_the_first_lesson_and_a_session(
             "password1": "a-Strong-pass-9x",
             "password2": "a-Strong-pass-9x",
         },
-        follow=True,
+    )
+    # Sign-up sends the learner to log in (it does not tell whether the name was free).
+    response = client.post(
+        "/accounts/login/", {"username": "grace", "password": "a-Strong-pass-9x"}, follow=True
     )
     content = response.content.decode()
     assert "Your first steps" in content

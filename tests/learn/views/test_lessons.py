@@ -212,3 +212,47 @@ def test_try_it_needs_login(client) -> None:
     LessonFactory(slug="cold")
     response = client.post("/lessons/cold/try/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_warm_lesson_page_costs_anonymous_readers_no_query(
+    client, lessons, django_assert_num_queries
+) -> None:
+    client.get("/lessons/two/")
+    with django_assert_num_queries(0):
+        response = client.get("/lessons/two/")
+    assert response.status_code == 200
+    assert "/lessons/one/" in response.content.decode()  # neighbours come from the cache too
+
+
+def test_reading_again_soon_reads_the_learners_state_and_writes_nothing(
+    client, learner, lessons, django_assert_num_queries
+) -> None:
+    client.force_login(learner)
+    client.get("/lessons/two/")
+    first_view = LessonProgress.objects.get(user=learner, lesson=lessons[1]).last_viewed_at
+    # session, user, instructor check, progress, bookmark, note: no UPDATE
+    with django_assert_num_queries(6):
+        client.get("/lessons/two/")
+    assert LessonProgress.objects.get(user=learner, lesson=lessons[1]).last_viewed_at == first_view
+
+
+def test_a_view_after_the_interval_is_recorded(client, learner, lessons) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    LessonProgressFactory(user=learner, lesson=lessons[0], last_viewed_at=long_ago)
+    client.force_login(learner)
+    client.get("/lessons/one/")
+    assert LessonProgress.objects.get(user=learner, lesson=lessons[0]).last_viewed_at > long_ago
+
+
+def test_editing_a_lesson_shows_at_once_despite_the_cache(client, lessons) -> None:
+    client.get("/lessons/two/")
+    lessons[1].title = "Renamed while cached"
+    lessons[1].save()
+    assert "Renamed while cached" in client.get("/lessons/two/").content.decode()
+    lessons[0].published = False
+    lessons[0].save()
+    assert "/lessons/one/" not in client.get("/lessons/two/").content.decode()

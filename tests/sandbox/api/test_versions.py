@@ -156,3 +156,16 @@ def test_another_learner_cannot_reach_versions_or_aliases(lam, lambda_client_for
             call()
         assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert lam.get_alias(FunctionName="hello", Name="live")["FunctionVersion"] == "1"
+
+
+def test_the_console_history_shows_the_version_that_ran(client, learner):
+    from tests.sandbox.factories import FinishedInvocationFactory, FunctionFactory
+
+    function = FunctionFactory(owner=learner)
+    FinishedInvocationFactory(function=function)
+    published = FinishedInvocationFactory(function=function)
+    published.config = {**published.config, "version": "2"}
+    published.save()
+    client.force_login(learner)
+    html = client.get(f"/sandbox/{function.pk}/invocations/").content.decode()
+    assert "<td>2</td>" in html and "<td>$LATEST</td>" in html
