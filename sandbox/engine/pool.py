@@ -6,6 +6,7 @@ only bookkeeping; starting, invoking, freezing and killing environments happen o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -125,6 +126,7 @@ class EnvironmentPool:
         self._live: set[ExecutionEnvironment] = set()  # every environment not yet released
         self._evicting: set[ExecutionEnvironment] = set()  # live, but no longer counted
         self._claimed: Counter[str] = Counter()  # MB claimed by environments being created
+        self._claimed_code: Counter[str] = Counter()  # code versions of those being created
         self._inflight = 0
         self._inflight_by_fn: Counter[tuple[str, str]] = Counter()
         self._inflight_by_learner: Counter[str] = Counter()
@@ -133,6 +135,10 @@ class EnvironmentPool:
         # Provisioned environments being started, by (namespace, version key).
         self._provisioning: dict[tuple[str, str], int] = {}
         self._free_uids = list(reversed(uids))
+        # Every pool on the host draws from the same range: a uid is taken by holding an
+        # exclusive lock on its file, which the kernel drops if this process dies.
+        self._uid_locks: dict[int, int] = {}
+        self._uid_dir = (workdir or Path(tempfile.gettempdir())) / "lambdalab-uids"
         self._closed = False
         # Leftovers of pools whose worker died without shutdown(): cgroups (and any jails
         # still frozen in them) and workspaces. Live pools' are recognised by name and kept.
@@ -429,6 +435,10 @@ class EnvironmentPool:
         if self._reaper.is_alive() and threading.current_thread() is not self._reaper:
             self._reaper.join(timeout=5)
         self._spawner.stop()
+        with self._lock:
+            for fd in self._uid_locks.values():
+                os.close(fd)
+            self._uid_locks.clear()
         self._cgroups.remove()
         self._workspace.remove()
 
@@ -444,11 +454,41 @@ class EnvironmentPool:
         return [env for stack in self._idle.values() for env in stack] + list(self._busy)
 
     def _prune(self) -> None:
-        """Drop released environments from the books and give their uids back."""
-        for env in [env for env in self._live if env.released]:
+        """Drop released environments from the books, give their uids back and remove code
+        directories no live environment uses any more."""
+        gone = [env for env in self._live if env.released]
+        for env in gone:
             self._live.discard(env)
             self._evicting.discard(env)
-            self._free_uids.append(env.uid)
+            self._free_uid(env.uid)
+        in_use = {env.spec.code_sha256 for env in self._live}
+        being_created = {sha for sha, count in self._claimed_code.items() if count > 0}
+        for sha in {env.spec.code_sha256 for env in gone} - in_use - being_created:
+            self._workspace.release(sha)
+
+    def _take_uid(self) -> int:
+        """A host uid no other environment on this host uses (any pool's), as root."""
+        if os.geteuid() != 0:
+            return SANDBOX_UID  # bwrap runs as the launcher anyway
+        self._uid_dir.mkdir(mode=0o700, exist_ok=True)
+        for _ in range(len(self._free_uids)):
+            uid = self._free_uids.pop()
+            fd = os.open(self._uid_dir / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                self._free_uids.insert(0, uid)  # another pool's: try it again later
+                continue
+            self._uid_locks[uid] = fd
+            return uid
+        raise JailUnavailable("no free sandbox uid on this host")
+
+    def _free_uid(self, uid: int) -> None:
+        fd = self._uid_locks.pop(uid, None)
+        if fd is not None:
+            os.close(fd)
+            self._free_uids.append(uid)
 
     def _committed_mb(self, tenant: str | None = None) -> int:
         live = sum(
@@ -497,7 +537,7 @@ class EnvironmentPool:
             freed_host += env_cost_mb(victim.spec)
             if victim.spec.tenant == tenant:
                 freed_ns += env_cost_mb(victim.spec)
-        if not self._free_uids:
+        if not self._free_uids and os.geteuid() == 0:
             for env in evicted:
                 self._idle.setdefault(env.spec.version_key, []).append(env)
             return ("SandboxCapacityExceeded", "Rate Exceeded. No sandbox uid is free."), []
@@ -584,15 +624,24 @@ class EnvironmentPool:
 
     def _new_environment(self, spec: FunctionSpec, *, provisioned: bool) -> ExecutionEnvironment:
         """An environment for spec; its memory must have been claimed (_claim_memory)."""
+        with self._lock:
+            # Its code directory must not be removed between being written and being used.
+            self._claimed_code[spec.code_sha256] += 1
         try:
             code_dir = self._workspace.code_dir(spec)
         except BaseException:
             with self._lock:
                 self._claimed[spec.tenant] -= env_cost_mb(spec)
+                self._claimed_code[spec.code_sha256] -= 1
             raise
         with self._lock:
             self._prune()
-            uid = self._free_uids.pop() if self._free_uids else SANDBOX_UID
+            try:
+                uid = self._take_uid()
+            except JailUnavailable:
+                self._claimed[spec.tenant] -= env_cost_mb(spec)
+                self._claimed_code[spec.code_sha256] -= 1
+                raise
             env = ExecutionEnvironment(
                 spec=spec,
                 code_dir=code_dir,
@@ -605,6 +654,7 @@ class EnvironmentPool:
             env.cgroup = self._cgroups.child(f"env-{env.id}")
             self._claimed[spec.tenant] -= env_cost_mb(spec)
             self._live.add(env)
+            self._claimed_code[spec.code_sha256] -= 1
         return env
 
     def _run(

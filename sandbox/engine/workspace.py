@@ -55,5 +55,12 @@ class Workspace:
             self._code[spec.code_sha256] = path
             return path
 
+    def release(self, code_sha256: str) -> None:
+        """Remove one code version's directory (its last environment is gone)."""
+        with self._lock:
+            path = self._code.pop(code_sha256, None)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

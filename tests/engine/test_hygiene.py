@@ -32,10 +32,12 @@ def test_a_failed_jail_start_leaks_nothing(
 
     monkeypatch.setattr(jail, "find_bwrap", no_bwrap)
     spec = make_spec(TRIVIAL)
+    own_pool.stats()
     before = _open_fds()
     for _ in range(5):
         with pytest.raises(JailUnavailable):
             own_pool.invoke(spec, {})
+    own_pool.stats()  # the books (and the uids' lock files) are brought up to date
     assert _open_fds() == before
     leftovers = [p for d in own_pool._cgroups.dirs.values() for p in d.iterdir() if p.is_dir()]
     assert leftovers == []
@@ -181,3 +183,18 @@ def test_json_depth_ignores_brackets_inside_strings():
     with pytest.raises(ValueError, match="nested"):
         loads_bounded("[" * 300 + "]" * 300)
     assert loads_bounded("[[1]]") == [[1]]
+
+
+def test_code_directories_go_with_their_last_environment(own_pool: EnvironmentPool):
+    first = make_spec(TRIVIAL)
+    assert own_pool.invoke(first, {}).status == "success"
+    workspace = own_pool._workspace.root
+    assert len(list(workspace.glob("code-*"))) == 1
+    # A new version retires the old environment; its code directory goes with it.
+    second = make_spec(TRIVIAL + "\n# v2\n", namespace=first.namespace)
+    assert own_pool.invoke(second, {}).status == "success"
+    own_pool.stats()  # the books are brought up to date on every look
+    assert [p.name for p in workspace.glob("code-*")] == [f"code-{second.code_sha256[:32]}"]
+    own_pool.retire(first.namespace, first.name)
+    own_pool.stats()
+    assert list(workspace.glob("code-*")) == []

@@ -496,9 +496,14 @@ def test_a_published_version_reports_its_number_and_runs_in_its_own_environment(
     assert result.cold_start and result.environment_id != first.environment_id
 
 
-def test_requests_admitted_together_never_share_an_environment(pool: EnvironmentPool):
+def test_requests_admitted_together_never_share_an_environment():
     # A burst on Lambda: simultaneous requests each need an environment of their own, however
     # fast the handler; the one warm environment serves exactly one of them.
+    with EnvironmentPool(account_concurrency=10) as own:
+        _burst_on(own)
+
+
+def _burst_on(pool: EnvironmentPool) -> None:
     spec = make_spec(TRIVIAL)
     assert pool.invoke(spec, {}).cold_start
     for size, warm_before in ((4, 1), (5, 4)):
