@@ -307,6 +307,11 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
+# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker.
+SANDBOX_STALE_SWEEPS = [
+    "sandbox.execution.invocations_sweep_stale",
+    "learn.practice.execution.submissions_sweep_stale",
+]
 # The Lambda API's synchronous invoke waits for the worker this long beyond the function's
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)

@@ -63,7 +63,8 @@ def invoke(
     The handler's own failures (errors, timeouts, crashes, throttling) are results. Raises
     ExecutionFailed when nothing could be run: an invalid configuration, a worker whose jail
     does not work (code never runs unsandboxed), or any fault of the engine itself. gate, when
-    given, is called with everything prepared, right before the engine is asked.
+    given, is called by the engine once the invocation is admitted and its environment chosen,
+    right before it runs (see EnvironmentPool.invoke's on_admitted).
     """
     from sandbox.pool import get_pool
 
@@ -72,10 +73,7 @@ def invoke(
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
     try:
-        pool = get_pool()
-        if gate is not None:
-            gate()
-        return pool.invoke(spec, event)
+        return get_pool().invoke(spec, event, on_admitted=gate)
     except JailUnavailable as exc:
         raise ExecutionFailed(
             f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
@@ -249,11 +247,11 @@ def _execute_in_thread(invocation_id: int, worker: str, barrier: threading.Barri
 def burst_execute(*, experiment_id: int, worker: str = "") -> None:
     """Fire every queued invocation of a burst at the same instant, one thread each.
 
-    Each thread claims its invocation (a database write) and then waits at a barrier; all are
-    released together into the engine, so the requests arrive while the others are in flight,
-    as simultaneous requests do on Lambda: a warm environment serves one of them and the rest
-    need environments of their own, however fast the handler is. Each invocation's started_at
-    is the moment it was released (its admission on the timeline).
+    Each thread claims its invocation (a database write); the engine admits it (takes a warm
+    environment or claims a cold one) and then it waits at a barrier; all run once all are
+    admitted, as simultaneous requests do on Lambda: a warm environment serves one of them and
+    the rest need environments of their own, however fast the handler is. Each invocation's
+    started_at is the moment it was released (its admission on the timeline).
 
     One task holding N threads rather than N tasks: the worker's own thread count would
     otherwise cap how many run together, and the lab is about what happens at N.

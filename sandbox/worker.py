@@ -16,6 +16,7 @@ import redis
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +34,18 @@ def heartbeat_client() -> redis.Redis:
 
 
 def _sweep() -> None:
-    """Fail invocations whose worker died mid-run (any live worker may do it for all)."""
-    from sandbox import execution
-
+    """Fail work whose worker died mid-run (any live worker may do it for all): each of
+    SANDBOX_STALE_SWEEPS, a function returning how many it marked."""
     close_old_connections()
     try:
-        swept = execution.invocations_sweep_stale()
-    except DatabaseError as exc:
-        logger.warning("stale invocation sweep failed: %s", exc)
-    else:
-        if swept:
-            logger.warning("marked %d stale invocations failed", swept)
+        for path in settings.SANDBOX_STALE_SWEEPS:
+            try:
+                swept = import_string(path)()
+            except DatabaseError as exc:
+                logger.warning("stale sweep %s failed: %s", path, exc)
+            else:
+                if swept:
+                    logger.warning("%s marked %d stale runs failed", path, swept)
     finally:
         close_old_connections()
 

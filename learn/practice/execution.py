@@ -7,8 +7,9 @@ side (learn.practice.services.challenges) only saves submissions and queues them
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from learn.practice.models import (
@@ -53,7 +54,7 @@ def _describe_failure(result: execution.InvocationResult) -> str:
     if result.status == "timeout":
         return f"timed out after {CHALLENGE_TIMEOUT_S} s"
     if result.error:
-        return f"{result.error.get('errorType', 'Error')}: {result.error.get('errorMessage', '')}"
+        return f"the handler failed with {result.error.get('errorType', 'Error')}"
     return result.status
 
 
@@ -112,9 +113,14 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
                 order=position,
                 passed=passed,
                 status=result.status,
-                output=result.payload if result.status == "success" else None,
-                error=result.error,
-                log=result.log[-8000:],
+                # Hidden tests stay hidden: a handler can return, raise or print its event, so
+                # neither its output, its error message nor its log is kept; the learner sees
+                # pass or fail and the problem in our words.
+                output=None,
+                error={"errorType": result.error.get("errorType", "Error")}
+                if result.error
+                else None,
+                log="",
                 billed_duration_ms=result.billed_duration_ms,
                 max_memory_used_mb=result.max_memory_used_mb,
                 cold_start=result.cold_start,
@@ -123,12 +129,15 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
             )
             outcomes.append(passed)
     except execution.ExecutionFailed as exc:
-        logger.warning("submission %s could not run: %s", submission.pk, exc)
-        submission.status = SubmissionStatus.ERROR
-        submission.error = f"The sandbox could not run this submission: {exc}"
-        submission.finished_at = utc(now)
-        submission.save()
-        return submission
+        return _submission_fail(
+            submission, f"The sandbox could not run this submission: {exc}", now
+        )
+    except Exception:
+        # Whatever else went wrong, the submission must not stay `running` for ever.
+        logger.exception("grading submission %s failed", submission.pk)
+        return _submission_fail(
+            submission, "Grading this submission failed; run the tests again.", now
+        )
     submission.tests_total = len(tests)
     submission.tests_passed = sum(outcomes)
     submission.grade = score_of(outcomes)
@@ -139,6 +148,37 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     submission.save()
     submission_answer_graded(submission=submission, now=now)
     return submission
+
+
+def _submission_fail(submission: Submission, reason: str, now: datetime | None) -> Submission:
+    logger.warning("submission %s could not run: %s", submission.pk, reason)
+    submission.status = SubmissionStatus.ERROR
+    submission.error = reason
+    submission.finished_at = utc(now)
+    submission.save()
+    return submission
+
+
+def submissions_sweep_stale(*, now: datetime | None = None) -> int:
+    """Mark submissions left `running` by a worker that died "could not run"; return how many.
+
+    A submission is stale when it has been running longer than every test could take (INIT
+    and timeout each) plus SANDBOX_STALE_GRACE_SECONDS. Queued ones wait for a worker.
+    """
+    moment = utc(now)
+    grace = settings.SANDBOX_STALE_GRACE_SECONDS
+    stale = []
+    running = Submission.objects.filter(status=SubmissionStatus.RUNNING)
+    for pk, updated_at, tests in running.values_list("pk", "updated_at", "tests_total"):
+        limit = max(tests, 1) * (CHALLENGE_TIMEOUT_S + 10) + grace
+        if updated_at < moment - timedelta(seconds=limit):
+            stale.append(pk)
+    return Submission.objects.filter(pk__in=stale, status=SubmissionStatus.RUNNING).update(
+        status=SubmissionStatus.ERROR,
+        error="The sandbox worker stopped while these tests were running; run them again.",
+        finished_at=moment,
+        updated_at=moment,
+    )
 
 
 def submission_answer_graded(*, submission: Submission, now: datetime | None = None) -> None:

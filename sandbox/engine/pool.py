@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -192,12 +193,30 @@ class EnvironmentPool:
         if problems:
             raise JailUnavailable("jail is not isolating: " + "; ".join(problems))
 
-    def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        *,
+        on_admitted: Callable[[], None] | None = None,
+    ) -> InvocationResult:
         """Invoke spec with event (any JSON value) the way Lambda does (RequestResponse).
 
-        Returns an InvocationResult for every outcome of user code, including throttling.
-        Raises JailUnavailable if an environment cannot be jailed, RuntimeError after shutdown().
+        on_admitted, when given, is called once the invocation has been admitted or refused and
+        its environment chosen (a warm one taken, or a cold one's memory claimed), before it
+        runs. Requests that wait there together (a burst's barrier) are admitted as
+        simultaneous requests are on Lambda: none can reuse an environment another of them is
+        about to use. Returns an InvocationResult for every outcome of user code, including
+        throttling. Raises JailUnavailable if an environment cannot be jailed, RuntimeError
+        after shutdown().
         """
+        admitted = _Once(on_admitted)
+        try:
+            return self._invoke(spec, event, admitted)
+        finally:
+            admitted()
+
+    def _invoke(self, spec: FunctionSpec, event: Any, admitted: _Once) -> InvocationResult:
         request_id = str(uuid.uuid4())
         try:
             event_bytes = json.dumps(event, allow_nan=False).encode()
@@ -248,6 +267,7 @@ class EnvironmentPool:
             return result.throttled(spec, request_id, *throttle)
 
         try:
+            admitted()
             return self._run(spec, env, request_id, event_bytes)
         finally:
             with self._lock:
@@ -678,6 +698,18 @@ class EnvironmentPool:
         for env in victims:
             env.kill()
         return len(victims)
+
+
+class _Once:
+    """Call a callback at most once (None: do nothing)."""
+
+    def __init__(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+
+    def __call__(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
 
 
 def reservation_message(unreserved_minimum: int) -> str:

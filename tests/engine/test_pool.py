@@ -494,3 +494,21 @@ def test_a_published_version_reports_its_number_and_runs_in_its_own_environment(
     assert version == env_version == "7" and stream.endswith(f"[7]{result.environment_id}")
     assert f"START RequestId: {result.request_id} Version: 7" in result.log.splitlines()
     assert result.cold_start and result.environment_id != first.environment_id
+
+
+def test_requests_admitted_together_never_share_an_environment(pool: EnvironmentPool):
+    # A burst on Lambda: simultaneous requests each need an environment of their own, however
+    # fast the handler; the one warm environment serves exactly one of them.
+    spec = make_spec(TRIVIAL)
+    assert pool.invoke(spec, {}).cold_start
+    for size, warm_before in ((4, 1), (5, 4)):
+        barrier = threading.Barrier(size)
+        with ThreadPoolExecutor(max_workers=size) as executor:
+            results = list(
+                executor.map(
+                    lambda _, gate=barrier: pool.invoke(spec, {}, on_admitted=gate.wait),
+                    range(size),
+                )
+            )
+        assert sum(1 for r in results if not r.cold_start) == warm_before
+        assert len({r.environment_id for r in results}) == size

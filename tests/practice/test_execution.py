@@ -63,7 +63,7 @@ def test_results_keep_output_and_costs_but_a_wrong_answer_fails(learner, pool, d
     submission = grade(learner, version, "def handler(event, context):\n    return {'echo': 1}\n")
     first, second = submission.results.all()
     assert first.passed and not second.passed
-    assert second.output == {"echo": 1} and "not what the test expects" in second.problem
+    assert second.output is None and "not what the test expects" in second.problem
     assert first.billed_duration_ms >= 1 and second.max_memory_used_mb > 0
     assert submission.grade == 0.5 and submission.status == SubmissionStatus.FAILED
 
@@ -131,3 +131,56 @@ def test_a_challenge_passed_on_its_page_is_scheduled_not_due_and_counts(learner,
     grade(learner, version, "def handler(event, context):\n    return None\n")
     card.refresh_from_db()
     assert card.due == due
+
+
+def test_hidden_test_events_never_reach_the_learner(learner, pool, db, client):
+    version = code_question()
+    leaky = (
+        "def handler(event, context):\n"
+        "    print('EVENT', event)\n"
+        "    if event['x'] == 1:\n"
+        "        return event\n"
+        "    raise ValueError(repr(event))\n"
+    )
+    submission = grade(learner, version, leaky)
+    first, second = submission.results.all()
+    assert not first.passed and not second.passed
+    for result in (first, second):
+        stored = f"{result.output} {result.error} {result.log} {result.problem}"
+        assert "'x'" not in stored and "EVENT" not in stored, stored
+    assert second.problem == "the handler failed with ValueError"
+
+
+def test_a_submission_whose_worker_died_is_swept_and_a_fresh_one_is_not(learner, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from learn.practice.execution import submissions_sweep_stale
+
+    version = code_question()
+    stale = Submission.objects.create(
+        user=learner, version=version, code="x", tests_total=2, status=SubmissionStatus.RUNNING
+    )
+    fresh = Submission.objects.create(
+        user=learner, version=version, code="x", tests_total=2, status=SubmissionStatus.RUNNING
+    )
+    Submission.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+    assert submissions_sweep_stale() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == SubmissionStatus.ERROR and "worker stopped" in stale.error
+    assert fresh.status == SubmissionStatus.RUNNING
+
+
+def test_any_grading_fault_ends_the_submission_instead_of_leaving_it_running(
+    learner, db, monkeypatch
+):
+    from sandbox import execution
+
+    def broken(**kwargs):
+        raise KeyError("payload")
+
+    monkeypatch.setattr(execution, "invoke", broken)
+    submission = grade(learner, code_question(), ECHO_SOLUTION)
+    assert submission.status == SubmissionStatus.ERROR and "run the tests again" in submission.error
