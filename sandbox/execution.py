@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +23,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from lambdalab.json_input import JSONTooDeep, json_parse
+from sandbox import heartbeats
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
-from sandbox.models import Invocation
+from sandbox.models import Experiment, Invocation
 
 __all__ = [
     "MAX_RUNS_PER_SIZE",
@@ -244,6 +246,26 @@ def _execute_in_thread(invocation_id: int, worker: str, barrier: threading.Barri
         connection.close()
 
 
+def experiment_claim(*, experiment_id: int, worker: str) -> bool:
+    """Take an experiment for this process, unless a live process already runs it.
+
+    A tuning run can outlast the broker's visibility timeout, and Celery then hands the same
+    task to a worker again, while the first run goes on. The experiment is claimed with a
+    conditional update; a later delivery takes it over only when the process that holds it is
+    gone (its worker's heartbeat has stopped, or the worker restarted with a new process).
+    """
+    me = f"{worker}#{os.getpid()}"
+    if Experiment.objects.filter(pk=experiment_id, runner="").update(runner=me):
+        return True
+    holder = Experiment.objects.filter(pk=experiment_id).values_list("runner", flat=True).first()
+    if holder is None or holder == me:
+        return False  # gone, or being run by this very process
+    holder_worker = holder.rsplit("#", 1)[0]
+    if holder_worker != worker and heartbeats.worker_alive(hostname=holder_worker):
+        return False
+    return bool(Experiment.objects.filter(pk=experiment_id, runner=holder).update(runner=me))
+
+
 def burst_execute(*, experiment_id: int, worker: str = "") -> None:
     """Fire every queued invocation of a burst at the same instant, one thread each.
 
@@ -256,6 +278,8 @@ def burst_execute(*, experiment_id: int, worker: str = "") -> None:
     One task holding N threads rather than N tasks: the worker's own thread count would
     otherwise cap how many run together, and the lab is about what happens at N.
     """
+    if not experiment_claim(experiment_id=experiment_id, worker=worker):
+        return
     ids = list(
         Invocation.objects.filter(
             experiment_id=experiment_id, status=Invocation.Status.QUEUED
@@ -272,6 +296,8 @@ def burst_execute(*, experiment_id: int, worker: str = "") -> None:
 def tuning_execute(*, experiment_id: int, worker: str = "") -> None:
     """Run a tuning experiment's invocations one after another (smallest memory first), so
     no two compete for the CPU and each size's first run is its cold start."""
+    if not experiment_claim(experiment_id=experiment_id, worker=worker):
+        return
     ids = list(
         Invocation.objects.filter(experiment_id=experiment_id, status=Invocation.Status.QUEUED)
         .order_by("memory_size_mb", "pk")

@@ -157,6 +157,9 @@ class Experiment(TimeStampedModel):
     size = models.PositiveIntegerField(default=1)
     memory_sizes = models.JSONField(default=list, blank=True)
     runs_per_size = models.PositiveIntegerField(default=1)
+    # Who runs it ("worker-hostname#pid"), so that a task Celery hands out again while the
+    # first run goes on (past the broker's visibility timeout) is not run a second time.
+    runner = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -22,8 +22,8 @@ from django.http import Http404
 from lambdalab.permissions import is_instructor
 from sandbox import charts
 from sandbox.engine import pricing
+from sandbox.heartbeats import HEARTBEAT_PREFIX, heartbeat_client
 from sandbox.models import Experiment, Function, Invocation
-from sandbox.worker import HEARTBEAT_PREFIX, heartbeat_client
 
 # ---------------------------------------------------------------- access
 

@@ -18,19 +18,16 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import import_string
 
+from sandbox.heartbeats import HEARTBEAT_PREFIX, heartbeat_client
+
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_PREFIX = "lambdalab:sandbox:worker:"
 HEARTBEAT_TTL_SECONDS = 15
 HEARTBEAT_INTERVAL_SECONDS = 5
 SWEEP_INTERVAL_SECONDS = 60
 
 _stop = threading.Event()
 _hostname: list[str] = []
-
-
-def heartbeat_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def _sweep() -> None:
