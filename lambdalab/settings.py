@@ -311,7 +311,11 @@ SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
 SANDBOX_STALE_SWEEPS = [
     "sandbox.execution.invocations_sweep_stale",
     "learn.practice.execution.submissions_sweep_stale",
+    "sandbox.execution.invocations_prune",
 ]
+# Finished invocations kept per function (each holds its code, event and payload); older ones
+# are deleted by the sweep above, which the history page says.
+SANDBOX_HISTORY_PER_FUNCTION = env_int("SANDBOX_HISTORY_PER_FUNCTION", 200)
 # The Lambda API's synchronous invoke waits for the worker this long beyond the function's
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)

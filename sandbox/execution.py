@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Count
 from django.utils import timezone
 
 from lambdalab.json_input import JSONTooDeep, json_parse
@@ -244,6 +245,27 @@ def _execute_in_thread(invocation_id: int, worker: str, barrier: threading.Barri
                 barrier.wait(timeout=BURST_GATE_TIMEOUT_S)
         # Each thread opened its own database connection; do not leak it.
         connection.close()
+
+
+def invocations_prune(*, keep: int | None = None) -> int:
+    """Delete finished invocations beyond the newest `keep` of each function
+    (SANDBOX_HISTORY_PER_FUNCTION); queued and running ones always stay. Returns how many."""
+    keep = settings.SANDBOX_HISTORY_PER_FUNCTION if keep is None else keep
+    finished = Invocation.objects.exclude(status__in=Invocation.PENDING)
+    crowded = (
+        finished.values("function_id")
+        .annotate(count=Count("pk"))
+        .filter(count__gt=keep)
+        .values_list("function_id", flat=True)
+    )
+    deleted = 0
+    for function_id in crowded:
+        kept = finished.filter(function_id=function_id).order_by("-created_at", "-pk")[:keep]
+        old = finished.filter(function_id=function_id).exclude(
+            pk__in=list(kept.values_list("pk", flat=True))
+        )
+        deleted += old.delete()[1].get("sandbox.Invocation", 0)
+    return deleted
 
 
 def experiment_claim(*, experiment_id: int, worker: str) -> bool:

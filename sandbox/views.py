@@ -610,6 +610,7 @@ def invocation_list_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespons
         "source": source,
         "sources": selectors.INVOCATION_SOURCES.items(),
         "statuses": Invocation.Status.choices,
+        "history_kept": settings.SANDBOX_HISTORY_PER_FUNCTION,
     }
     template = "sandbox/invocation_list.html"
     if request.htmx:

@@ -3,11 +3,17 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from sandbox import execution, selectors, services
 from sandbox.models import Experiment, Invocation
-from tests.sandbox.factories import ExperimentFactory, FunctionFactory, InvocationFactory
+from tests.sandbox.factories import (
+    ExperimentFactory,
+    FinishedInvocationFactory,
+    FunctionFactory,
+    InvocationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +209,21 @@ def test_a_redelivered_tuning_run_runs_nothing_twice(learner, monkeypatch):
     execution.tuning_execute(experiment_id=experiment.pk, worker="w2@host")
     queued.refresh_from_db()
     assert queued.status == Invocation.Status.QUEUED  # left to w1, which is still running it
+
+
+def test_history_is_bounded_per_function_and_never_drops_pending_work(learner):
+    busy, quiet = FunctionFactory(owner=learner), FunctionFactory(owner=learner)
+    old = [FinishedInvocationFactory(function=busy) for _ in range(5)]
+    queued = InvocationFactory(function=busy)
+    mine = FinishedInvocationFactory(function=quiet)
+    assert execution.invocations_prune(keep=2) == 3
+    left = set(Invocation.objects.values_list("pk", flat=True))
+    assert left == {old[3].pk, old[4].pk, queued.pk, mine.pk}
+
+
+def test_the_history_page_says_how_much_is_kept(client, learner):
+    client.force_login(learner)
+    function = FunctionFactory(owner=learner)
+    url = reverse("sandbox:invocation_list", args=[function.pk])
+    html = client.get(url).content.decode()
+    assert "The newest 200 finished invocations of each function are kept" in html
