@@ -10,7 +10,11 @@ def test_sign_up_then_see_my_name_and_toggle_theme(page: Page, live_server) -> N
     page.get_by_label("Password:", exact=True).fill("a-Strong-pass-9x")
     page.get_by_label("Password confirmation").fill("a-Strong-pass-9x")
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text("Welcome to Lambda Lab, grace.")).to_be_visible()
+    # Sign-up never says whether a name was taken: the learner logs in next.
+    expect(page.get_by_text("log in with it")).to_be_visible()
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill("a-Strong-pass-9x")
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("link", name="grace")).to_be_visible()
 
     html = page.locator("html")

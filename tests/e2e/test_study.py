@@ -34,7 +34,11 @@ def test_a_fifteen_minute_session_left_and_resumed(page: Page, live_server) -> N
     page.locator("#id_password1").fill("a-long-enough-passphrase-1")
     page.locator("#id_password2").fill("a-long-enough-passphrase-1")
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text("Welcome to Lambda Lab, grace.")).to_be_visible()
+    expect(page.get_by_text("log in with it")).to_be_visible()
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password").fill("a-long-enough-passphrase-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="grace")).to_be_visible()
 
     # The browser's time zone was guessed at sign-up; a one-minute goal makes today count.
     page.goto(f"{url}/accounts/settings/")

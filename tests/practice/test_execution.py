@@ -108,7 +108,8 @@ def test_a_challenge_can_be_answered_in_node(learner, pool, db):
     )
     failed = submission_grade(submission_id=wrong.pk)
     assert failed.status == SubmissionStatus.FAILED
-    assert all(r.problem == "TypeError: nope" for r in failed.results.all())
+    # The error type only: a hidden test's message could carry its input.
+    assert all(r.problem == "the handler failed with TypeError" for r in failed.results.all())
 
 
 def test_a_challenge_passed_on_its_page_is_scheduled_not_due_and_counts(learner, pool, db):
