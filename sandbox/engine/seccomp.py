@@ -149,8 +149,9 @@ REMOVED: dict[str, str] = {
     "process_vm_readv": "reads another process's memory without ptrace",
     "process_vm_writev": "writes another process's memory without ptrace",
     # io_uring performs its operations outside seccomp's view and has had many escapes; Google
-    # turns it off on production kernels, and later Docker releases drop it too. libuv (Node.js)
-    # probes io_uring_setup at start and falls back to its thread pool on EPERM.
+    # turns it off on production kernels (the revision of Docker's profile used here still allows
+    # it). libuv (Node.js) probes io_uring_setup at start and falls back to its thread pool on
+    # EPERM.
     "io_uring_setup": "bypasses seccomp for the operations it runs; frequent escapes",
     "io_uring_enter": "as io_uring_setup",
     "io_uring_register": "as io_uring_setup",
