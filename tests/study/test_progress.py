@@ -118,15 +118,16 @@ def test_a_studied_session_shows_in_the_streak_and_heatmap(client, course, stude
 
     now = timezone.now()
     zone = ZoneInfo("Europe/Paris")
-    session = svc.session_start(user=student, minutes=15, now=now - timedelta(minutes=16))
+    # 16 minutes inside today's local day, even just after midnight in Paris: a session that
+    # straddled midnight would split its minutes and meet the goal on neither day.
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - timedelta(minutes=16), midnight + timedelta(minutes=1))
+    session = svc.session_start(user=student, minutes=15, now=start)
     for n in range(1, 65):
         svc.session_heartbeat(
-            session=session,
-            visible=True,
-            zone=zone,
-            now=now - timedelta(minutes=16) + timedelta(seconds=15 * n),
+            session=session, visible=True, zone=zone, now=start + timedelta(seconds=15 * n)
         )
-    svc.session_end(session=session, zone=zone, now=now)
+    svc.session_end(session=session, zone=zone, now=start + timedelta(minutes=16))
     client.force_login(student)
     html = client.get("/progress/").content.decode()
     assert re.search(r'data-testid="streak">1<', html)
