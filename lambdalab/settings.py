@@ -273,6 +273,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 960}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1200)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Periodic work, run by the `beat` process of the Procfile (`make run`).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "study-expire-inactive-sessions": {
+        "task": "learn.study.tasks.expire_inactive_sessions",
+        "schedule": 300.0,
+    },
+}
 
 # The sandbox: one engine pool per worker process.
 SANDBOX_ACCOUNT_CONCURRENCY = env_int("SANDBOX_ACCOUNT_CONCURRENCY", 10)

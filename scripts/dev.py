@@ -1,4 +1,6 @@
-"""`make run`: prepare the database and content, then serve web, worker and Redis together.
+"""`make run`: prepare the database and content, then serve the app.
+
+The Procfile's processes: web, the Celery worker, Celery beat and Redis.
 
 Learners run this, so it serves with debug off: a secret key generated once and kept in .run/,
 static files collected and served by WhiteNoise, only loopback host names, mail on the console.
@@ -67,7 +69,7 @@ def main() -> int:
     run_dir.mkdir(exist_ok=True)
     env["RUN_DIR"] = str(run_dir)
     debug = configure(env, run_dir)
-    processes = ["web", "worker"]
+    processes = ["web", "worker", "beat"]
     if not env.get("REDIS_URL"):
         port = free_port()
         env["REDIS_PORT"] = str(port)

@@ -90,3 +90,15 @@ def test_the_web_server_binds_loopback_only() -> None:
     )
     assert "--bind 127.0.0.1:" in web
     assert "runserver" not in web
+
+
+def test_every_scheduled_task_exists_and_beat_runs_in_make_run() -> None:
+    from django.conf import settings
+
+    from lambdalab.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    assert any(line.startswith("beat: celery -A lambdalab beat") for line in procfile)
