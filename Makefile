@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/djlint templates --lint
 
 pytest: system-test $(STAMP) $(NODE_STAMP)
-	$(PY) scripts/services.py --redis --postgres -- scripts/test-suite.sh
+	$(PY) scripts/services.py --redis --postgres --moto -- scripts/test-suite.sh
 
 test: system-test lint pytest
 

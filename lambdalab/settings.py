@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "learn.cohorts",
     "sandbox",
     "sandbox.api",
+    "sandbox.aws",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,10 @@ STORAGES = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The lab's AWS services: moto in server mode on a private loopback port (the Procfile's `moto`,
+# scripts/services.py --moto). Empty means not running; the pages that need them say so.
+LAB_SERVICES_URL = os.environ.get("LAB_SERVICES_URL", "")
+LAB_REGION = "us-east-1"
 
 
 def redis_cache_url(broker_url: str) -> str:

@@ -30,6 +30,7 @@ from sandbox.models import Experiment, Invocation
 
 __all__ = [
     "MAX_RUNS_PER_SIZE",
+    "TUNING_INVOCATIONS_PER_RUN",
     "TUNING_MEMORY_SIZES",
     "ExecutionFailed",
     "InvocationResult",
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 TUNING_MEMORY_SIZES = (128, 256, 512, 1024, 1769, 3008)
 MAX_RUNS_PER_SIZE = 5
+# A tuning run at one size: a cold start in a fresh environment, then one warm invocation.
+TUNING_INVOCATIONS_PER_RUN = 2
 
 
 class ExecutionFailed(Exception):
@@ -207,7 +210,7 @@ def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None =
         # INIT may take up to 10 s before the handler's own timeout starts.
         limit = timeout_s + 10 + grace
         if invocation.experiment_id:
-            limit *= MAX_RUNS_PER_SIZE * len(TUNING_MEMORY_SIZES)
+            limit *= MAX_RUNS_PER_SIZE * TUNING_INVOCATIONS_PER_RUN * len(TUNING_MEMORY_SIZES)
         if invocation.started_at and invocation.started_at < now - timedelta(seconds=limit):
             stale.append(invocation)
     reason = "The sandbox worker stopped while this invocation was running, so no result came back."
@@ -317,13 +320,39 @@ def burst_execute(*, experiment_id: int, worker: str = "") -> None:
 
 def tuning_execute(*, experiment_id: int, worker: str = "") -> None:
     """Run a tuning experiment's invocations one after another (smallest memory first), so
-    no two compete for the CPU and each size's first run is its cold start."""
+    no two compete for the CPU.
+
+    They come in pairs (see TUNING_INVOCATIONS_PER_RUN): before the first of each pair the
+    tuning namespace's environments of this function are shut down, so it is a cold start in a
+    fresh environment and the second a warm invocation of that one. What each turned out to be
+    is recorded from the engine's own cold_start, never assumed. At the end the last
+    environment is shut down too: nothing invokes it again.
+    """
     if not experiment_claim(experiment_id=experiment_id, worker=worker):
         return
-    ids = list(
-        Invocation.objects.filter(experiment_id=experiment_id, status=Invocation.Status.QUEUED)
+    queued = list(
+        Invocation.objects.filter(experiment_id=experiment_id)
         .order_by("memory_size_mb", "pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "status", "memory_size_mb", "namespace", "config__name")
     )
-    for pk in ids:
+    index_at_size: dict[int | None, int] = {}
+    last: tuple[str, str] | None = None
+    for pk, status, size, namespace, name in queued:
+        # The position counts finished ones too, so a redelivered run keeps the pairs.
+        index = index_at_size.get(size, 0)
+        index_at_size[size] = index + 1
+        if status != Invocation.Status.QUEUED:
+            continue
+        last = (namespace, str(name))
+        if index % TUNING_INVOCATIONS_PER_RUN == 0:
+            _retire_quietly(*last)
         invocation_execute(invocation_id=pk, worker=worker)
+    if last is not None:
+        _retire_quietly(*last)
+
+
+def _retire_quietly(namespace: str, name: str) -> None:
+    from sandbox.pool import get_pool
+
+    with contextlib.suppress(JailUnavailable):
+        get_pool().retire(namespace, name)

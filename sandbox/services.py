@@ -33,7 +33,7 @@ from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import CONFIG_FIELDS as SPEC_FIELDS
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
-from sandbox.execution import MAX_RUNS_PER_SIZE
+from sandbox.execution import MAX_RUNS_PER_SIZE, TUNING_INVOCATIONS_PER_RUN
 from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestEvent
 
 # Far below Lambda's 250 MB: this is what one learner types into an editor.
@@ -658,12 +658,14 @@ def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
         )
 
 
-def learner_capacity_check(*, user: User, adding: int) -> None:
+def learner_capacity_check(*, user: User, adding: int, at_once: int | None = None) -> None:
     """Refuse (LimitReached) work past the learner's per-minute rate or in-flight cap.
 
     Counts every way into the sandbox: invocations from the console and labs (and anything else
-    that records an Invocation) and code challenge submissions. Call it inside the transaction
-    that records the new work, after learner_lock(user=...), so the count cannot race.
+    that records an Invocation) and code challenge submissions. at_once is how many of the
+    `adding` can run at the same time (a tuning run's invocations go one after another), when
+    fewer than all. Call it inside the transaction that records the new work, after
+    learner_lock(user=...), so the count cannot race.
     """
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
@@ -680,7 +682,7 @@ def learner_capacity_check(*, user: User, adding: int) -> None:
         user=user, status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
     ).count()
     most = quota.max_concurrent
-    if pending + adding > most:
+    if pending + (adding if at_once is None else min(at_once, adding)) > most:
         raise LimitReached(
             f"You have {pending} invocations queued or running (code challenge runs included); "
             f"at most {most} can be in flight "
@@ -787,7 +789,13 @@ def tuning_start(
 ) -> Experiment:
     """Queue the same event at several memory sizes (like AWS Lambda Power Tuning).
 
-    Runs in its own namespace so it does not retire the function's warm environments.
+    Each of the runs_per_size runs at a size is a pair: a cold start in a fresh environment
+    (its Init Duration measured) and then a warm invocation of that environment, so every size
+    has several samples of INIT and of the invocation itself and the page can tell a difference
+    from noise. Runs in its own namespace so it does not retire the function's warm
+    environments, and without provisioned concurrency, whose environments would hide the cold
+    starts the lab measures. Raises ValidationError for bad sizes, counts or events,
+    LimitReached past the learner's limits.
     """
     event_parse(text=event_text)
     sizes = sorted(set(memory_sizes))
@@ -799,13 +807,19 @@ def tuning_start(
         )
     _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
-        spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
+        spec_for(
+            function=function,
+            memory_mb=size,
+            namespace=f"{function.namespace}/tuning",
+            overrides={"provisioned_concurrency": 0},
+        )
         for size in sizes
-        for _ in range(runs_per_size)
+        for _ in range(runs_per_size * TUNING_INVOCATIONS_PER_RUN)
     ]
     with transaction.atomic():
         learner_lock(user=requested_by)
-        learner_capacity_check(user=requested_by, adding=len(specs))
+        # One after another: the run holds one invocation in flight at a time.
+        learner_capacity_check(user=requested_by, adding=len(specs), at_once=1)
         experiment = Experiment.objects.create(
             function=function,
             kind=Experiment.Kind.TUNING,

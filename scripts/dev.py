@@ -1,6 +1,7 @@
 """`make run`: prepare the database and content, then serve the app.
 
-The Procfile's processes: web, the Celery worker, Celery beat and Redis.
+The Procfile's processes: web, the Celery worker, Celery beat, Redis and the lab's AWS
+services (moto in server mode on a private loopback port).
 
 Learners run this, so it serves with debug off: a secret key generated once and kept in .run/,
 static files collected and served by WhiteNoise, only loopback host names, mail on the console.
@@ -75,6 +76,11 @@ def main() -> int:
         env["REDIS_PORT"] = str(port)
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         processes.append("redis")
+    if not env.get("LAB_SERVICES_URL"):
+        port = free_port()
+        env["MOTO_PORT"] = str(port)
+        env["LAB_SERVICES_URL"] = f"http://127.0.0.1:{port}"
+        processes.append("moto")
 
     if not debug:
         manage("collectstatic", "--noinput", "-v", "0")

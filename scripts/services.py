@@ -1,8 +1,8 @@
-"""Run a command with private services: `services.py [--redis] [--postgres] -- COMMAND...`.
+"""Run a command with private services: `services.py [--redis] [--postgres] [--moto] -- CMD...`.
 
 Each service is started on a free loopback port in a temporary folder, exported to the command
-(REDIS_URL; POSTGRES_URL for the PostgreSQL pass of the suite) and stopped afterwards, whatever
-the command's outcome.
+(REDIS_URL; POSTGRES_URL for the PostgreSQL pass of the suite; LAB_SERVICES_URL for moto) and
+stopped afterwards, whatever the command's outcome.
 """
 
 import argparse
@@ -126,10 +126,30 @@ def start_postgres(workdir: Path) -> tuple[str, Callable[[], None]]:
     return f"postgres://lambdalab@127.0.0.1:{port}/postgres", stop
 
 
+def start_moto(workdir: Path) -> tuple[str, Callable[[], None]]:
+    """moto in server mode, as the Procfile runs it: the lab's AWS services."""
+    port = free_port()
+    server = Path(sys.executable).parent / "moto_server"
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, "moto_server")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--redis", action="store_true")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--moto", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = [part for part in args.command if part != "--"] if args.command else []
@@ -145,6 +165,9 @@ def main() -> int:
             stops.append(stop)
         if args.postgres:
             env["POSTGRES_URL"], stop = start_postgres(workdir)
+            stops.append(stop)
+        if args.moto:
+            env["LAB_SERVICES_URL"], stop = start_moto(workdir)
             stops.append(stop)
         return subprocess.call(command, env=env)
     finally:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,21 @@ def learner(db: None) -> User:
 @pytest.fixture
 def instructor(db: None) -> User:
     return InstructorFactory()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> str:
+    """The lab's AWS services (moto in server mode) that `make test` starts; fail loudly without
+    them. Tests stay apart because each learner is its own randomly numbered account."""
+    url = os.environ.get("LAB_SERVICES_URL", "")
+    try:
+        urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+    except (OSError, ValueError) as exc:
+        pytest.fail(
+            f"These tests need the lab's moto server: run them with `make test` or "
+            f"`scripts/services.py --moto -- pytest` ({exc})"
+        )
+    return url
 
 
 @pytest.fixture(scope="session")
