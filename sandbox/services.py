@@ -749,6 +749,58 @@ def invocation_start(
     return invocation
 
 
+class StopOutcome:
+    """What invocation_stop did (str values, so views and logs can name them)."""
+
+    BEFORE_IT_RAN = "before it ran"  # was queued: marked stopped, no worker will run it
+    WHILE_RUNNING = "while running"  # its worker killed it and records it stopped
+    ASKED = "asked"  # its worker had not reached the engine with it: it stops it there
+    UNREACHED = "unreached"  # running, but no worker answered (the stale sweep will end it)
+    FINISHED = "finished"  # already over: nothing to stop
+
+
+STOP_REPLY_TIMEOUT_S = 4.0  # the worker answers once the environment is killed (≤ 2 s)
+
+
+def invocation_stop(*, invocation_id: int, reason: str) -> str:
+    """Stop one invocation, queued or running, and return a StopOutcome value.
+
+    A queued one is marked `stopped` with reason and never runs (workers claim only queued
+    ones). A running one is stopped by the worker that runs it: a Celery broadcast control
+    message (`sandbox_stop`, to that worker by name) makes it kill the invocation's execution
+    environment at once; its task then stores the result, status `stopped`.
+    """
+    from lambdalab.celery import app
+
+    now = timezone.now()
+    if Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.STOPPED,
+        failure_reason=f"{reason} before it ran.",
+        finished_at=now,
+        updated_at=now,
+    ):
+        return StopOutcome.BEFORE_IT_RAN
+    worker = (
+        Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.RUNNING)
+        .values_list("worker", flat=True)
+        .first()
+    )
+    if worker is None:
+        return StopOutcome.FINISHED
+    replies = app.control.broadcast(
+        "sandbox_stop",
+        arguments={"invocation_id": invocation_id, "reason": reason},
+        destination=[worker] if worker else None,
+        reply=True,
+        timeout=STOP_REPLY_TIMEOUT_S,
+        limit=1 if worker else None,
+    )
+    answers = [answer for reply in replies or [] for answer in reply.values()]
+    if any(isinstance(a, dict) and a.get("stopped") for a in answers):
+        return StopOutcome.WHILE_RUNNING
+    return StopOutcome.ASKED if answers else StopOutcome.UNREACHED
+
+
 # ---------------------------------------------------------------- experiments
 
 

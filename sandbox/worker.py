@@ -1,4 +1,5 @@
-"""What a sandbox worker does when it starts and stops: check the jail, sweep, heartbeat.
+"""What a sandbox worker does when it starts and stops: check the jail, sweep, heartbeat; and
+the `sandbox_stop` control command that stops one running invocation.
 
 The web app cannot cheaply ask Celery whether a worker consumes the `sandbox` queue, so each
 sandbox worker keeps a short-lived key in Redis fresh while it can run code; no key means the
@@ -14,6 +15,7 @@ from typing import Any
 
 import redis
 from celery.signals import worker_ready, worker_shutdown
+from celery.worker.control import control_command
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import import_string
@@ -125,3 +127,22 @@ def on_worker_shutdown(**kwargs: Any) -> None:
         with contextlib.suppress(redis.RedisError):
             heartbeat_client().delete(HEARTBEAT_PREFIX + hostname)
     shutdown_pool()
+
+
+@control_command(
+    args=[("invocation_id", int), ("reason", str)],
+    signature="<invocation_id> <reason>",
+)
+def sandbox_stop(state: Any, invocation_id: int, reason: str = "Stopped") -> dict[str, bool]:
+    """Stop an invocation this worker runs (sent by sandbox.services.invocation_stop).
+
+    A broadcast control message rather than a key the worker polls: it reaches the worker at
+    once over the broker it already listens to, and the reply says whether it was there.
+    Runs in the consumer's thread; the kill is synchronous and takes at most a few seconds.
+    """
+    from sandbox import execution
+
+    stopped = execution.invocation_interrupt(invocation_id=int(invocation_id), reason=str(reason))
+    if stopped:
+        logger.warning("invocation %s stopped: %s", invocation_id, reason)
+    return {"stopped": stopped}

@@ -529,7 +529,9 @@ def _invoke_response(invocation: Invocation, *, version: str, tail: bool) -> Htt
             f"The sandbox did not finish invocation {invocation.pk} in time; it is still "
             f"{status}. Its result will be in the console."
         )
-    if status == Invocation.Status.FAILED:
+    if status == Invocation.Status.FAILED or (
+        status == Invocation.Status.STOPPED and not invocation.error
+    ):
         raise errors.service(invocation.failure_reason or "The sandbox could not run the function.")
     if status == Invocation.Status.THROTTLED:
         reason = (invocation.error or {}).get("Reason") or "ConcurrentInvocationLimitExceeded"
