@@ -444,7 +444,8 @@ def async_event_attempt_finished(*, invocation_id: int) -> AsyncEvent | None:
             _finish(event, status=AsyncEvent.Status.SUCCEEDED, last=invocation)
             return event
         retries = _event_settings(event).maximum_retry_attempts
-        if event.invoke_count <= retries:
+        # A stopped invocation was ended on purpose (by its learner or an instructor).
+        if event.invoke_count <= retries and invocation.status != Invocation.Status.STOPPED:
             _schedule(event, delay_s=_retry_delay(event.invoke_count))
         else:
             _finish(event, status=AsyncEvent.Status.FAILED, last=invocation)
