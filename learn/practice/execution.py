@@ -20,14 +20,12 @@ from learn.practice.models import (
     SubmissionStatus,
     TestResult,
 )
+from learn.practice.selectors import CHALLENGE_TIMEOUT_S, challenge_limits
 from learn.practice.services.grading import output_matches, score_of, suggested_rating
 from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
 from sandbox import execution
 
 logger = logging.getLogger(__name__)
-
-CHALLENGE_MEMORY_MB = 128
-CHALLENGE_TIMEOUT_S = 3
 
 
 def _budget_problem(
@@ -48,11 +46,11 @@ def _budget_problem(
     return "; ".join(problems)
 
 
-def _describe_failure(result: execution.InvocationResult) -> str:
+def _describe_failure(result: execution.InvocationResult, timeout_s: int) -> str:
     if result.status == "success":
         return "the output is not what the test expects"
     if result.status == "timeout":
-        return f"timed out after {CHALLENGE_TIMEOUT_S} s"
+        return f"timed out after {timeout_s} s"
     if result.error:
         return f"the handler failed with {result.error.get('errorType', 'Error')}"
     return result.status
@@ -85,13 +83,14 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
         handler, code = "index.handler", {"index.mjs": submission.code}
     else:
         handler, code = version.handler or "app.handler", {"app.py": submission.code}
+    memory_mb, timeout_s = challenge_limits(user_id=submission.user_id)
     config = {
         "name": f"challenge-{slug}"[:64],
         "handler": handler,
         "code": code,
         "runtime": submission.runtime,
-        "memory_mb": CHALLENGE_MEMORY_MB,
-        "timeout_s": CHALLENGE_TIMEOUT_S,
+        "memory_mb": memory_mb,
+        "timeout_s": timeout_s,
         "namespace": f"user-{submission.user_id}/challenge-{slug}",
         # Part of the version key: each submission starts in fresh environments, so state a
         # previous run left in a warm environment cannot make its tests pass (or fail).
@@ -106,7 +105,9 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
             )
             budget = _budget_problem(version=version, result=result, warm_test=position > 0)
             passed = matches and not budget
-            problem = "" if passed else (budget if matches else _describe_failure(result))
+            problem = (
+                "" if passed else (budget if matches else _describe_failure(result, timeout_s))
+            )
             TestResult.objects.create(
                 submission=submission,
                 test=test,

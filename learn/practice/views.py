@@ -531,6 +531,7 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         "history": history,
         "error": error,
         "editor_vendored": _editor_vendored(),
+        "limits": selectors.challenge_limits(user_id=request.user.pk),
     }
     if request.htmx:
         return render(request, "learn/practice/challenge.html#results", context)

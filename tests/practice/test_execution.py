@@ -185,3 +185,20 @@ def test_any_grading_fault_ends_the_submission_instead_of_leaving_it_running(
     monkeypatch.setattr(execution, "invoke", broken)
     submission = grade(learner, code_question(), ECHO_SOLUTION)
     assert submission.status == SubmissionStatus.ERROR and "run the tests again" in submission.error
+
+
+def test_challenges_run_under_the_cohort_quota_like_console_invocations(learner, pool, db):
+    from learn.cohorts.models import SandboxQuota
+    from tests.cohorts.factories import CohortFactory, member
+
+    version = code_question()
+    slow = "import time\n" + ECHO_SOLUTION.replace("    return", "    time.sleep(1.5)\n    return")
+    assert grade(learner, version, slow).status == SubmissionStatus.PASSED  # within 3 s
+
+    cohort = CohortFactory()
+    member(cohort, learner)
+    SandboxQuota.objects.create(cohort=cohort, max_timeout_s=1, max_memory_mb=128)
+    capped = grade(learner, version, slow)
+    assert capped.status == SubmissionStatus.FAILED
+    assert {r.status for r in capped.results.all()} == {"timeout"}
+    assert all(r.problem == "timed out after 1 s" for r in capped.results.all())
