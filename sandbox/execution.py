@@ -231,14 +231,19 @@ def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None =
     """Fail invocations left `running` by a worker that died; return how many.
 
     An invocation is stale when it has run longer than its timeout plus
-    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), or, given
-    worker, when that worker (just restarted under the same name) owns it. Bursts and tuning
-    runs get extra slack since their invocations wait for each other.
+    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), when the worker
+    running it has stopped its heartbeat (heartbeats.workers_gone), or, given worker, when that
+    worker (just restarted under the same name) owns it. Bursts and tuning runs get extra slack
+    since their invocations wait for each other.
     """
     now = now or timezone.now()
     grace = settings.SANDBOX_STALE_GRACE_SECONDS
     running = Invocation.objects.filter(status=Invocation.Status.RUNNING)
     stale = [] if worker is None else list(running.filter(worker=worker))
+    owners = set(running.exclude(worker="").values_list("worker", flat=True).distinct())
+    gone = heartbeats.workers_gone(hostnames=owners - {worker})
+    if gone:
+        stale += list(running.filter(worker__in=gone).exclude(pk__in=[i.pk for i in stale]))
     for invocation in running.exclude(pk__in=[i.pk for i in stale]).only(
         "config", "started_at", "experiment_id"
     ):

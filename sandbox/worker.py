@@ -24,10 +24,6 @@ from sandbox.heartbeats import HEARTBEAT_PREFIX, heartbeat_client
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_TTL_SECONDS = 15
-HEARTBEAT_INTERVAL_SECONDS = 5
-SWEEP_INTERVAL_SECONDS = 60
-
 _stop = threading.Event()
 _hostname: list[str] = []
 
@@ -69,14 +65,16 @@ def _beat(hostname: str) -> None:
     while not _stop.is_set():
         try:
             beat = {"at": time.time(), **_pool_report()}
-            client.set(key, json.dumps(beat, default=str), ex=HEARTBEAT_TTL_SECONDS)
+            client.set(
+                key, json.dumps(beat, default=str), ex=settings.SANDBOX_HEARTBEAT_TTL_SECONDS
+            )
         except redis.RedisError as exc:
             logger.warning("sandbox heartbeat not written: %s", exc)
         # The heartbeat thread doubles as the periodic sweep, so no beat scheduler is needed.
         if time.monotonic() >= next_sweep:
             _sweep()
-            next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
-        _stop.wait(HEARTBEAT_INTERVAL_SECONDS)
+            next_sweep = time.monotonic() + settings.SANDBOX_SWEEP_INTERVAL_SECONDS
+        _stop.wait(settings.SANDBOX_HEARTBEAT_INTERVAL_SECONDS)
     with contextlib.suppress(redis.RedisError):
         client.delete(key)
 
@@ -91,7 +89,7 @@ def _consumes_sandbox_queue(consumer: Any) -> bool:
 
 @worker_ready.connect
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
-    from sandbox import execution
+    from sandbox import execution, routing
     from sandbox.engine import JailUnavailable
     from sandbox.pool import get_pool
 
@@ -112,6 +110,10 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         with contextlib.suppress(Exception):  # the consumer may be shutting down already
             sender.cancel_task_queue(settings.CELERY_SANDBOX_QUEUE)
         return
+    # Its own queue, where sandbox.routing sends the functions this worker owns on the ring;
+    # consumed before the first heartbeat, so nothing is routed here that no one reads.
+    own = routing.worker_queue(hostname)
+    sender.add_task_queue(own, exchange=own, routing_key=own)
     _stop.clear()
     _hostname[:] = [hostname]
     threading.Thread(target=_beat, args=(hostname,), name="sandbox-heartbeat", daemon=True).start()
