@@ -38,6 +38,8 @@ __all__ = [
     "function_retire",
     "invocation_execute",
     "invocation_fail",
+    "invocation_handle",
+    "invocation_interrupt",
     "invocation_store_result",
     "invocations_sweep_stale",
     "invoke",
@@ -61,7 +63,11 @@ class ExecutionFailed(Exception):
 
 
 def invoke(
-    *, config: Mapping[str, Any], event: Any, gate: Callable[[], None] | None = None
+    *,
+    config: Mapping[str, Any],
+    event: Any,
+    gate: Callable[[], None] | None = None,
+    handle: str | None = None,
 ) -> InvocationResult:
     """Run event through the function config describes (FunctionSpec.to_config()'s keys) in
     this process's EnvironmentPool, and return the engine's result.
@@ -70,7 +76,8 @@ def invoke(
     ExecutionFailed when nothing could be run: an invalid configuration, a worker whose jail
     does not work (code never runs unsandboxed), or any fault of the engine itself. gate, when
     given, is called by the engine once the invocation is admitted and its environment chosen,
-    right before it runs (see EnvironmentPool.invoke's on_admitted).
+    right before it runs (see EnvironmentPool.invoke's on_admitted). handle names the run for
+    invocation_interrupt.
     """
     from sandbox.pool import get_pool
 
@@ -79,7 +86,7 @@ def invoke(
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
     try:
-        return get_pool().invoke(spec, event, on_admitted=gate)
+        return get_pool().invoke(spec, event, on_admitted=gate, handle=handle)
     except JailUnavailable as exc:
         raise ExecutionFailed(
             f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
@@ -87,6 +94,24 @@ def invoke(
     except Exception as exc:
         logger.exception("the engine failed to run %s", spec.name)
         raise ExecutionFailed(f"The sandbox failed: {exc!r}") from None
+
+
+def invocation_handle(*, invocation_id: int) -> str:
+    """The name an invocation runs under in the pool (EnvironmentPool.invoke's handle)."""
+    return f"invocation-{invocation_id}"
+
+
+def invocation_interrupt(*, invocation_id: int, reason: str) -> bool:
+    """Stop the invocation if it runs in this process's pool: its processes are killed when
+    this returns, and the task running it stores the result (status `stopped`, reason as the
+    error message). False when it does not run here; the pool then stops it if it arrives
+    within a minute (the stop overtook it between its claim and the engine)."""
+    from sandbox.pool import pool_if_started
+
+    pool = pool_if_started()
+    if pool is None:
+        return False  # not a sandbox worker, or one that has run nothing yet
+    return pool.stop(invocation_handle(invocation_id=invocation_id), reason)
 
 
 def function_retire(*, namespace: str, name: str) -> int:
@@ -146,7 +171,12 @@ def invocation_execute(
             invocation.started_at = timezone.now()
 
     try:
-        result = invoke(config=invocation.config, event=event, gate=released)
+        result = invoke(
+            config=invocation.config,
+            event=event,
+            gate=released,
+            handle=invocation_handle(invocation_id=invocation.pk),
+        )
     except ExecutionFailed as exc:
         return invocation_fail(invocation=invocation, reason=str(exc))
     return invocation_store_result(invocation=invocation, result=result)
@@ -171,12 +201,18 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
     invocation.invoke_ended_at = result.ended_at or None
     invocation.init_started_at = result.init_started_at
     invocation.init_ended_at = result.init_ended_at
-    if result.status == Invocation.Status.THROTTLED:
-        # Refused before anything ran: no start (cold or warm), no duration, no memory used,
-        # nothing billed. The engine's zeros would read as a run of 0 ms in a warm environment.
+    if result.status == Invocation.Status.THROTTLED or (
+        result.status == Invocation.Status.STOPPED and not result.environment_id
+    ):
+        # Refused (or stopped) before anything ran: no start (cold or warm), no duration, no
+        # memory used, nothing billed. The engine's zeros would read as a 0 ms warm run.
         invocation.cold_start = None
         invocation.duration_ms = invocation.billed_duration_ms = None
         invocation.billed_duration_with_init_ms = invocation.max_memory_used_mb = None
+    if result.status == Invocation.Status.STOPPED and result.error:
+        reason = str(result.error.get("errorMessage", "")).rsplit(" Error: ", 1)[-1]
+        when = "while it ran" if result.environment_id else "before it ran"
+        invocation.failure_reason = f"{reason} {when}."
     invocation.finished_at = timezone.now()
     invocation.save()
     return invocation
@@ -195,14 +231,19 @@ def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None =
     """Fail invocations left `running` by a worker that died; return how many.
 
     An invocation is stale when it has run longer than its timeout plus
-    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), or, given
-    worker, when that worker (just restarted under the same name) owns it. Bursts and tuning
-    runs get extra slack since their invocations wait for each other.
+    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), when the worker
+    running it has stopped its heartbeat (heartbeats.workers_gone), or, given worker, when that
+    worker (just restarted under the same name) owns it. Bursts and tuning runs get extra slack
+    since their invocations wait for each other.
     """
     now = now or timezone.now()
     grace = settings.SANDBOX_STALE_GRACE_SECONDS
     running = Invocation.objects.filter(status=Invocation.Status.RUNNING)
     stale = [] if worker is None else list(running.filter(worker=worker))
+    owners = set(running.exclude(worker="").values_list("worker", flat=True).distinct())
+    gone = heartbeats.workers_gone(hostnames=owners - {worker})
+    if gone:
+        stale += list(running.filter(worker__in=gone).exclude(pk__in=[i.pk for i in stale]))
     for invocation in running.exclude(pk__in=[i.pk for i in stale]).only(
         "config", "started_at", "experiment_id"
     ):

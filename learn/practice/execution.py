@@ -22,6 +22,7 @@ from learn.practice.models import (
     SubmissionStatus,
     TestResult,
 )
+from learn.practice.selectors import CHALLENGE_TIMEOUT_S, challenge_limits
 from learn.practice.services.grading import (
     known_keys,
     output_differences,
@@ -33,9 +34,6 @@ from learn.practice.services.reviews import card_ensure, card_review, schedules_
 from sandbox import execution
 
 logger = logging.getLogger(__name__)
-
-CHALLENGE_MEMORY_MB = 128
-CHALLENGE_TIMEOUT_S = 3
 
 
 def _budget_problem(
@@ -58,6 +56,7 @@ def _budget_problem(
 
 def _describe_failure(
     result: execution.InvocationResult,
+    timeout_s: int,
     *,
     test: CodeTest | None,
     reveal: bool = False,
@@ -71,7 +70,7 @@ def _describe_failure(
         # the task), never its values or the event.
         return "; ".join(d.describe(reveal=reveal, known=known) for d in differences[:3])
     if result.status == "timeout":
-        return f"timed out after {CHALLENGE_TIMEOUT_S} s"
+        return f"timed out after {timeout_s} s"
     if result.error:
         return f"the handler failed with {result.error.get('errorType', 'Error')}"
     return result.status
@@ -104,20 +103,21 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
         handler, code = "index.handler", {"index.mjs": submission.code}
     else:
         handler, code = version.handler or "app.handler", {"app.py": submission.code}
+    memory_mb, timeout_s = challenge_limits(user_id=submission.user_id)
     config = {
         "name": f"challenge-{slug}"[:64],
         "handler": handler,
         "code": code,
         "runtime": submission.runtime,
-        "memory_mb": CHALLENGE_MEMORY_MB,
-        "timeout_s": CHALLENGE_TIMEOUT_S,
+        "memory_mb": memory_mb,
+        "timeout_s": timeout_s,
         "namespace": f"user-{submission.user_id}/challenge-{slug}",
         # Part of the version key: each submission starts in fresh environments, so state a
         # previous run left in a warm environment cannot make its tests pass (or fail).
         "environment": {"LAMBDALAB_SUBMISSION": str(submission.pk)},
     }
     if submission.kind == SubmissionKind.EVENT:
-        return _event_run(submission, config, now)
+        return _event_run(submission, config, timeout_s, now)
     outcomes: list[bool] = []
     known = known_keys(
         text=version.prompt_markdown, samples=[t.expected for t in tests if t.sample]
@@ -141,7 +141,7 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
                 else (
                     budget
                     if matches
-                    else _describe_failure(result, test=test, reveal=reveal, known=known)
+                    else _describe_failure(result, timeout_s, test=test, reveal=reveal, known=known)
                 )
             )
             # Hidden tests stay hidden: a handler can return, raise or print its event, so
@@ -192,7 +192,9 @@ def _error_type(error: dict) -> dict:
     return {"errorType": error.get("errorType", "Error")}
 
 
-def _event_run(submission: Submission, config: dict, now: datetime | None) -> Submission:
+def _event_run(
+    submission: Submission, config: dict, timeout_s: int, now: datetime | None
+) -> Submission:
     """Run the learner's code once with their own event and keep everything it gave back:
     nothing is graded and no review is scheduled."""
     try:
@@ -211,7 +213,9 @@ def _event_run(submission: Submission, config: dict, now: datetime | None) -> Su
         billed_duration_ms=result.billed_duration_ms,
         max_memory_used_mb=result.max_memory_used_mb,
         cold_start=result.cold_start,
-        problem="" if result.status == "success" else _describe_failure(result, test=None),
+        problem=""
+        if result.status == "success"
+        else _describe_failure(result, timeout_s, test=None),
     )
     submission.status = (
         SubmissionStatus.PASSED if result.status == "success" else SubmissionStatus.FAILED

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from learn.cohorts.selectors import sandbox_quota
 from learn.models import Lesson
 from learn.practice.models import (
     Answer,
@@ -37,6 +38,20 @@ from learn.practice.services.grading import (
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 
 READY_THRESHOLD = 0.8
+
+CHALLENGE_MEMORY_MB = 128
+CHALLENGE_TIMEOUT_S = 3
+
+
+def challenge_limits(*, user_id: int) -> tuple[int, int]:
+    """(memory MB, timeout s) a learner's challenge runs get: the challenges' own, capped by
+    the largest memory and longest timeout the learner's cohorts allow, as console
+    invocations are. Capped rather than refused: a learner cannot change a challenge's
+    settings, so a refusal would shut them out of it."""
+    quota = sandbox_quota(user=User(pk=user_id))
+    return min(CHALLENGE_MEMORY_MB, quota.max_memory_mb), min(
+        CHALLENGE_TIMEOUT_S, quota.max_timeout_s
+    )
 
 
 # A quiz topic needs enough questions to be worth picking; rarer tags still count everywhere else.

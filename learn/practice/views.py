@@ -558,6 +558,7 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         "earlier_runs": [s for s in history if submission is None or s.pk != submission.pk],
         "error": error,
         "editor_vendored": _editor_vendored(),
+        "limits": selectors.challenge_limits(user_id=request.user.pk),
     }
     if request.htmx:
         part = "history" if request.GET.get("partial") == "history" else "results"

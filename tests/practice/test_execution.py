@@ -247,3 +247,20 @@ def test_an_own_event_run_keeps_everything_grades_nothing_and_schedules_nothing(
     assert result.test is None and result.output == 42 and "hi" in result.log
     assert done.status == SubmissionStatus.PASSED and done.grade is None
     assert not ReviewCard.objects.filter(user=learner).exists()
+
+
+def test_challenges_run_under_the_cohort_quota_like_console_invocations(learner, pool, db):
+    from learn.cohorts.models import SandboxQuota
+    from tests.cohorts.factories import CohortFactory, member
+
+    version = code_question()
+    slow = "import time\n" + ECHO_SOLUTION.replace("    return", "    time.sleep(1.5)\n    return")
+    assert grade(learner, version, slow).status == SubmissionStatus.PASSED  # within 3 s
+
+    cohort = CohortFactory()
+    member(cohort, learner)
+    SandboxQuota.objects.create(cohort=cohort, max_timeout_s=1, max_memory_mb=128)
+    capped = grade(learner, version, slow)
+    assert capped.status == SubmissionStatus.FAILED
+    assert {r.status for r in capped.results.all()} == {"timeout"}
+    assert all(r.problem == "timed out after 1 s" for r in capped.results.all())
