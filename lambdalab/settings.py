@@ -347,6 +347,15 @@ SANDBOX_HISTORY_PER_FUNCTION = env_int("SANDBOX_HISTORY_PER_FUNCTION", 200)
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
 SANDBOX_CONSOLE_WAIT_SECONDS = env_int("SANDBOX_CONSOLE_WAIT_SECONDS", 2)
+# Asynchronous invocations (InvocationType Event): the waits before the two retries after a
+# function error (Lambda's: one minute, then two), and the backoff after a throttle (from the
+# first figure, doubling, up to the second), as on Lambda.
+SANDBOX_API_ASYNC_RETRY_DELAYS = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_RETRY_DELAYS", ["60", "120"])
+]
+SANDBOX_API_ASYNC_THROTTLE_BACKOFF = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_THROTTLE_BACKOFF", ["1", "300"])
+]
 # A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
 # refuse them with a clear message instead of Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -14,7 +14,12 @@ from typing import Any
 
 from sandbox import selectors as sandbox_selectors
 from sandbox.api import errors
-from sandbox.api.models import Alias, FunctionVersion
+from sandbox.api.models import (
+    Alias,
+    EventInvokeConfig,
+    FunctionVersion,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine.environment import ACCOUNT_ID, REGION
 from sandbox.models import Function
 
@@ -188,4 +193,42 @@ def alias_configuration(*, alias: Alias) -> dict[str, Any]:
     }
     if alias.additional_weights:
         shape["RoutingConfig"] = {"AdditionalVersionWeights": alias.additional_weights}
+    return shape
+
+
+def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
+    """A FunctionEventInvokeConfig (LastModified as epoch seconds: a timestamp in rest-json)."""
+
+    def destination(arn: str) -> dict[str, str]:
+        return {"Destination": arn} if arn else {}
+
+    return {
+        "LastModified": config.updated_at.timestamp(),
+        "FunctionArn": function_arn(config.function.name, config.qualifier),
+        "MaximumRetryAttempts": config.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": config.maximum_event_age_s,
+        "DestinationConfig": {
+            "OnSuccess": destination(config.on_success),
+            "OnFailure": destination(config.on_failure),
+        },
+    }
+
+
+def provisioned_config(
+    *, config: ProvisionedConcurrencyConfig, with_arn: bool = False
+) -> dict[str, Any]:
+    """A provisioned concurrency config (with FunctionArn as ListProvisionedConcurrencyConfigs
+    gives it)."""
+    ready = config.allocated if config.status == config.Status.READY else 0
+    shape: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": ready,
+        "AllocatedProvisionedConcurrentExecutions": config.allocated,
+        "Status": config.status,
+        "LastModified": timestamp(config.updated_at),
+    }
+    if config.status_reason:
+        shape["StatusReason"] = config.status_reason
+    if with_arn:
+        shape = {"FunctionArn": function_arn(config.function.name, config.qualifier), **shape}
     return shape
