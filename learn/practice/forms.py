@@ -89,3 +89,5 @@ class GoalForm(forms.Form):
 
 class RunTestsForm(forms.Form):
     code = forms.CharField(max_length=65_536, strip=False)
+    # "Run with my event" sends the event; "Run tests" ignores it.
+    event = forms.CharField(required=False, strip=False, max_length=6 * 1024 * 1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,12 +19,23 @@ from learn.practice.models import (
     AttemptItem,
     AttemptKind,
     AttemptStatus,
+    CodeTest,
     LearnerGoal,
     Question,
     QuestionType,
+    QuestionVersion,
+    Rating,
     ReviewCard,
+    ReviewLog,
     Submission,
+    SubmissionKind,
     Tag,
+    TestResult,
+)
+from learn.practice.services.grading import (
+    json_diff_lines,
+    normalise_output,
+    output_differences,
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 
@@ -316,7 +328,13 @@ def challenge_list(*, user: User) -> list[Question]:
         .prefetch_related("tags")
         .annotate(
             best=Max("versions__submissions__grade", filter=Q(versions__submissions__user=user)),
-            tries=Count("versions__submissions", filter=Q(versions__submissions__user=user)),
+            tries=Count(
+                "versions__submissions",
+                filter=Q(
+                    versions__submissions__user=user,
+                    versions__submissions__kind=SubmissionKind.TESTS,
+                ),
+            ),
         )
         .order_by("lesson__module__order", "lesson__order", "slug")
     )
@@ -341,10 +359,156 @@ def submission_get(*, user: User, submission_id: int) -> Submission:
 
 
 def submission_history(*, user: User, question: Question, limit: int = 10) -> list[Submission]:
+    """The learner's test runs of a challenge, newest first (runs of their own event aside)."""
     return list(
-        Submission.objects.filter(user=user, version__question=question).order_by("-created_at")[
-            :limit
-        ]
+        Submission.objects.filter(
+            user=user, version__question=question, kind=SubmissionKind.TESTS
+        ).order_by("-created_at")[:limit]
+    )
+
+
+def last_code(*, user: User, question: Question, runtime: str) -> str | None:
+    """The code of the learner's latest run of question in runtime (tests or own event)."""
+    return (
+        Submission.objects.filter(user=user, version__question=question, runtime=runtime)
+        .order_by("-created_at", "-pk")
+        .values_list("code", flat=True)
+        .first()
+    )
+
+
+@dataclass
+class TestFeedback:
+    """What a learner may see of one test's result: all of it for a sample test or their own
+    event (event, expected and actual output as JSON, a diff, the handler's log with its
+    REPORT line); for a hidden test its name, pass or fail, and which property failed."""
+
+    result: TestResult
+    name: str
+    visible: bool
+    own_event: bool
+    event_json: str = ""
+    expected_json: str = ""
+    actual_json: str = ""
+    error_json: str = ""
+    diff: list[tuple[str, str]] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def submission_feedback(*, submission: Submission) -> list[TestFeedback]:
+    """Each result of submission as the learner may see it (see TestFeedback)."""
+    feedback = []
+    for result in submission.results.select_related("test").order_by("order"):
+        test = result.test
+        if test is None:
+            feedback.append(
+                TestFeedback(
+                    result=result,
+                    name="Your event",
+                    visible=True,
+                    own_event=True,
+                    event_json=_pretty(submission.event),
+                    actual_json=_pretty(result.output) if result.error is None else "",
+                    error_json=_pretty(result.error) if result.error else "",
+                )
+            )
+            continue
+        if not test.sample or not result.log:
+            # Hidden, or a sample the grader kept nothing of (it ran after a hidden test).
+            feedback.append(
+                TestFeedback(result=result, name=test.name, visible=False, own_event=False)
+            )
+            continue
+        item = TestFeedback(
+            result=result,
+            name=test.name,
+            visible=True,
+            own_event=False,
+            event_json=_pretty(test.event),
+            expected_json=_pretty(test.expected),
+            error_json=_pretty(result.error) if result.error else "",
+        )
+        if result.status == "success":
+            actual = normalise_output(expected=test.expected, payload=result.output)
+            item.actual_json = _pretty(result.output)
+            if not result.passed:
+                item.diff = json_diff_lines(expected=test.expected, actual=actual)
+                item.differences = [
+                    d.describe(reveal=True)
+                    for d in output_differences(expected=test.expected, payload=result.output)
+                ]
+        feedback.append(item)
+    return feedback
+
+
+def sample_tests(*, version: QuestionVersion) -> list[CodeTest]:
+    return list(version.tests.filter(sample=True).order_by("order"))
+
+
+@dataclass
+class ReviewedCard:
+    title: str
+    slug: str
+    rating: str
+    due_after: datetime
+
+
+@dataclass
+class ReviewSummary:
+    """The end of a review session, as Anki shows it: what was reviewed, how it was graded,
+    and when cards come back."""
+
+    reviewed: list[ReviewedCard]
+    grades: list[tuple[str, int]]  # every rating, Again to Easy, with how many were given
+    next_due: datetime | None  # the soonest of all the learner's cards not due yet
+    due_now: int
+    can_undo: bool
+
+
+def review_summary(*, attempt: Attempt, now: datetime | None = None) -> ReviewSummary:
+    logs = list(
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item__version__question", "card")
+        .order_by("review_datetime", "pk")
+    )
+    counts = {value: 0 for value in Rating.values}
+    for log in logs:
+        counts[log.rating] += 1
+    latest = logs[-1] if logs else None
+    can_undo = (
+        latest is not None
+        and not ReviewLog.objects.filter(card_id=latest.card_id)
+        .filter(
+            Q(review_datetime__gt=latest.review_datetime)
+            | Q(review_datetime=latest.review_datetime, pk__gt=latest.pk)
+        )
+        .exists()
+    )
+    moment = utc(now)
+    return ReviewSummary(
+        reviewed=[
+            ReviewedCard(
+                title=str(log.answer.item.version.question),
+                slug=log.answer.item.version.question.slug,
+                rating=log.get_rating_display(),
+                due_after=log.due_after,
+            )
+            for log in logs
+            if log.answer is not None
+        ],
+        grades=[(Rating(value).label, counts[value]) for value in Rating.values],
+        next_due=ReviewCard.objects.filter(
+            user=attempt.user, due__gt=moment, question__current_version__isnull=False
+        )
+        .order_by("due")
+        .values_list("due", flat=True)
+        .first(),
+        due_now=due_count(user=attempt.user, now=moment),
+        can_undo=can_undo,
     )
 
 

@@ -6,6 +6,7 @@ form post that redirects back, so nothing depends on htmx.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -185,6 +186,13 @@ def _attempt_context(
                 ]
     if current is not None and current.version.question.type == "code":
         context["editor_vendored"] = _editor_vendored()
+        if attempt.kind == AttemptKind.REVIEW:
+            # A review picks up where the learner left the challenge, not from the starter.
+            context["last_code"] = selectors.last_code(
+                user=request.user,
+                question=current.version.question,
+                runtime=ChallengeRuntime.PYTHON311,
+            )
     context.update(extra)
     return context
 
@@ -208,7 +216,7 @@ def attempt_page(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpRespons
         attempt.status == AttemptStatus.FINISHED and attempt.kind != AttemptKind.REVIEW
     ):
         if attempt.kind == AttemptKind.REVIEW:
-            return redirect("practice_review")
+            return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
         return redirect("practice_results", attempt.pk)
     template = "learn/practice/attempt.html"
     if request.htmx:
@@ -360,6 +368,31 @@ def rate(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> Htt
 
 @require_POST
 @login_required
+def review_undo(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    try:
+        answer = attempt_services.review_undo(attempt=attempt)
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
+    messages.info(request, "Rating undone: rate the card again.")
+    return _go(
+        request, f"{reverse('practice_attempt', args=[attempt.pk])}?item={answer.item.position}"
+    )
+
+
+@require_GET
+@login_required
+def review_summary(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    if attempt.kind != AttemptKind.REVIEW:
+        raise Http404("Not a review session.")
+    context = {"attempt": attempt, "summary": selectors.review_summary(attempt=attempt)}
+    return render(request, "learn/practice/review_summary.html", context)
+
+
+@require_POST
+@login_required
 def pause(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     return _clock(request, attempt_id, attempt_services.mock_pause)
 
@@ -500,42 +533,72 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     runtime = request.POST.get("runtime") or request.GET.get("runtime")
     if runtime not in ChallengeRuntime.values:
         runtime = history[0].runtime if history else ChallengeRuntime.PYTHON311
-    latest = next((s for s in history if s.runtime == runtime), None)
-    code = (
-        latest.code if latest else challenge_services.starter_code(version=version, runtime=runtime)
-    )
+    code = selectors.last_code(user=request.user, question=question, runtime=runtime)
+    earlier = _earlier_code(request, history)
+    if earlier is not None:
+        code, runtime = earlier.code, earlier.runtime
+    if code is None:
+        code = challenge_services.starter_code(version=version, runtime=runtime)
     submission: Submission | None = history[0] if history else None
+    event_text = request.POST.get("event", "")
     error = ""
     if request.method == "POST":
         form = RunTestsForm(request.POST)
+        own_event = request.POST.get("action") == "event"
         if form.is_valid():
             code = form.cleaned_data["code"]
             try:
-                submission = challenge_services.submission_create(
-                    user=request.user, version=version, code=code, runtime=runtime
-                )
+                if own_event:
+                    submission = challenge_services.event_run_create(
+                        user=request.user,
+                        version=version,
+                        code=code,
+                        event_text=form.cleaned_data["event"],
+                        runtime=runtime,
+                    )
+                else:
+                    submission = challenge_services.submission_create(
+                        user=request.user, version=version, code=code, runtime=runtime
+                    )
             except PracticeError as exc:
                 error = str(exc)
         else:
-            error = "Write some code before running the tests."
+            error = "Write some code before running it."
         if not request.htmx and not error and submission is not None:
             return redirect(f"{reverse('practice_challenge', args=[slug])}?runtime={runtime}")
+    samples = selectors.sample_tests(version=version)
     context = {
         "question": question,
         "version": version,
-        "test_names": list(version.tests.values_list("name", flat=True)),
+        "samples": samples,
+        "hidden_names": [
+            t.name for t in version.tests.filter(sample=False).order_by("order").only("name")
+        ],
         "code": code,
+        "event_text": event_text or (_pretty_event(samples[0].event) if samples else "{}"),
         "runtime": runtime,
         "runtimes": ChallengeRuntime.choices,
         "submission": submission,
-        "history": history,
+        "feedback": selectors.submission_feedback(submission=submission) if submission else [],
+        "earlier_runs": [s for s in history if submission is None or s.pk != submission.pk],
         "error": error,
         "editor_vendored": _editor_vendored(),
         "limits": selectors.challenge_limits(user_id=request.user.pk),
     }
     if request.htmx:
-        return render(request, "learn/practice/challenge.html#results", context)
+        part = "history" if request.GET.get("partial") == "history" else "results"
+        return render(request, f"learn/practice/challenge.html#{part}", context)
     return render(request, "learn/practice/challenge.html", context)
+
+
+def _earlier_code(request: AuthedHtmxHttpRequest, history: list[Submission]) -> Submission | None:
+    """The earlier run ?from= names, when it is one of the learner's own (in history)."""
+    wanted = request.GET.get("from", "")
+    return next((s for s in history if str(s.pk) == wanted), None)
+
+
+def _pretty_event(event: Any) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False)
 
 
 @require_GET
@@ -546,7 +609,12 @@ def submission_page(request: AuthedHtmxHttpRequest, submission_id: int) -> HttpR
     except Submission.DoesNotExist:
         raise Http404("No such submission.") from None
     version = submission.version
-    context = {"submission": submission, "version": version, "question": version.question}
+    context = {
+        "submission": submission,
+        "version": version,
+        "question": version.question,
+        "feedback": selectors.submission_feedback(submission=submission),
+    }
     response = render(request, "learn/practice/challenge.html#results", context)
     if submission.is_done:
         trigger_client_event(

@@ -166,3 +166,38 @@ class AsyncEvent(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.function} event {self.request_id} ({self.status})"
+
+
+class ProvisionedConcurrencyConfig(TimeStampedModel):
+    """Provisioned concurrency of a published version or an alias (never $LATEST, as on AWS):
+    environments kept initialised by the sandbox worker that owns the function."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        READY = "READY", "Ready"
+        FAILED = "FAILED", "Failed"
+
+    function = models.ForeignKey(
+        Function, on_delete=models.CASCADE, related_name="provisioned_configs"
+    )
+    # The Qualifier it was put on, and the version that holds the environments (an alias's).
+    qualifier = models.CharField(max_length=128)
+    version_number = models.PositiveIntegerField()
+    requested = models.PositiveIntegerField()
+    allocated = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    status_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["qualifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["function", "qualifier"], name="sandbox_api_provisioned_qualifier"
+            ),
+            models.UniqueConstraint(
+                fields=["function", "version_number"], name="sandbox_api_provisioned_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function}:{self.qualifier} x{self.requested}"

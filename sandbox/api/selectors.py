@@ -6,7 +6,13 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from sandbox.api.models import AccessKey, Alias, EventInvokeConfig, FunctionVersion
+from sandbox.api.models import (
+    AccessKey,
+    Alias,
+    EventInvokeConfig,
+    FunctionVersion,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.models import Function
 
 
@@ -82,3 +88,15 @@ def event_invoke_config_find(*, function: Function, qualifier: str) -> EventInvo
 
 def event_invoke_config_list(*, function: Function) -> list[EventInvokeConfig]:
     return list(function.event_invoke_configs.select_related("function").order_by("qualifier"))
+
+
+def provisioned_config_find(
+    *, function: Function, qualifier: str
+) -> ProvisionedConcurrencyConfig | None:
+    return (
+        function.provisioned_configs.filter(qualifier=qualifier).select_related("function").first()
+    )
+
+
+def provisioned_config_list(*, function: Function) -> list[ProvisionedConcurrencyConfig]:
+    return list(function.provisioned_configs.select_related("function").order_by("qualifier"))

@@ -22,12 +22,19 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from sandbox import services as sandbox_services
 from sandbox.api import tasks
-from sandbox.api.models import AccessKey, Alias, AsyncEvent, EventInvokeConfig, FunctionVersion
+from sandbox.api.models import (
+    AccessKey,
+    Alias,
+    AsyncEvent,
+    EventInvokeConfig,
+    FunctionVersion,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine import FunctionSpec
 from sandbox.engine.environment import ACCOUNT_ID
 from sandbox.models import Function, Invocation
@@ -110,10 +117,19 @@ def version_spec(*, version: FunctionVersion) -> FunctionSpec:
     """What runs for a published version: its own code and configuration, under the
     function's current concurrency settings (reserved concurrency belongs to the function)."""
     function = version.function
+    provisioned = (
+        function.provisioned_configs.filter(version_number=version.number)
+        .values_list("requested", flat=True)
+        .first()
+        or 0
+    )
+    if function.reserved_concurrency is not None:
+        # Reserved concurrency lowered since: the version keeps what its reservation allows.
+        provisioned = min(provisioned, function.reserved_concurrency)
     return FunctionSpec.from_config(
         version.config,
         reserved_concurrency=function.reserved_concurrency,
-        provisioned_concurrency=0,
+        provisioned_concurrency=provisioned,
         namespace=function.namespace,
     )
 
@@ -129,6 +145,11 @@ def version_delete(*, version: FunctionVersion) -> None:
     if used:
         raise ValidationError(
             f"Unable to delete version because the following aliases reference it: {used}"
+        )
+    if version.function.provisioned_configs.filter(version_number=version.number).exists():
+        raise ValidationError(
+            "Unable to delete version because it has a provisioned concurrency config; "
+            "delete that first."
         )
     version.delete()
 
@@ -627,3 +648,155 @@ def _deliver(event: AsyncEvent, *, arn: str, record: dict[str, Any]) -> str:
     except ValidationError as exc:
         return f"Not delivered to {arn}: {' '.join(exc.messages)}"
     return ""
+
+
+# ---------------------------------------------------------------- provisioned concurrency
+
+
+def provisioned_concurrency_put(
+    *, function: Function, qualifier: str, version_number: int, requested: int
+) -> ProvisionedConcurrencyConfig:
+    """Ask for `requested` provisioned environments of function:qualifier (a version, or an
+    alias of version_number). The config is IN_PROGRESS until the worker that owns the
+    function has started them (READY) or could not (FAILED).
+
+    Raises ValidationError with code "conflict" when the version already has provisioned
+    concurrency through another qualifier, and plain ValidationError for a count below 1,
+    past the learner's SANDBOX_LEARNER_PROVISIONED (the console's provisioned environments
+    included) or above the function's reserved concurrency.
+    """
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+        raise ValidationError(
+            "ProvisionedConcurrentExecutions must be a whole number of 1 or more."
+        )
+    owner = function.owner
+    with transaction.atomic():
+        sandbox_services.learner_lock(user=owner)
+        sandbox_services.serialise(name="reservations")
+        other = (
+            function.provisioned_configs.filter(version_number=version_number)
+            .exclude(qualifier=qualifier)
+            .first()
+        )
+        if other is not None:
+            raise ValidationError(
+                f"Version {version_number} already has provisioned concurrency through "
+                f"{other.qualifier}.",
+                code="conflict",
+            )
+        elsewhere = ProvisionedConcurrencyConfig.objects.filter(function__owner=owner).exclude(
+            function=function, qualifier=qualifier
+        )
+        others = elsewhere.aggregate(total=Sum("requested"))["total"] or 0
+        console = (
+            Function.objects.filter(owner=owner).aggregate(total=Sum("provisioned_concurrency"))[
+                "total"
+            ]
+            or 0
+        )
+        cap = settings.SANDBOX_LEARNER_PROVISIONED
+        if others + console + requested > cap:
+            raise ValidationError(
+                f"Each learner may keep at most {cap} provisioned environments across their "
+                f"functions and versions; yours keep {others + console} already."
+            )
+        reserved = function.reserved_concurrency
+        mine = elsewhere.filter(function=function).aggregate(total=Sum("requested"))["total"] or 0
+        if reserved is not None and mine + requested > reserved:
+            raise ValidationError(
+                f"Requested Provisioned Concurrency should not be greater than the reserved "
+                f"concurrency for function ({reserved})."
+            )
+        config, _ = ProvisionedConcurrencyConfig.objects.update_or_create(
+            function=function,
+            qualifier=qualifier,
+            defaults={
+                "version_number": version_number,
+                "requested": requested,
+                "allocated": 0,
+                "status": ProvisionedConcurrencyConfig.Status.IN_PROGRESS,
+                "status_reason": "",
+            },
+        )
+        _provision_on_commit(function, version_number)
+    return config
+
+
+def provisioned_concurrency_delete(*, config: ProvisionedConcurrencyConfig) -> None:
+    """Remove a provisioned concurrency config; the worker shuts the environments down."""
+    with transaction.atomic():
+        config.delete()
+        _provision_on_commit(config.function, config.version_number)
+
+
+def _provision_on_commit(function: Function, version_number: int) -> None:
+    from sandbox import routing
+
+    function_id = function.pk
+
+    def send() -> None:
+        try:
+            routing.task_send(
+                tasks.provisioned_concurrency_apply,
+                args=[function_id, version_number],
+                key=routing.routing_key(function_id=function_id),
+            )
+        except routing.QueueUnavailable as exc:
+            ProvisionedConcurrencyConfig.objects.filter(
+                function_id=function_id, version_number=version_number
+            ).update(
+                status=ProvisionedConcurrencyConfig.Status.FAILED,
+                status_reason=f"The sandbox's queue could not be reached: {exc}"[:500],
+            )
+
+    transaction.on_commit(send)
+
+
+def provisioned_concurrency_apply(*, function_id: int, version_number: int) -> int | None:
+    """In the sandbox worker: start (or shut down) a version's provisioned environments to
+    match its config, and record how many are ready. Returns that count (None: no version).
+
+    Idempotent: the pool starts only what is missing.
+    """
+    from sandbox.engine import JailUnavailable
+    from sandbox.pool import get_pool
+
+    version = (
+        FunctionVersion.objects.filter(function_id=function_id, number=version_number)
+        .select_related("function")
+        .first()
+    )
+    if version is None:
+        return None
+    spec = version_spec(version=version)
+    configs = ProvisionedConcurrencyConfig.objects.filter(
+        function_id=function_id, version_number=version_number
+    )
+    try:
+        pool = get_pool()
+        pool.provision(spec)
+    except JailUnavailable as exc:
+        configs.update(
+            status=ProvisionedConcurrencyConfig.Status.FAILED,
+            status_reason=f"The sandbox cannot isolate code on this worker: {exc}"[:500],
+        )
+        return 0
+    ready = sum(
+        1
+        for env in pool.environments()
+        if env["provisioned"] and env["version_key"] == spec.version_key
+    )
+    if ready >= spec.provisioned_concurrency:
+        configs.update(
+            status=ProvisionedConcurrencyConfig.Status.READY, allocated=ready, status_reason=""
+        )
+    else:
+        configs.update(
+            status=ProvisionedConcurrencyConfig.Status.FAILED,
+            allocated=ready,
+            status_reason=(
+                f"{ready} of {spec.provisioned_concurrency} environments could be started: the "
+                "handler's INIT failed, or the sandbox's memory budget is full."
+            ),
+        )
+    return ready

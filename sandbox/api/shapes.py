@@ -14,7 +14,12 @@ from typing import Any
 
 from sandbox import selectors as sandbox_selectors
 from sandbox.api import errors
-from sandbox.api.models import Alias, EventInvokeConfig, FunctionVersion
+from sandbox.api.models import (
+    Alias,
+    EventInvokeConfig,
+    FunctionVersion,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine.environment import ACCOUNT_ID, REGION
 from sandbox.models import Function
 
@@ -207,3 +212,23 @@ def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
             "OnFailure": destination(config.on_failure),
         },
     }
+
+
+def provisioned_config(
+    *, config: ProvisionedConcurrencyConfig, with_arn: bool = False
+) -> dict[str, Any]:
+    """A provisioned concurrency config (with FunctionArn as ListProvisionedConcurrencyConfigs
+    gives it)."""
+    ready = config.allocated if config.status == config.Status.READY else 0
+    shape: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": ready,
+        "AllocatedProvisionedConcurrentExecutions": config.allocated,
+        "Status": config.status,
+        "LastModified": timestamp(config.updated_at),
+    }
+    if config.status_reason:
+        shape["StatusReason"] = config.status_reason
+    if with_arn:
+        shape = {"FunctionArn": function_arn(config.function.name, config.qualifier), **shape}
+    return shape

@@ -1,9 +1,10 @@
-"""Celery tasks of the Lambda API: the retries of asynchronous invocations, and the hook that
-hears when an attempt has run.
+"""Celery tasks of the Lambda API: the retries of asynchronous invocations, the hook that
+hears when an attempt has run, and starting provisioned environments (on the worker that owns
+the function, where the services send it).
 
 Thin and idempotent, as the sandbox's own tasks: each takes ids and calls sandbox.api.services,
-which claims its step with a conditional update, so a task delivered twice acts once. They run
-on the default queue: they only record and queue work, the sandbox queue runs it.
+which claims its step with a conditional update, so a task delivered twice acts once. Retries
+run on the default queue: they only record and queue work, the sandbox queue runs it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ def async_event_retry(event_id: int, invoke_count: int, throttles: int) -> None:
     from sandbox.api import services
 
     services.async_event_retry(event_id=event_id, invoke_count=invoke_count, throttles=throttles)
+
+
+@shared_task(ignore_result=True)
+def provisioned_concurrency_apply(function_id: int, version_number: int) -> None:
+    from sandbox.api import services
+
+    services.provisioned_concurrency_apply(function_id=function_id, version_number=version_number)
 
 
 @task_postrun.connect

@@ -43,6 +43,11 @@ urlpatterns = [
         views.event_config_list_view,
         name="event_invoke_configs",
     ),
+    re_path(
+        rf"^2019-09-30/functions/{_FN}/provisioned-concurrency/?$",
+        views.provisioned_view,
+        name="provisioned_concurrency",
+    ),
     re_path(r"^2016-08-19/account-settings/?$", views.account_settings_view, name="account"),
     # Not an AWS path: where GetFunction's Code.Location points (a signed, expiring URL).
     path("2015-03-31/code/<str:token>", views.code_download, name="code"),

@@ -26,7 +26,13 @@ from sandbox import selectors as sandbox_selectors
 from sandbox import services as sandbox_services
 from sandbox.api import errors, selectors, services, shapes, sigv4
 from sandbox.api.errors import LambdaError
-from sandbox.api.models import AccessKey, Alias, EventInvokeConfig, FunctionVersion
+from sandbox.api.models import (
+    AccessKey,
+    Alias,
+    EventInvokeConfig,
+    FunctionVersion,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import ZIP_MAX_BYTES
@@ -826,6 +832,74 @@ event_config_view = operation(
     GET=get_event_config, PUT=put_event_config, POST=update_event_config, DELETE=delete_event_config
 )
 event_config_list_view = operation(GET=list_event_configs)
+# ---------------------------------------------------------------- provisioned concurrency
+
+
+def _provisioned_missing() -> LambdaError:
+    return LambdaError(
+        "ProvisionedConcurrencyConfigNotFoundException",
+        "No Provisioned Concurrency Config found for this function",
+        status=404,
+    )
+
+
+def _published(target: Target) -> None:
+    if target.qualifier in (None, shapes.LATEST) or target.version is None:
+        raise errors.invalid(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+        )
+
+
+def put_provisioned(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    _published(target)
+    assert target.version is not None and target.qualifier is not None
+    if target.alias is not None and target.alias.additional_weights:
+        raise errors.invalid("Alias with weights can not be used with Provisioned Concurrency")
+    try:
+        config = services.provisioned_concurrency_put(
+            function=target.function,
+            qualifier=target.qualifier,
+            version_number=target.version.number,
+            requested=call.json().get("ProvisionedConcurrentExecutions", 0),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "conflict":
+            raise errors.conflict(_validation_message(exc)) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.provisioned_config(config=config), status=202)
+
+
+def _provisioned(call: Call, name: str) -> ProvisionedConcurrencyConfig:
+    target = _target(call, name)
+    _published(target)
+    config = selectors.provisioned_config_find(
+        function=target.function, qualifier=target.qualifier or ""
+    )
+    if config is None:
+        raise _provisioned_missing()
+    return config
+
+
+def get_provisioned(call: Call, name: str) -> HttpResponse:
+    if call.query("List") == "ALL":
+        function = _unqualified(call, name)
+        configs = selectors.provisioned_config_list(function=function)
+        items = [shapes.provisioned_config(config=c, with_arn=True) for c in configs]
+        page, marker = _page(call, items)
+        body: dict[str, Any] = {"ProvisionedConcurrencyConfigs": page}
+        if marker:
+            body["NextMarker"] = marker
+        return JsonResponse(body)
+    return JsonResponse(shapes.provisioned_config(config=_provisioned(call, name)))
+
+
+def delete_provisioned(call: Call, name: str) -> HttpResponse:
+    services.provisioned_concurrency_delete(config=_provisioned(call, name))
+    return HttpResponse(status=204)
+
+
+provisioned_view = operation(GET=get_provisioned, PUT=put_provisioned, DELETE=delete_provisioned)
 versions_view = operation(GET=list_versions, POST=publish_version)
 aliases_view = operation(GET=list_aliases, POST=create_alias)
 alias_view = operation(GET=get_alias, PUT=update_alias, DELETE=delete_alias)

@@ -135,7 +135,7 @@ class EnvironmentPool:
         self._running: dict[str, _Running] = {}
         self._stop_requests: dict[str, tuple[float, str]] = {}
         self._reserved: dict[tuple[str, str], int] = {}
-        self._current: dict[tuple[str, str], str] = {}
+        self._current: dict[tuple[str, str, str], str] = {}
         # Provisioned environments being started, by (namespace, version key).
         self._provisioning: dict[tuple[str, str], int] = {}
         self._free_uids = list(reversed(uids))
@@ -404,7 +404,8 @@ class EnvironmentPool:
         key = (namespace, name)
         with self._lock:
             self._reserved.pop(key, None)
-            self._current.pop(key, None)
+            for current in [c for c in self._current if c[:2] == key]:
+                del self._current[current]
             victims: list[ExecutionEnvironment] = []
             for version, stack in list(self._idle.items()):
                 mine = [env for env in stack if env.spec.function_key == key]
@@ -613,18 +614,25 @@ class EnvironmentPool:
             self._reserved.pop(key, None)
         else:
             self._reserved[key] = spec.reserved_concurrency
-        if self._current.get(key) == spec.version_key:
+        # Per published version (or $LATEST): invoking version 1 leaves version 2's warm and
+        # provisioned environments alone, as on Lambda; only a changed $LATEST retires its own.
+        current = (*key, spec.version)
+        if self._current.get(current) == spec.version_key:
             return []
-        self._current[key] = spec.version_key
+        self._current[current] = spec.version_key
         retired: list[ExecutionEnvironment] = []
         for version, stack in list(self._idle.items()):
-            if stack and stack[0].spec.function_key == key and version != spec.version_key:
+            if stack and self._same_version(stack[0].spec, spec) and version != spec.version_key:
                 retired.extend(stack)
                 del self._idle[version]
         for env in self._busy:
-            if env.spec.function_key == key:
+            if self._same_version(env.spec, spec) and env.spec.version_key != spec.version_key:
                 self._retiring.add(env)
         return retired
+
+    @staticmethod
+    def _same_version(one: FunctionSpec, other: FunctionSpec) -> bool:
+        return one.function_key == other.function_key and one.version == other.version
 
     def _trim_provisioned(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
         """Idle provisioned environments of spec beyond its provisioned concurrency."""

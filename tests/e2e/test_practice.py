@@ -152,9 +152,28 @@ def test_solve_a_code_challenge_graded_in_the_sandbox(
 
     page.get_by_test_id("run-tests").click()  # the starter fails
     expect(page.get_by_test_id("submission-status")).to_have_text("Failed", timeout=60_000)
+    # The sample test shows its input, expected and actual output and the log; hidden ones
+    # say which property failed.
+    sample = page.locator("[data-test-feedback=sample]")
+    expect(sample.locator("[data-log]")).to_contain_text("REPORT RequestId:")
+    expect(sample).to_contain_text("Expected")
+    hidden = page.locator("[data-test-feedback=hidden].is-fail").first
+    expect(hidden.locator("[data-problem]")).not_to_be_empty()
+    expect(hidden.locator("[data-log]")).to_have_count(0)
+
+    # The learner's own event, run once with the code in the editor.
+    page.get_by_text("Run with your own event").click()
+    page.fill("#own-event", '{"Records": []}')
+    page.get_by_test_id("run-event").click()
+    own = page.locator("[data-test-feedback=event]")
+    expect(own.locator("[data-log]")).to_contain_text("REPORT RequestId:", timeout=60_000)
 
     editor.evaluate("(el, code) => el.CodeMirror.setValue(code)", version.solution_code)
     page.get_by_test_id("run-tests").click()
     expect(page.get_by_test_id("submission-status")).to_have_text("Passed", timeout=60_000)
     expect(page.get_by_test_id("grade")).to_have_text("100%")
-    expect(page.locator("tr.is-fail")).to_have_count(0)
+    expect(page.locator(".test-feedback.is-fail")).to_have_count(0)
+    # The earlier runs keep their code.
+    expect(page.locator("#earlier-runs .history details")).to_have_count(1)
+    page.locator("#earlier-runs summary").first.click()
+    expect(page.locator("#earlier-runs .code-listing").first).to_be_visible()

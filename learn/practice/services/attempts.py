@@ -38,7 +38,13 @@ from learn.practice.services.grading import (
     grade_response,
     suggested_rating,
 )
-from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
+from learn.practice.services.reviews import (
+    card_ensure,
+    card_review,
+    card_review_undo,
+    schedules_on_answer,
+    utc,
+)
 
 QUIZ_LENGTHS = (5, 10, 20)
 MOCK_MINUTES = 20
@@ -459,6 +465,41 @@ def review_rate(*, answer: Answer, rating: int, now: datetime | None = None) -> 
     ):
         attempt_finish(attempt=attempt, now=now)
     return log
+
+
+def review_last_log(*, attempt: Attempt) -> ReviewLog | None:
+    """The latest rating given in a review session, if any."""
+    return (
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item")
+        .order_by("-review_datetime", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def review_undo(*, attempt: Attempt) -> Answer:
+    """Undo the latest rating of a review session, as Anki's Undo does: the card goes back to
+    what it was, an open answer loses the self-grade the rating gave it, and a session that
+    this rating finished is open again. Returns the answer to rate again. Raises
+    PracticeError when there is nothing to undo or the card was rated again elsewhere since.
+    """
+    if attempt.kind != AttemptKind.REVIEW:
+        raise PracticeError("Ratings belong to review sessions.")
+    log = review_last_log(attempt=attempt)
+    if log is None or log.answer is None:
+        raise PracticeError("Nothing to undo in this session.")
+    answer = log.answer
+    card_review_undo(log=log)
+    if answer.item.version.question.type == QuestionType.SHORT:
+        # In a review an open answer's self-grade is its rating (see review_rate).
+        answer.self_grade = ""
+        answer.score = None
+        answer.correct = None
+        answer.save(update_fields=["self_grade", "score", "correct"])
+    Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.IN_PROGRESS, finished_at=None)
+    attempt.refresh_from_db()
+    return answer
 
 
 def attempt_finish(*, attempt: Attempt, now: datetime | None = None) -> Attempt:
