@@ -24,7 +24,9 @@ from learn.practice.models import (
     Question,
     QuestionType,
     QuestionVersion,
+    Rating,
     ReviewCard,
+    ReviewLog,
     Submission,
     SubmissionKind,
     Tag,
@@ -445,6 +447,69 @@ def submission_feedback(*, submission: Submission) -> list[TestFeedback]:
 
 def sample_tests(*, version: QuestionVersion) -> list[CodeTest]:
     return list(version.tests.filter(sample=True).order_by("order"))
+
+
+@dataclass
+class ReviewedCard:
+    title: str
+    slug: str
+    rating: str
+    due_after: datetime
+
+
+@dataclass
+class ReviewSummary:
+    """The end of a review session, as Anki shows it: what was reviewed, how it was graded,
+    and when cards come back."""
+
+    reviewed: list[ReviewedCard]
+    grades: list[tuple[str, int]]  # every rating, Again to Easy, with how many were given
+    next_due: datetime | None  # the soonest of all the learner's cards not due yet
+    due_now: int
+    can_undo: bool
+
+
+def review_summary(*, attempt: Attempt, now: datetime | None = None) -> ReviewSummary:
+    logs = list(
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item__version__question", "card")
+        .order_by("review_datetime", "pk")
+    )
+    counts = {value: 0 for value in Rating.values}
+    for log in logs:
+        counts[log.rating] += 1
+    latest = logs[-1] if logs else None
+    can_undo = (
+        latest is not None
+        and not ReviewLog.objects.filter(card_id=latest.card_id)
+        .filter(
+            Q(review_datetime__gt=latest.review_datetime)
+            | Q(review_datetime=latest.review_datetime, pk__gt=latest.pk)
+        )
+        .exists()
+    )
+    moment = utc(now)
+    return ReviewSummary(
+        reviewed=[
+            ReviewedCard(
+                title=str(log.answer.item.version.question),
+                slug=log.answer.item.version.question.slug,
+                rating=log.get_rating_display(),
+                due_after=log.due_after,
+            )
+            for log in logs
+            if log.answer is not None
+        ],
+        grades=[(Rating(value).label, counts[value]) for value in Rating.values],
+        next_due=ReviewCard.objects.filter(
+            user=attempt.user, due__gt=moment, question__current_version__isnull=False
+        )
+        .order_by("due")
+        .values_list("due", flat=True)
+        .first(),
+        due_now=due_count(user=attempt.user, now=moment),
+        can_undo=can_undo,
+    )
 
 
 def today() -> date:

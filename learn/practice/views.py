@@ -216,7 +216,7 @@ def attempt_page(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpRespons
         attempt.status == AttemptStatus.FINISHED and attempt.kind != AttemptKind.REVIEW
     ):
         if attempt.kind == AttemptKind.REVIEW:
-            return redirect("practice_review")
+            return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
         return redirect("practice_results", attempt.pk)
     template = "learn/practice/attempt.html"
     if request.htmx:
@@ -364,6 +364,31 @@ def rate(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> Htt
             response, "cardRated", {"due": log.due_after.isoformat(), "rating": log.rating}
         )
     return redirect(url)
+
+
+@require_POST
+@login_required
+def review_undo(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    try:
+        answer = attempt_services.review_undo(attempt=attempt)
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
+    messages.info(request, "Rating undone: rate the card again.")
+    return _go(
+        request, f"{reverse('practice_attempt', args=[attempt.pk])}?item={answer.item.position}"
+    )
+
+
+@require_GET
+@login_required
+def review_summary(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    if attempt.kind != AttemptKind.REVIEW:
+        raise Http404("Not a review session.")
+    context = {"attempt": attempt, "summary": selectors.review_summary(attempt=attempt)}
+    return render(request, "learn/practice/review_summary.html", context)
 
 
 @require_POST

@@ -509,3 +509,58 @@ def test_a_challenge_review_opens_with_the_learners_last_code(client_in, learner
     editor = page.split('id="answer-code"', 1)[1].split("</textarea>", 1)[0]
     assert "data-code-editor" in editor and "return &#x27;mine&#x27;" in editor
     assert "raise NotImplementedError" not in editor
+
+
+def _review_one(client_in, learner, bank, rating=3):
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    item = attempt.items.get()
+    client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}
+    )
+    answer = Answer.objects.get()
+    client_in.post(reverse("practice_rate", args=[attempt.pk, answer.pk]), {"rating": rating})
+    return attempt, answer
+
+
+def test_undo_takes_back_the_last_rating_and_reopens_the_session(client_in, bank, learner):
+    from learn.practice.models import ReviewLog
+
+    attempt, answer = _review_one(client_in, learner, bank)
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FINISHED
+    card = ReviewCard.objects.get(user=learner)
+    page = client_in.get(
+        reverse("practice_attempt", args=[attempt.pk]), {"item": 1}
+    ).content.decode()
+    assert 'data-testid="undo-rating"' in page
+    response = client_in.post(reverse("practice_review_undo", args=[attempt.pk]))
+    assert response.status_code == 302 and response["Location"].endswith("?item=1")
+    assert not ReviewLog.objects.exists()
+    attempt.refresh_from_db()
+    card.refresh_from_db()
+    assert attempt.status == AttemptStatus.IN_PROGRESS and card.last_review is None
+    # The card is offered for rating again, and a new rating finishes the session.
+    again = client_in.get(response["Location"]).content.decode()
+    assert 'class="ratings"' in again
+    client_in.post(reverse("practice_rate", args=[attempt.pk, answer.pk]), {"rating": 1})
+    assert ReviewLog.objects.get().rating == 1
+    # Nothing left to undo twice over: a second undo, then a third, says so.
+    client_in.post(reverse("practice_review_undo", args=[attempt.pk]))
+    third = client_in.post(reverse("practice_review_undo", args=[attempt.pk]), follow=True)
+    assert "Nothing to undo in this session." in third.content.decode()
+
+
+def test_a_finished_review_session_ends_on_its_summary(client_in, bank, learner):
+    attempt, _ = _review_one(client_in, learner, bank, rating=3)
+    response = client_in.get(reverse("practice_attempt", args=[attempt.pk]))
+    assert response["Location"] == reverse("practice_review_summary", args=[attempt.pk])
+    html = client_in.get(response["Location"]).content.decode()
+    assert 'data-testid="reviewed-count"' in html and "<strong>1</strong> card" in html
+    assert '<li data-grade="Good"><strong>1</strong> Good</li>' in html
+    assert '<li data-grade="Again"><strong>0</strong> Again</li>' in html
+    card = ReviewCard.objects.get(user=learner)
+    assert f'datetime="{card.due.isoformat()}"' in html
+    assert "Nothing else is due. The next card comes back" in html
+    assert 'data-testid="undo-rating"' in html

@@ -38,7 +38,13 @@ from learn.practice.services.grading import (
     grade_response,
     suggested_rating,
 )
-from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
+from learn.practice.services.reviews import (
+    card_ensure,
+    card_review,
+    card_review_undo,
+    schedules_on_answer,
+    utc,
+)
 
 QUIZ_LENGTHS = (5, 10, 20)
 MOCK_MINUTES = 20
@@ -332,38 +338,41 @@ def answer_submit(
         raise MockPaused("The interview is paused: resume it to answer.")
     version = item.version
     grade = grade_response(version=version, response=response)
-    try:
-        with transaction.atomic():
-            answer = Answer.objects.create(
-                item=item,
-                answered_at=moment,
-                bool_value=response.bool_value,
-                numeric_value=grade.numeric_value,
-                text_value=response.text.strip()
-                if version.question.type == QuestionType.SHORT
-                else "",
-                correct=grade.correct,
-                score=grade.score,
+    # One transaction for the answer and what it schedules: a database error half-way leaves
+    # neither, and the learner can simply answer again.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                answer = Answer.objects.create(
+                    item=item,
+                    answered_at=moment,
+                    bool_value=response.bool_value,
+                    numeric_value=grade.numeric_value,
+                    text_value=response.text.strip()
+                    if version.question.type == QuestionType.SHORT
+                    else "",
+                    correct=grade.correct,
+                    score=grade.score,
+                )
+                if response.choice_ids:
+                    answer.selected_choices.set(response.choice_ids)
+        except IntegrityError:  # the same answer raced in from a second request
+            return Answer.objects.get(item=item), False
+        card = card_ensure(user=attempt.user, question=version.question, now=moment)
+        if version.question.type == QuestionType.CODE:
+            submission = submission_create(
+                user=attempt.user, version=version, code=response.code, now=moment
             )
-            if response.choice_ids:
-                answer.selected_choices.set(response.choice_ids)
-    except IntegrityError:  # the same answer raced in from a second request
-        return Answer.objects.get(item=item), False
-    card = card_ensure(user=attempt.user, question=version.question, now=moment)
-    if version.question.type == QuestionType.CODE:
-        submission = submission_create(
-            user=attempt.user, version=version, code=response.code, now=moment
-        )
-        answer.submission = submission
-        answer.save(update_fields=["submission"])
-    elif grade.correct is not None and schedules_on_answer(attempt):
-        card_review(
-            card=card,
-            rating=suggested_rating(correct=grade.correct, score=grade.score),
-            suggested=suggested_rating(correct=grade.correct, score=grade.score),
-            now=moment,
-            answer=answer,
-        )
+            answer.submission = submission
+            answer.save(update_fields=["submission"])
+        elif grade.correct is not None and schedules_on_answer(attempt):
+            card_review(
+                card=card,
+                rating=suggested_rating(correct=grade.correct, score=grade.score),
+                suggested=suggested_rating(correct=grade.correct, score=grade.score),
+                now=moment,
+                answer=answer,
+            )
     return answer, True
 
 
@@ -459,6 +468,41 @@ def review_rate(*, answer: Answer, rating: int, now: datetime | None = None) -> 
     ):
         attempt_finish(attempt=attempt, now=now)
     return log
+
+
+def review_last_log(*, attempt: Attempt) -> ReviewLog | None:
+    """The latest rating given in a review session, if any."""
+    return (
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item")
+        .order_by("-review_datetime", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def review_undo(*, attempt: Attempt) -> Answer:
+    """Undo the latest rating of a review session, as Anki's Undo does: the card goes back to
+    what it was, an open answer loses the self-grade the rating gave it, and a session that
+    this rating finished is open again. Returns the answer to rate again. Raises
+    PracticeError when there is nothing to undo or the card was rated again elsewhere since.
+    """
+    if attempt.kind != AttemptKind.REVIEW:
+        raise PracticeError("Ratings belong to review sessions.")
+    log = review_last_log(attempt=attempt)
+    if log is None or log.answer is None:
+        raise PracticeError("Nothing to undo in this session.")
+    answer = log.answer
+    card_review_undo(log=log)
+    if answer.item.version.question.type == QuestionType.SHORT:
+        # In a review an open answer's self-grade is its rating (see review_rate).
+        answer.self_grade = ""
+        answer.score = None
+        answer.correct = None
+        answer.save(update_fields=["self_grade", "score", "correct"])
+    Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.IN_PROGRESS, finished_at=None)
+    attempt.refresh_from_db()
+    return answer
 
 
 def attempt_finish(*, attempt: Attempt, now: datetime | None = None) -> Attempt:
