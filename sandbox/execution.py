@@ -13,13 +13,14 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -214,7 +215,7 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
         when = "while it ran" if result.environment_id else "before it ran"
         invocation.failure_reason = f"{reason} {when}."
     invocation.finished_at = timezone.now()
-    invocation.save()
+    _write_patiently(invocation.save, what=f"the result of invocation {invocation.pk}")
     return invocation
 
 
@@ -223,8 +224,34 @@ def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:
     invocation.status = Invocation.Status.FAILED
     invocation.failure_reason = reason
     invocation.finished_at = timezone.now()
-    invocation.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    _write_patiently(
+        lambda: invocation.save(
+            update_fields=["status", "failure_reason", "finished_at", "updated_at"]
+        ),
+        what=f"the failure of invocation {invocation.pk}",
+    )
     return invocation
+
+
+# Waits between attempts to store a result while the database is locked or its connection
+# dropped (about half a minute in all): the code has run, and running it again is no option.
+RESULT_WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def _write_patiently(write: Callable[[], object], *, what: str) -> None:
+    """Run write(), again after each OperationalError or InterfaceError (a locked SQLite file,
+    a PostgreSQL restart or dropped connection) with a fresh connection, and raise only when
+    every retry failed; the stale sweep then fails the run with a reason."""
+    for delay in (*RESULT_WRITE_RETRY_SECONDS, None):
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("could not store %s (%s); retrying in %.1f s", what, exc, delay)
+            connection.close()
+            time.sleep(delay)
 
 
 def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None = None) -> int:

@@ -4,6 +4,9 @@ Workers here beat and sweep every second (their heartbeat lives 3 s), so a death
 seconds; every wait is bounded and fails the test with what was still pending.
 """
 
+from __future__ import annotations
+
+import http.client
 import os
 import signal
 import subprocess
@@ -11,11 +14,17 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
 
 from sandbox.heartbeats import HEARTBEAT_PREFIX
 from sandbox.models import Invocation
@@ -54,17 +63,21 @@ def finished(invocation: Invocation, timeout: float = 90.0) -> Invocation:
 class Worker:
     """One real `celery worker` process on the sandbox queues, with quick heartbeats."""
 
-    def __init__(self, *, redis_url: str, name: str | None = None) -> None:
+    def __init__(
+        self, *, redis_url: str, name: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name or f"w{uuid.uuid4().hex[:6]}@localhost"
         self.redis_url = redis_url
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         env = dict(
             os.environ,
             REDIS_URL=self.redis_url,
             DATABASE_URL=database_url_for_worker(),
             **QUICK_HEARTBEATS,
+            **self.env,
         )
         self.process = subprocess.Popen(
             [
@@ -125,8 +138,8 @@ def workers(redis_url: str, transactional_db: None) -> Iterator[Callable[..., Wo
     queues emptied so no later test's worker runs this test's leftovers."""
     started: list[Worker] = []
 
-    def start(name: str | None = None) -> Worker:
-        worker = Worker(redis_url=redis_url, name=name).start()
+    def start(name: str | None = None, *, on_redis: str | None = None, **env: str) -> Worker:
+        worker = Worker(redis_url=on_redis or redis_url, name=name, env=env).start()
         started.append(worker)
         return worker
 
@@ -185,3 +198,102 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+class WebServer:
+    """gunicorn serving the app on loopback, on the test database and the given Redis."""
+
+    def __init__(self, *, redis_url: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "lambdalab.wsgi",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=database_url_for_worker()),
+        )
+        wait_for_port(self.port, "gunicorn", timeout=60)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Browser:
+    """A signed-in learner talking HTTP to a WebServer; every request is bounded in time."""
+
+    TIMEOUT_SECONDS = 30
+
+    def __init__(self, server: WebServer, user: User) -> None:
+        self.server = server
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        self.cookies = {settings.SESSION_COOKIE_NAME: store.session_key or ""}
+
+    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Reply:
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.server.port, timeout=self.TIMEOUT_SECONDS
+        )
+        if method == "POST" and settings.CSRF_COOKIE_NAME not in self.cookies:
+            self.request("GET", "/sandbox/")  # a page of forms, never cached
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if method == "POST":
+            headers["X-CSRFToken"] = self.cookies[settings.CSRF_COOKIE_NAME]
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urlencode(data or {})
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode(errors="replace")
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            self.cookies.update({name: morsel.value for name, morsel in cookie.items()})
+        return Reply(response.status, text, response.getheader("Location") or "")
+
+    def get(self, path: str) -> Reply:
+        return self.request("GET", path)
+
+    def post(self, path: str, data: dict[str, str] | None = None) -> Reply:
+        return self.request("POST", path, data)
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+    location: str
+
+
+@pytest.fixture
+def web(transactional_db: None) -> Iterator[Callable[..., WebServer]]:
+    started: list[WebServer] = []
+
+    def start(*, redis_url: str) -> WebServer:
+        server = WebServer(redis_url=redis_url)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -349,38 +349,41 @@ def answer_submit(
         raise MockPaused("The interview is paused: resume it to answer.")
     version = item.version
     grade = grade_response(version=version, response=response)
-    try:
-        with transaction.atomic():
-            answer = Answer.objects.create(
-                item=item,
-                answered_at=moment,
-                bool_value=response.bool_value,
-                numeric_value=grade.numeric_value,
-                text_value=response.text.strip()
-                if version.question.type == QuestionType.SHORT
-                else "",
-                correct=grade.correct,
-                score=grade.score,
+    # One transaction for the answer and what it schedules: a database error half-way leaves
+    # neither, and the learner can simply answer again.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                answer = Answer.objects.create(
+                    item=item,
+                    answered_at=moment,
+                    bool_value=response.bool_value,
+                    numeric_value=grade.numeric_value,
+                    text_value=response.text.strip()
+                    if version.question.type == QuestionType.SHORT
+                    else "",
+                    correct=grade.correct,
+                    score=grade.score,
+                )
+                if response.choice_ids:
+                    answer.selected_choices.set(response.choice_ids)
+        except IntegrityError:  # the same answer raced in from a second request
+            return Answer.objects.get(item=item), False
+        card = card_ensure(user=attempt.user, question=version.question, now=moment)
+        if version.question.type == QuestionType.CODE:
+            submission = submission_create(
+                user=attempt.user, version=version, code=response.code, now=moment
             )
-            if response.choice_ids:
-                answer.selected_choices.set(response.choice_ids)
-    except IntegrityError:  # the same answer raced in from a second request
-        return Answer.objects.get(item=item), False
-    card = card_ensure(user=attempt.user, question=version.question, now=moment)
-    if version.question.type == QuestionType.CODE:
-        submission = submission_create(
-            user=attempt.user, version=version, code=response.code, now=moment
-        )
-        answer.submission = submission
-        answer.save(update_fields=["submission"])
-    elif grade.correct is not None and schedules_on_answer(attempt):
-        card_review(
-            card=card,
-            rating=suggested_rating(correct=grade.correct, score=grade.score),
-            suggested=suggested_rating(correct=grade.correct, score=grade.score),
-            now=moment,
-            answer=answer,
-        )
+            answer.submission = submission
+            answer.save(update_fields=["submission"])
+        elif grade.correct is not None and schedules_on_answer(attempt):
+            card_review(
+                card=card,
+                rating=suggested_rating(correct=grade.correct, score=grade.score),
+                suggested=suggested_rating(correct=grade.correct, score=grade.score),
+                now=moment,
+                answer=answer,
+            )
     return answer, True
 
 
