@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "lambdalab.middleware.ContentSecurityPolicyMiddleware",
+    "lambdalab.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,7 +130,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker write to the same file: wait for locks instead of
     # failing, and let readers proceed while a write is under way.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env_int("SQLITE_TIMEOUT_SECONDS", 20),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -335,11 +336,25 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
-# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker.
+# Each sandbox worker refreshes its heartbeat key (sandbox/heartbeats.py) this often, the key
+# lives this long, and the heartbeat thread runs the sweeps below this often.
+SANDBOX_HEARTBEAT_INTERVAL_SECONDS = env_int("SANDBOX_HEARTBEAT_INTERVAL_SECONDS", 5)
+SANDBOX_HEARTBEAT_TTL_SECONDS = env_int("SANDBOX_HEARTBEAT_TTL_SECONDS", 15)
+SANDBOX_SWEEP_INTERVAL_SECONDS = env_int("SANDBOX_SWEEP_INTERVAL_SECONDS", 60)
+# Sandbox workers to route functions to (sandbox/routing.py), as Celery node names separated by
+# commas; empty: every worker whose heartbeat is fresh.
+SANDBOX_WORKERS = env_list("SANDBOX_WORKERS", [])
+# A queued invocation whose task has not started after this long is sent again (a Redis that
+# lost its data lost the task); one routed to a worker whose heartbeat stopped is re-routed at
+# once. Tasks are idempotent: a second copy finds the invocation claimed and does nothing.
+SANDBOX_REQUEUE_SECONDS = env_int("SANDBOX_REQUEUE_SECONDS", 300)
+# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker,
+# queued work to send again.
 SANDBOX_STALE_SWEEPS = [
     "sandbox.execution.invocations_sweep_stale",
     "learn.practice.execution.submissions_sweep_stale",
     "sandbox.execution.invocations_prune",
+    "sandbox.services.invocations_resend",
 ]
 # Finished invocations kept per function (each holds its code, event and payload); older ones
 # are deleted by the sweep above, which the history page says.
@@ -348,6 +363,15 @@ SANDBOX_HISTORY_PER_FUNCTION = env_int("SANDBOX_HISTORY_PER_FUNCTION", 200)
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
 SANDBOX_CONSOLE_WAIT_SECONDS = env_int("SANDBOX_CONSOLE_WAIT_SECONDS", 2)
+# Asynchronous invocations (InvocationType Event): the waits before the two retries after a
+# function error (Lambda's: one minute, then two), and the backoff after a throttle (from the
+# first figure, doubling, up to the second), as on Lambda.
+SANDBOX_API_ASYNC_RETRY_DELAYS = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_RETRY_DELAYS", ["60", "120"])
+]
+SANDBOX_API_ASYNC_THROTTLE_BACKOFF = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_THROTTLE_BACKOFF", ["1", "300"])
+]
 # A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
 # refuse them with a clear message instead of Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -293,13 +293,23 @@ def burst_timeline(*, experiment: Experiment) -> charts.Timeline:
     return charts.burst_timeline(runs=list(invocations))
 
 
-def tuning_summary(*, experiment: Experiment) -> charts.TuningSummary:
-    """A tuning run's figures per memory size and its chart (see charts)."""
-    invocations = experiment.invocations.order_by("memory_size_mb", "pk").defer("log", "event")
+def tuning_summary(*, experiment: Experiment, cold_start_rate: float = 0.1) -> charts.TuningSummary:
+    """A tuning run's figures per memory size, priced with cold_start_rate (0..1) of
+    invocations cold, and its charts (see charts.tuning_summary)."""
+    invocations = experiment.invocations.order_by("memory_size_mb", "pk").only(
+        "pk",
+        "status",
+        "memory_size_mb",
+        "cold_start",
+        "duration_ms",
+        "billed_duration_ms",
+        "init_duration_ms",
+    )
     return charts.tuning_summary(
         runs=list(invocations),
         memory_sizes=experiment.memory_sizes,
         architecture=experiment.function.architecture,
+        cold_start_rate=cold_start_rate,
     )
 
 
