@@ -79,11 +79,13 @@ INSTALLED_APPS = [
     "sandbox",
     "sandbox.api",
     "sandbox.aws",
+    "sandbox.triggers",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "lambdalab.middleware.ContentSecurityPolicyMiddleware",
+    "lambdalab.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +130,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker write to the same file: wait for locks instead of
     # failing, and let readers proceed while a write is under way.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env_int("SQLITE_TIMEOUT_SECONDS", 20),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -190,6 +192,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # scripts/services.py --moto). Empty means not running; the pages that need them say so.
 LAB_SERVICES_URL = os.environ.get("LAB_SERVICES_URL", "")
 LAB_REGION = "us-east-1"
+# How long an environment's execution-role credentials are valid (IAM's longest role session).
+LAB_SESSION_SECONDS = env_int("LAB_SESSION_SECONDS", 12 * 3600)
+# SQS event source mappings: each poll waits this long for messages (SQS long polling), at most
+# this many batches of one mapping run at once (fewer if the function's concurrency is lower),
+# and a poller that was throttled or could not reach the queue waits this long to try again.
+TRIGGERS_SQS_WAIT_SECONDS = env_int("TRIGGERS_SQS_WAIT_SECONDS", 2)
+TRIGGERS_SQS_MAX_POLLERS = env_int("TRIGGERS_SQS_MAX_POLLERS", 5)
+TRIGGERS_SQS_BACKOFF_SECONDS = env_int("TRIGGERS_SQS_BACKOFF_SECONDS", 2)
 
 
 def redis_cache_url(broker_url: str) -> str:
@@ -269,7 +279,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_SANDBOX_QUEUE = "sandbox"
-CELERY_TASK_ROUTES = {"sandbox.tasks.*": {"queue": CELERY_SANDBOX_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "sandbox.tasks.*": {"queue": CELERY_SANDBOX_QUEUE},
+    # Pollers run the functions they feed in the worker's pool.
+    "sandbox.triggers.tasks.*": {"queue": CELERY_SANDBOX_QUEUE},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task taken by a worker that died before acknowledging it is delivered again after this
 # long: just over the longest invocation (900 s timeout + 10 s INIT). Tasks are idempotent, so a
@@ -283,6 +297,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "study-expire-inactive-sessions": {
         "task": "learn.study.tasks.expire_inactive_sessions",
         "schedule": 300.0,
+    },
+    # Restarts an event source mapping's poller that a worker restart stopped.
+    "triggers-sqs-pollers": {
+        "task": "sandbox.triggers.tasks.sqs_pollers_ensure",
+        "schedule": 30.0,
     },
 }
 
@@ -319,11 +338,25 @@ SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = env_int("SANDBOX_USER_MAX_CONCURRENT_I
 SANDBOX_LAB_MAX_BURST = env_int("SANDBOX_LAB_MAX_BURST", 12)
 # A running invocation older than its timeout plus this is taken as lost with its worker.
 SANDBOX_STALE_GRACE_SECONDS = env_int("SANDBOX_STALE_GRACE_SECONDS", 60)
-# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker.
+# Each sandbox worker refreshes its heartbeat key (sandbox/heartbeats.py) this often, the key
+# lives this long, and the heartbeat thread runs the sweeps below this often.
+SANDBOX_HEARTBEAT_INTERVAL_SECONDS = env_int("SANDBOX_HEARTBEAT_INTERVAL_SECONDS", 5)
+SANDBOX_HEARTBEAT_TTL_SECONDS = env_int("SANDBOX_HEARTBEAT_TTL_SECONDS", 15)
+SANDBOX_SWEEP_INTERVAL_SECONDS = env_int("SANDBOX_SWEEP_INTERVAL_SECONDS", 60)
+# Sandbox workers to route functions to (sandbox/routing.py), as Celery node names separated by
+# commas; empty: every worker whose heartbeat is fresh.
+SANDBOX_WORKERS = env_list("SANDBOX_WORKERS", [])
+# A queued invocation whose task has not started after this long is sent again (a Redis that
+# lost its data lost the task); one routed to a worker whose heartbeat stopped is re-routed at
+# once. Tasks are idempotent: a second copy finds the invocation claimed and does nothing.
+SANDBOX_REQUEUE_SECONDS = env_int("SANDBOX_REQUEUE_SECONDS", 300)
+# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker,
+# queued work to send again.
 SANDBOX_STALE_SWEEPS = [
     "sandbox.execution.invocations_sweep_stale",
     "learn.practice.execution.submissions_sweep_stale",
     "sandbox.execution.invocations_prune",
+    "sandbox.services.invocations_resend",
 ]
 # Finished invocations kept per function (each holds its code, event and payload); older ones
 # are deleted by the sweep above, which the history page says.
@@ -332,6 +365,15 @@ SANDBOX_HISTORY_PER_FUNCTION = env_int("SANDBOX_HISTORY_PER_FUNCTION", 200)
 # timeout and INIT (time queued behind others); the console waits this long before polling.
 SANDBOX_API_QUEUE_WAIT_SECONDS = env_int("SANDBOX_API_QUEUE_WAIT_SECONDS", 30)
 SANDBOX_CONSOLE_WAIT_SECONDS = env_int("SANDBOX_CONSOLE_WAIT_SECONDS", 2)
+# Asynchronous invocations (InvocationType Event): the waits before the two retries after a
+# function error (Lambda's: one minute, then two), and the backoff after a throttle (from the
+# first figure, doubling, up to the second), as on Lambda.
+SANDBOX_API_ASYNC_RETRY_DELAYS = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_RETRY_DELAYS", ["60", "120"])
+]
+SANDBOX_API_ASYNC_THROTTLE_BACKOFF = [
+    float(s) for s in env_list("SANDBOX_API_ASYNC_THROTTLE_BACKOFF", ["1", "300"])
+]
 # A sandbox event may be 6 MB (Lambda's limit); accept larger request bodies so the console can
 # refuse them with a clear message instead of Django's bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

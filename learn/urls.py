@@ -28,4 +28,15 @@ urlpatterns = [
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
     path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),
     path("instructor/lessons/<slug:slug>/export/", instructor.lesson_export, name="lesson_export"),
+    path("instructor/lessons/<slug:slug>/edit/", instructor.lesson_edit_page, name="lesson_edit"),
+    path(
+        "instructor/lessons/<slug:slug>/edit/preview/",
+        instructor.lesson_edit_preview,
+        name="lesson_edit_preview",
+    ),
+    path(
+        "instructor/lessons/<slug:slug>/edit/run/",
+        instructor.lesson_try_it_run,
+        name="lesson_try_it_run",
+    ),
 ]

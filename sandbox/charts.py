@@ -205,105 +205,312 @@ def nice_step(raw: float) -> float:
 # ---------------------------------------------------------------- memory tuning
 
 
+@dataclass(frozen=True)
+class Spread:
+    """Several measurements of one figure: how many, their mean and their range."""
+
+    n: int
+    mean: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread | None:
+        """The spread of values (rounded to 0.01), or None when there are none."""
+        numbers = list(values)
+        if not numbers:
+            return None
+        return cls(
+            n=len(numbers),
+            mean=round(mean(numbers), 2),
+            low=round(min(numbers), 2),
+            high=round(max(numbers), 2),
+        )
+
+    def overlaps(self, other: Spread) -> bool:
+        return self.low <= other.high and other.low <= self.high
+
+
 @dataclass
 class TuningPoint:
     memory_mb: int
     runs: int
-    cold_init_ms: float | None
-    avg_duration_ms: float | None
-    avg_billed_ms: float | None
-    cost_per_million: Decimal | None
     errors: int
-    # Chart geometry (filled in by tuning_summary).
-    x: float = 0.0
-    duration_y: float = 0.0
-    cost_y: float = 0.0
+    init: Spread | None  # Init Duration of the cold starts
+    cold: Spread | None  # the cold starts' own invocation duration
+    warm: Spread | None  # invocation duration in a warm environment
+    # Per invocation at the chosen cold-start rate, INIT billed (since 1 Aug 2025), with the
+    # range the runs' slowest and fastest give; and the same under the rule before.
+    cost: Decimal | None = None
+    cost_low: Decimal | None = None
+    cost_high: Decimal | None = None
+    cost_before_2025: Decimal | None = None
+
+    @property
+    def cost_per_million(self) -> Decimal | None:
+        return None if self.cost is None else (self.cost * 1_000_000).quantize(Decimal("0.0001"))
+
+    @property
+    def cost_spread(self) -> Spread | None:
+        if self.cost is None or self.cost_low is None or self.cost_high is None:
+            return None
+        million = 1_000_000
+        return Spread(
+            n=min(s.n for s in (self.init, self.cold, self.warm) if s is not None),
+            mean=float(self.cost * million),
+            low=float(self.cost_low * million),
+            high=float(self.cost_high * million),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one figure says across the memory sizes, in words.
+
+    best is the size with the lowest mean when it is lower beyond the noise of every other
+    size; ties are the sizes within noise of the lowest mean (their runs' ranges overlap its
+    range), as AWS Lambda Power Tuning reads its results rather than naming a winner by a hair.
+    """
+
+    figure: str
+    best: int | None
+    lowest: int | None
+    ties: tuple[int, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class RangeBar:
+    label: str
+    x: float
+    mean_y: float
+    low_y: float
+    high_y: float
+    spread: Spread
+
+
+@dataclass(frozen=True)
+class RangeChart:
+    """One figure per memory size: a dot at the mean and a line from the lowest run to the
+    highest, on its own scale from 0."""
+
+    key: str
+    title: str
+    unit: str
+    bars: list[RangeBar]
+    axis: list[tuple[str, float]]  # each memory size's label (in MB) and x
+    maximum: float
+    width: float = 320.0
+    height: float = 200.0
+    plot_left: float = 48.0
+    plot_right: float = 312.0
+    plot_top: float = 14.0
+    plot_bottom: float = 170.0
 
 
 @dataclass
 class TuningSummary:
     points: list[TuningPoint]
     pending: int
-    width: float
-    height: float
-    plot_top: float
-    plot_bottom: float
-    plot_left: float
-    plot_right: float
-    max_duration_ms: float
-    max_cost: Decimal
-    duration_path: str
-    cost_path: str
-    cheapest: TuningPoint | None
-    fastest: TuningPoint | None
+    cold_start_rate: float
+    charts: list[RangeChart]
+    verdicts: list[Verdict]
+    runs_per_size: int
 
 
-TUNING_WIDTH, TUNING_HEIGHT = 640.0, 300.0
+# How much a duration may differ and still bill the same: Lambda bills in 1 ms steps.
+BILLING_STEP_MS = 1.0
 
 
 def tuning_summary(
-    *, runs: Iterable[Run], memory_sizes: Iterable[int], architecture: str
+    *,
+    runs: Iterable[Run],
+    memory_sizes: Iterable[int],
+    architecture: str,
+    cold_start_rate: float = 0.1,
 ) -> TuningSummary:
-    """Per memory size: average duration of the warm runs (or the only run), INIT of the cold
-    one, and the cost of a million such invocations at that average; plus the chart's geometry
-    (both lines scaled to their own maximum, sizes evenly spaced left to right)."""
+    """Per memory size: the spread of Init Duration over the cold starts, of invocation
+    duration over the cold and the warm runs, and the cost per invocation when
+    cold_start_rate (0..1) of invocations are cold; verdicts that say which differences are
+    beyond noise; and three charts (INIT, warm duration, cost per million).
+
+    Each run is priced on its own (billed duration rounded up per invocation, INIT included on
+    cold starts since 1 Aug 2025); the cost's range takes every figure at its lowest, then at
+    its highest. Raises ValueError for a rate outside 0..1.
+    """
+    if not 0.0 <= cold_start_rate <= 1.0:
+        raise ValueError("cold_start_rate must be within 0..1")
     invocations = list(runs)
+    sizes = list(memory_sizes)
     points = []
-    for size in memory_sizes:
+    for size in sizes:
         at_size = [i for i in invocations if i.memory_size_mb == size]
         done = [i for i in at_size if i.status == SUCCESS and i.duration_ms is not None]
-        warm = [i for i in done if not i.cold_start] or done
         cold = [i for i in done if i.cold_start]
-        avg = mean(i.duration_ms or 0.0 for i in warm) if warm else None
-        avg_billed = mean(float(i.billed_duration_ms or 0) for i in warm) if warm else None
-        cost = (
-            pricing.invocation_cost(
-                duration_ms=avg, memory_mb=size, architecture=architecture, bill_init=False
-            )
-            * 1_000_000
-            if avg is not None
-            else None
+        warm = [i for i in done if not i.cold_start]
+        point = TuningPoint(
+            memory_mb=size,
+            runs=len(at_size),
+            errors=sum(1 for i in at_size if i.status not in PENDING and i.status != SUCCESS),
+            init=Spread.of(i.init_duration_ms or 0.0 for i in cold),
+            cold=Spread.of(i.duration_ms for i in cold),
+            warm=Spread.of(i.duration_ms for i in warm),
         )
-        points.append(
-            TuningPoint(
-                memory_mb=size,
-                runs=len(at_size),
-                cold_init_ms=cold[0].init_duration_ms if cold else None,
-                avg_duration_ms=round(avg, 2) if avg is not None else None,
-                avg_billed_ms=avg_billed,
-                cost_per_million=cost.quantize(Decimal("0.0001")) if cost is not None else None,
-                errors=sum(1 for i in at_size if i.status not in PENDING and i.status != SUCCESS),
-            )
-        )
-    width, height = TUNING_WIDTH, TUNING_HEIGHT
-    left, right, top, bottom = 70.0, width - 70.0, 20.0, height - 50.0
-    measured = [p for p in points if p.avg_duration_ms is not None]
-    max_duration = max((p.avg_duration_ms or 0.0 for p in measured), default=1.0) or 1.0
-    max_cost = max((p.cost_per_million or Decimal(0) for p in measured), default=Decimal(1))
-    max_cost = max_cost or Decimal(1)
-    step = (right - left) / max(len(points) - 1, 1)
-    for index, point in enumerate(points):
-        point.x = left + index * step if len(points) > 1 else (left + right) / 2
-        if point.avg_duration_ms is not None:
-            point.duration_y = bottom - (point.avg_duration_ms / max_duration) * (bottom - top)
-        if point.cost_per_million is not None:
-            point.cost_y = bottom - float(point.cost_per_million / max_cost) * (bottom - top)
+        _price(point, cold=cold, warm=warm, architecture=architecture, rate=cold_start_rate)
+        points.append(point)
+    charts_ = [
+        _range_chart(
+            "init", "Init Duration (cold starts)", "ms", [(p.memory_mb, p.init) for p in points]
+        ),
+        _range_chart(
+            "warm", "Invocation duration (warm)", "ms", [(p.memory_mb, p.warm) for p in points]
+        ),
+        _range_chart(
+            "cost",
+            f"Cost per million at {cold_start_rate:.0%} cold starts",
+            "$",
+            [(p.memory_mb, p.cost_spread) for p in points],
+        ),
+    ]
+    verdicts = [
+        _verdict("Init Duration", [(p.memory_mb, p.init) for p in points], billing_step=False),
+        _verdict("Invocation duration", [(p.memory_mb, p.warm) for p in points], billing_step=True),
+        _verdict(
+            "Cost per invocation",
+            [(p.memory_mb, p.cost_spread) for p in points],
+            billing_step=False,
+        ),
+    ]
+    per_size = max(
+        (len([i for i in invocations if i.memory_size_mb == s]) for s in sizes), default=0
+    )
     return TuningSummary(
         points=points,
         pending=sum(1 for i in invocations if i.status in PENDING),
-        width=width,
-        height=height,
-        plot_top=top,
-        plot_bottom=bottom,
-        plot_left=left,
-        plot_right=right,
-        max_duration_ms=max_duration,
-        max_cost=max_cost,
-        duration_path=svg_path([(p.x, p.duration_y) for p in measured]),
-        cost_path=svg_path([(p.x, p.cost_y) for p in measured if p.cost_per_million is not None]),
-        cheapest=min(measured, key=lambda p: p.cost_per_million or Decimal(0), default=None),
-        fastest=min(measured, key=lambda p: p.avg_duration_ms or 0.0, default=None),
+        cold_start_rate=cold_start_rate,
+        charts=charts_,
+        verdicts=verdicts,
+        runs_per_size=per_size,
     )
+
+
+def _run_cost(run: Run, *, memory_mb: int, architecture: str, bill_init: bool) -> Decimal:
+    return pricing.invocation_cost(
+        duration_ms=run.duration_ms,
+        memory_mb=memory_mb,
+        architecture=architecture,
+        init_duration_ms=(run.init_duration_ms or 0.0) if run.cold_start else 0.0,
+        bill_init=bill_init,
+    )
+
+
+def _price(
+    point: TuningPoint, *, cold: list[Run], warm: list[Run], architecture: str, rate: float
+) -> None:
+    """Fill in point's costs. A size with no cold start (or no warm run) can only be priced at
+    a rate that needs none of them."""
+    if (rate > 0 and not cold) or (rate < 1 and not warm) or not (cold or warm):
+        return
+
+    def costs(runs: list[Run], bill_init: bool) -> list[Decimal]:
+        return [
+            _run_cost(r, memory_mb=point.memory_mb, architecture=architecture, bill_init=bill_init)
+            for r in runs
+        ]
+
+    share = Decimal(str(rate))
+    cold_now, warm_now = costs(cold, True), costs(warm, True)
+    cold_then = costs(cold, False)
+
+    def blend(cold_value: Decimal, warm_value: Decimal) -> Decimal:
+        return share * cold_value + (1 - share) * warm_value
+
+    def avg(values: list[Decimal]) -> Decimal:
+        return sum(values, Decimal(0)) / len(values) if values else Decimal(0)
+
+    point.cost = blend(avg(cold_now), avg(warm_now))
+    point.cost_low = blend(min(cold_now, default=Decimal(0)), min(warm_now, default=Decimal(0)))
+    point.cost_high = blend(max(cold_now, default=Decimal(0)), max(warm_now, default=Decimal(0)))
+    point.cost_before_2025 = blend(avg(cold_then), avg(warm_now))
+
+
+def _verdict(
+    figure: str, spreads: list[tuple[int, Spread | None]], *, billing_step: bool
+) -> Verdict:
+    measured = [(size, s) for size, s in spreads if s is not None]
+    if not measured:
+        return Verdict(figure, None, None, (), f"{figure}: nothing measured yet.")
+    lowest_size, lowest = min(measured, key=lambda item: item[1].mean)
+    others = [(size, s) for size, s in measured if size != lowest_size]
+    if not others:
+        return Verdict(figure, None, lowest_size, (), f"{figure}: only one size measured.")
+    if min(s.n for _, s in measured) < 2:
+        return Verdict(
+            figure,
+            None,
+            lowest_size,
+            (),
+            f"{figure}: one run per size shows no spread, so no difference can be told from "
+            "noise. Run each size at least twice.",
+        )
+    ties = tuple(size for size, s in others if s.overlaps(lowest))
+    means = [s.mean for _, s in measured]
+    if billing_step and max(means) - min(means) < BILLING_STEP_MS:
+        text = (
+            f"{figure}: every size is within {BILLING_STEP_MS:g} ms of the others "
+            f"({min(means):g}-{max(means):g} ms), and Lambda bills in 1 ms steps, so no size is "
+            "faster in any way that matters."
+        )
+        return Verdict(figure, None, lowest_size, tuple(size for size, _ in others), text)
+    if len(ties) == len(others):
+        text = (
+            f"{figure}: within noise. Every size's runs overlap those of {lowest_size} MB, the "
+            "lowest on average, so this run cannot say that any size is lower."
+        )
+        return Verdict(figure, None, lowest_size, ties, text)
+    if ties:
+        names = ", ".join(f"{size} MB" for size in ties)
+        text = (
+            f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), but {names} "
+            f"{'is' if len(ties) == 1 else 'are'} within noise of it (the runs overlap)."
+        )
+        return Verdict(figure, None, lowest_size, ties, text)
+    text = (
+        f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), beyond the noise "
+        "of every other size."
+    )
+    return Verdict(figure, lowest_size, lowest_size, (), text)
+
+
+def _range_chart(
+    key: str, title: str, unit: str, spreads: list[tuple[int, Spread | None]]
+) -> RangeChart:
+    chart = RangeChart(key=key, title=title, unit=unit, bars=[], axis=[], maximum=0.0)
+    maximum = max((s.high for _, s in spreads if s is not None), default=0.0) or 1.0
+    left, right = chart.plot_left, chart.plot_right
+    top, bottom = chart.plot_top, chart.plot_bottom
+    step = (right - left) / max(len(spreads), 1)
+
+    def y(value: float) -> float:
+        return round(bottom - value / maximum * (bottom - top), 1)
+
+    bars = [
+        RangeBar(
+            label=f"{size} MB",
+            x=round(left + step * (index + 0.5), 1),
+            mean_y=y(s.mean),
+            low_y=y(s.low),
+            high_y=y(s.high),
+            spread=s,
+        )
+        for index, (size, s) in enumerate(spreads)
+        if s is not None
+    ]
+    axis = [
+        (f"{size}", round(left + step * (index + 0.5), 1))
+        for index, (size, _) in enumerate(spreads)
+    ]
+    return RangeChart(key=key, title=title, unit=unit, bars=bars, axis=axis, maximum=maximum)
 
 
 def svg_path(points: Sequence[tuple[float, float]]) -> str:

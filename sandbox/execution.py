@@ -13,13 +13,14 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from sandbox.models import Experiment, Invocation
 
 __all__ = [
     "MAX_RUNS_PER_SIZE",
+    "TUNING_INVOCATIONS_PER_RUN",
     "TUNING_MEMORY_SIZES",
     "ExecutionFailed",
     "InvocationResult",
@@ -37,6 +39,8 @@ __all__ = [
     "function_retire",
     "invocation_execute",
     "invocation_fail",
+    "invocation_handle",
+    "invocation_interrupt",
     "invocation_store_result",
     "invocations_sweep_stale",
     "invoke",
@@ -47,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 TUNING_MEMORY_SIZES = (128, 256, 512, 1024, 1769, 3008)
 MAX_RUNS_PER_SIZE = 5
+# A tuning run at one size: a cold start in a fresh environment, then one warm invocation.
+TUNING_INVOCATIONS_PER_RUN = 2
 
 
 class ExecutionFailed(Exception):
@@ -58,7 +64,11 @@ class ExecutionFailed(Exception):
 
 
 def invoke(
-    *, config: Mapping[str, Any], event: Any, gate: Callable[[], None] | None = None
+    *,
+    config: Mapping[str, Any],
+    event: Any,
+    gate: Callable[[], None] | None = None,
+    handle: str | None = None,
 ) -> InvocationResult:
     """Run event through the function config describes (FunctionSpec.to_config()'s keys) in
     this process's EnvironmentPool, and return the engine's result.
@@ -67,7 +77,8 @@ def invoke(
     ExecutionFailed when nothing could be run: an invalid configuration, a worker whose jail
     does not work (code never runs unsandboxed), or any fault of the engine itself. gate, when
     given, is called by the engine once the invocation is admitted and its environment chosen,
-    right before it runs (see EnvironmentPool.invoke's on_admitted).
+    right before it runs (see EnvironmentPool.invoke's on_admitted). handle names the run for
+    invocation_interrupt.
     """
     from sandbox.pool import get_pool
 
@@ -76,7 +87,7 @@ def invoke(
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
     try:
-        return get_pool().invoke(spec, event, on_admitted=gate)
+        return get_pool().invoke(spec, event, on_admitted=gate, handle=handle)
     except JailUnavailable as exc:
         raise ExecutionFailed(
             f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
@@ -84,6 +95,24 @@ def invoke(
     except Exception as exc:
         logger.exception("the engine failed to run %s", spec.name)
         raise ExecutionFailed(f"The sandbox failed: {exc!r}") from None
+
+
+def invocation_handle(*, invocation_id: int) -> str:
+    """The name an invocation runs under in the pool (EnvironmentPool.invoke's handle)."""
+    return f"invocation-{invocation_id}"
+
+
+def invocation_interrupt(*, invocation_id: int, reason: str) -> bool:
+    """Stop the invocation if it runs in this process's pool: its processes are killed when
+    this returns, and the task running it stores the result (status `stopped`, reason as the
+    error message). False when it does not run here; the pool then stops it if it arrives
+    within a minute (the stop overtook it between its claim and the engine)."""
+    from sandbox.pool import pool_if_started
+
+    pool = pool_if_started()
+    if pool is None:
+        return False  # not a sandbox worker, or one that has run nothing yet
+    return pool.stop(invocation_handle(invocation_id=invocation_id), reason)
 
 
 def function_retire(*, namespace: str, name: str) -> int:
@@ -143,7 +172,12 @@ def invocation_execute(
             invocation.started_at = timezone.now()
 
     try:
-        result = invoke(config=invocation.config, event=event, gate=released)
+        result = invoke(
+            config=invocation.config,
+            event=event,
+            gate=released,
+            handle=invocation_handle(invocation_id=invocation.pk),
+        )
     except ExecutionFailed as exc:
         return invocation_fail(invocation=invocation, reason=str(exc))
     return invocation_store_result(invocation=invocation, result=result)
@@ -168,14 +202,20 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
     invocation.invoke_ended_at = result.ended_at or None
     invocation.init_started_at = result.init_started_at
     invocation.init_ended_at = result.init_ended_at
-    if result.status == Invocation.Status.THROTTLED:
-        # Refused before anything ran: no start (cold or warm), no duration, no memory used,
-        # nothing billed. The engine's zeros would read as a run of 0 ms in a warm environment.
+    if result.status == Invocation.Status.THROTTLED or (
+        result.status == Invocation.Status.STOPPED and not result.environment_id
+    ):
+        # Refused (or stopped) before anything ran: no start (cold or warm), no duration, no
+        # memory used, nothing billed. The engine's zeros would read as a 0 ms warm run.
         invocation.cold_start = None
         invocation.duration_ms = invocation.billed_duration_ms = None
         invocation.billed_duration_with_init_ms = invocation.max_memory_used_mb = None
+    if result.status == Invocation.Status.STOPPED and result.error:
+        reason = str(result.error.get("errorMessage", "")).rsplit(" Error: ", 1)[-1]
+        when = "while it ran" if result.environment_id else "before it ran"
+        invocation.failure_reason = f"{reason} {when}."
     invocation.finished_at = timezone.now()
-    invocation.save()
+    _write_patiently(invocation.save, what=f"the result of invocation {invocation.pk}")
     return invocation
 
 
@@ -184,22 +224,53 @@ def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:
     invocation.status = Invocation.Status.FAILED
     invocation.failure_reason = reason
     invocation.finished_at = timezone.now()
-    invocation.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    _write_patiently(
+        lambda: invocation.save(
+            update_fields=["status", "failure_reason", "finished_at", "updated_at"]
+        ),
+        what=f"the failure of invocation {invocation.pk}",
+    )
     return invocation
+
+
+# Waits between attempts to store a result while the database is locked or its connection
+# dropped (about half a minute in all): the code has run, and running it again is no option.
+RESULT_WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def _write_patiently(write: Callable[[], object], *, what: str) -> None:
+    """Run write(), again after each OperationalError or InterfaceError (a locked SQLite file,
+    a PostgreSQL restart or dropped connection) with a fresh connection, and raise only when
+    every retry failed; the stale sweep then fails the run with a reason."""
+    for delay in (*RESULT_WRITE_RETRY_SECONDS, None):
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("could not store %s (%s); retrying in %.1f s", what, exc, delay)
+            connection.close()
+            time.sleep(delay)
 
 
 def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None = None) -> int:
     """Fail invocations left `running` by a worker that died; return how many.
 
     An invocation is stale when it has run longer than its timeout plus
-    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), or, given
-    worker, when that worker (just restarted under the same name) owns it. Bursts and tuning
-    runs get extra slack since their invocations wait for each other.
+    SANDBOX_STALE_GRACE_SECONDS (the engine always ends a run by its timeout), when the worker
+    running it has stopped its heartbeat (heartbeats.workers_gone), or, given worker, when that
+    worker (just restarted under the same name) owns it. Bursts and tuning runs get extra slack
+    since their invocations wait for each other.
     """
     now = now or timezone.now()
     grace = settings.SANDBOX_STALE_GRACE_SECONDS
     running = Invocation.objects.filter(status=Invocation.Status.RUNNING)
     stale = [] if worker is None else list(running.filter(worker=worker))
+    owners = set(running.exclude(worker="").values_list("worker", flat=True).distinct())
+    gone = heartbeats.workers_gone(hostnames=owners - {worker})
+    if gone:
+        stale += list(running.filter(worker__in=gone).exclude(pk__in=[i.pk for i in stale]))
     for invocation in running.exclude(pk__in=[i.pk for i in stale]).only(
         "config", "started_at", "experiment_id"
     ):
@@ -207,7 +278,7 @@ def invocations_sweep_stale(*, now: datetime | None = None, worker: str | None =
         # INIT may take up to 10 s before the handler's own timeout starts.
         limit = timeout_s + 10 + grace
         if invocation.experiment_id:
-            limit *= MAX_RUNS_PER_SIZE * len(TUNING_MEMORY_SIZES)
+            limit *= MAX_RUNS_PER_SIZE * TUNING_INVOCATIONS_PER_RUN * len(TUNING_MEMORY_SIZES)
         if invocation.started_at and invocation.started_at < now - timedelta(seconds=limit):
             stale.append(invocation)
     reason = "The sandbox worker stopped while this invocation was running, so no result came back."
@@ -317,13 +388,39 @@ def burst_execute(*, experiment_id: int, worker: str = "") -> None:
 
 def tuning_execute(*, experiment_id: int, worker: str = "") -> None:
     """Run a tuning experiment's invocations one after another (smallest memory first), so
-    no two compete for the CPU and each size's first run is its cold start."""
+    no two compete for the CPU.
+
+    They come in pairs (see TUNING_INVOCATIONS_PER_RUN): before the first of each pair the
+    tuning namespace's environments of this function are shut down, so it is a cold start in a
+    fresh environment and the second a warm invocation of that one. What each turned out to be
+    is recorded from the engine's own cold_start, never assumed. At the end the last
+    environment is shut down too: nothing invokes it again.
+    """
     if not experiment_claim(experiment_id=experiment_id, worker=worker):
         return
-    ids = list(
-        Invocation.objects.filter(experiment_id=experiment_id, status=Invocation.Status.QUEUED)
+    queued = list(
+        Invocation.objects.filter(experiment_id=experiment_id)
         .order_by("memory_size_mb", "pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "status", "memory_size_mb", "namespace", "config__name")
     )
-    for pk in ids:
+    index_at_size: dict[int | None, int] = {}
+    last: tuple[str, str] | None = None
+    for pk, status, size, namespace, name in queued:
+        # The position counts finished ones too, so a redelivered run keeps the pairs.
+        index = index_at_size.get(size, 0)
+        index_at_size[size] = index + 1
+        if status != Invocation.Status.QUEUED:
+            continue
+        last = (namespace, str(name))
+        if index % TUNING_INVOCATIONS_PER_RUN == 0:
+            _retire_quietly(*last)
         invocation_execute(invocation_id=pk, worker=worker)
+    if last is not None:
+        _retire_quietly(*last)
+
+
+def _retire_quietly(namespace: str, name: str) -> None:
+    from sandbox.pool import get_pool
+
+    with contextlib.suppress(JailUnavailable):
+        get_pool().retire(namespace, name)

@@ -170,16 +170,37 @@ class TuningForm(forms.Form):
     memory_sizes = forms.TypedMultipleChoiceField(
         choices=[(size, f"{size} MB") for size in TUNING_MEMORY_SIZES],
         coerce=int,
-        initial=[128, 256, 512, 1024, 1769],
+        initial=[128, 512, 1024, 1769],
         widget=forms.CheckboxSelectMultiple,
     )
     runs_per_size = forms.IntegerField(
         min_value=1,
         max_value=MAX_RUNS_PER_SIZE,
         initial=3,
-        help_text="The first run of each size is a cold start; the average uses the warm ones.",
+        help_text=(
+            "Each run starts a fresh environment (a cold start, INIT measured) and then invokes "
+            "it once more warm: several runs show how much the figures vary."
+        ),
     )
     event = forms.CharField(strip=False, initial="{}", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ColdStartRateForm(forms.Form):
+    """The share of cold starts the tuning lab prices invocations at (read from the query)."""
+
+    cold_rate = forms.IntegerField(
+        label="Cold starts (% of invocations)",
+        min_value=0,
+        max_value=100,
+        initial=10,
+        help_text="Since 1 Aug 2025 a cold start's INIT is billed as part of its duration.",
+    )
+
+    def rate(self) -> float:
+        """The chosen rate as a fraction, or the initial 10% when the form is not valid."""
+        if self.is_valid():
+            return self.cleaned_data["cold_rate"] / 100
+        return 0.1
 
 
 class RateForm(forms.Form):

@@ -181,6 +181,7 @@ class Invocation(TimeStampedModel):
         CRASH = "crash", "Runtime exited"
         THROTTLED = "throttled", "Throttled"
         FAILED = "failed", "Not run"  # the sandbox itself failed; see failure_reason
+        STOPPED = "stopped", "Stopped by an instructor"  # queued or running; see failure_reason
 
     PENDING = (Status.QUEUED, Status.RUNNING)
 

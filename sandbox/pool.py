@@ -50,6 +50,12 @@ def get_pool() -> EnvironmentPool:
         return _pool
 
 
+def pool_if_started() -> EnvironmentPool | None:
+    """The process's pool if it has one; never creates it (a worker of other queues has none)."""
+    with _lock:
+        return _pool
+
+
 def shutdown_pool() -> None:
     global _pool
     with _lock:

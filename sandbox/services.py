@@ -14,26 +14,26 @@ import struct
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import sandbox_quota
 from learn.practice.models import Submission, SubmissionStatus
-from sandbox import catalog, selectors, tasks
+from sandbox import catalog, heartbeats, routing, selectors, tasks
 from sandbox.engine import FunctionSpec, SpecError
 from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import CONFIG_FIELDS as SPEC_FIELDS
 from sandbox.engine.spec import ZIP_MAX_BYTES, unpack_zip
-from sandbox.execution import MAX_RUNS_PER_SIZE
+from sandbox.execution import MAX_RUNS_PER_SIZE, TUNING_INVOCATIONS_PER_RUN
 from sandbox.models import Experiment, Function, FunctionFile, Invocation, TestEvent
 
 # Far below Lambda's 250 MB: this is what one learner types into an editor.
@@ -218,9 +218,11 @@ def learner_lock(*, user: User) -> None:
 
 
 def _retire_on_commit(function: Function) -> None:
-    """Shut down the function's environments in the worker once the change is committed."""
+    """Shut down the function's environments in every worker once the change is committed."""
     namespace, name = function.namespace, function.name
-    transaction.on_commit(lambda: tasks.function_retire.delay(namespace, name))
+    transaction.on_commit(
+        lambda: routing.task_broadcast(tasks.function_retire, args=[namespace, name])
+    )
 
 
 # ---------------------------------------------------------------- functions
@@ -658,12 +660,14 @@ def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
         )
 
 
-def learner_capacity_check(*, user: User, adding: int) -> None:
+def learner_capacity_check(*, user: User, adding: int, at_once: int | None = None) -> None:
     """Refuse (LimitReached) work past the learner's per-minute rate or in-flight cap.
 
     Counts every way into the sandbox: invocations from the console and labs (and anything else
-    that records an Invocation) and code challenge submissions. Call it inside the transaction
-    that records the new work, after learner_lock(user=...), so the count cannot race.
+    that records an Invocation) and code challenge submissions. at_once is how many of the
+    `adding` can run at the same time (a tuning run's invocations go one after another), when
+    fewer than all. Call it inside the transaction that records the new work, after
+    learner_lock(user=...), so the count cannot race.
     """
     since = timezone.now() - timedelta(minutes=1)
     recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
@@ -680,7 +684,7 @@ def learner_capacity_check(*, user: User, adding: int) -> None:
         user=user, status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
     ).count()
     most = quota.max_concurrent
-    if pending + adding > most:
+    if pending + (adding if at_once is None else min(at_once, adding)) > most:
         raise LimitReached(
             f"You have {pending} invocations queued or running (code challenge runs included); "
             f"at most {most} can be in flight "
@@ -721,18 +725,93 @@ def _new_invocations(
     )
 
 
+QUEUE_UNAVAILABLE = (
+    "The sandbox's queue (Redis) could not be reached, so this was not started and nothing ran. "
+    "Try again in a moment."
+)
+
+
+def _send(task: Any, task_id: int, invocations: list[Invocation], *, refuse: bool = True) -> bool:
+    """Queue task(task_id) for the worker that owns the invocations' function and note that
+    worker on them (until one claims them). When the broker cannot take it, and refuse, fail
+    them at once with the reason, so the learner is told, their in-flight slots are free and
+    nothing waits for a task that does not exist. Returns whether the task was queued."""
+    ids = [invocation.pk for invocation in invocations]
+    now = timezone.now()
+    try:
+        worker = routing.task_send(
+            task, args=[task_id], key=routing.routing_key(function_id=invocations[0].function_id)
+        )
+    except routing.QueueUnavailable:
+        if refuse:
+            Invocation.objects.filter(pk__in=ids, status=Invocation.Status.QUEUED).update(
+                status=Invocation.Status.FAILED,
+                failure_reason=QUEUE_UNAVAILABLE,
+                finished_at=now,
+                updated_at=now,
+            )
+            for invocation in invocations:
+                invocation.status = Invocation.Status.FAILED
+                invocation.failure_reason = QUEUE_UNAVAILABLE
+                invocation.finished_at = now
+        return False
+    Invocation.objects.filter(pk__in=ids, status=Invocation.Status.QUEUED).update(
+        worker=worker, updated_at=now
+    )
+    for invocation in invocations:
+        invocation.worker = worker
+    return True
+
+
+def invocations_resend(*, now: datetime | None = None) -> int:
+    """Send again the tasks of queued work that may never start; return how many were sent.
+
+    Work routed to a worker whose heartbeat has stopped goes to its function's new owner at
+    once; any queued work untouched for SANDBOX_REQUEUE_SECONDS is sent again as well (a Redis
+    that restarted empty lost its task). A copy that arrives after the first is harmless: the
+    worker claims an invocation with a conditional update, and an experiment once. While the
+    broker is down nothing is sent and nothing is failed: the next sweep tries again.
+    """
+    now = now or timezone.now()
+    queued = Invocation.objects.filter(status=Invocation.Status.QUEUED)
+    routed = set(queued.exclude(worker="").values_list("worker", flat=True).distinct())
+    gone = heartbeats.workers_gone(hostnames=routed)
+    late = now - timedelta(seconds=settings.SANDBOX_REQUEUE_SECONDS)
+    due = list(
+        queued.filter(Q(worker__in=gone) | Q(updated_at__lt=late))
+        .order_by("pk")
+        .only("pk", "function_id", "experiment_id")[:500]
+    )
+    sent = 0
+    for invocation in (i for i in due if i.experiment_id is None):
+        if not _send(tasks.invocation_run, invocation.pk, [invocation], refuse=False):
+            return sent
+        sent += 1
+    experiments = {i.experiment_id for i in due if i.experiment_id is not None}
+    for experiment in Experiment.objects.filter(pk__in=experiments):
+        task = tasks.burst_run if experiment.kind == Experiment.Kind.BURST else tasks.tuning_run
+        waiting = list(experiment.invocations.filter(status=Invocation.Status.QUEUED))
+        if not _send(task, experiment.pk, waiting, refuse=False):
+            return sent
+        sent += 1
+    return sent
+
+
 def invocation_start(
     *,
     function: Function,
     event_text: str,
     requested_by: User,
     spec: FunctionSpec | None = None,
+    enqueue: bool = True,
 ) -> Invocation:
     """Queue one invocation of function's current code and configuration with event_text,
     or of spec (a published version of it) when given.
 
-    The Celery task is sent once the transaction commits. Raises ValidationError for an event
-    that is not JSON or over 6 MB, LimitReached past the per-user limits.
+    The Celery task is sent once the transaction commits; with enqueue=False none is, for a
+    caller on the sandbox worker that runs it at once (an event source mapping's poller).
+    Raises ValidationError for an event that is not JSON or over 6 MB, LimitReached past the
+    per-user limits.
     """
     event_parse(text=event_text)
     _check_quota_invoke(user=requested_by, function=function)
@@ -743,8 +822,61 @@ def invocation_start(
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
         )
-        transaction.on_commit(lambda: tasks.invocation_run.delay(invocation.pk))
+        if enqueue:
+            transaction.on_commit(lambda: _send(tasks.invocation_run, invocation.pk, [invocation]))
     return invocation
+
+
+class StopOutcome:
+    """What invocation_stop did (str values, so views and logs can name them)."""
+
+    BEFORE_IT_RAN = "before it ran"  # was queued: marked stopped, no worker will run it
+    WHILE_RUNNING = "while running"  # its worker killed it and records it stopped
+    ASKED = "asked"  # its worker had not reached the engine with it: it stops it there
+    UNREACHED = "unreached"  # running, but no worker answered (the stale sweep will end it)
+    FINISHED = "finished"  # already over: nothing to stop
+
+
+STOP_REPLY_TIMEOUT_S = 4.0  # the worker answers once the environment is killed (≤ 2 s)
+
+
+def invocation_stop(*, invocation_id: int, reason: str) -> str:
+    """Stop one invocation, queued or running, and return a StopOutcome value.
+
+    A queued one is marked `stopped` with reason and never runs (workers claim only queued
+    ones). A running one is stopped by the worker that runs it: a Celery broadcast control
+    message (`sandbox_stop`, to that worker by name) makes it kill the invocation's execution
+    environment at once; its task then stores the result, status `stopped`.
+    """
+    from lambdalab.celery import app
+
+    now = timezone.now()
+    if Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.STOPPED,
+        failure_reason=f"{reason} before it ran.",
+        finished_at=now,
+        updated_at=now,
+    ):
+        return StopOutcome.BEFORE_IT_RAN
+    worker = (
+        Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.RUNNING)
+        .values_list("worker", flat=True)
+        .first()
+    )
+    if worker is None:
+        return StopOutcome.FINISHED
+    replies = app.control.broadcast(
+        "sandbox_stop",
+        arguments={"invocation_id": invocation_id, "reason": reason},
+        destination=[worker] if worker else None,
+        reply=True,
+        timeout=STOP_REPLY_TIMEOUT_S,
+        limit=1 if worker else None,
+    )
+    answers = [answer for reply in replies or [] for answer in reply.values()]
+    if any(isinstance(a, dict) and a.get("stopped") for a in answers):
+        return StopOutcome.WHILE_RUNNING
+    return StopOutcome.ASKED if answers else StopOutcome.UNREACHED
 
 
 # ---------------------------------------------------------------- experiments
@@ -766,14 +898,14 @@ def burst_start(
         experiment = Experiment.objects.create(
             function=function, kind=Experiment.Kind.BURST, event=event_text, size=count
         )
-        _new_invocations(
+        invocations = _new_invocations(
             function=function,
             event_text=event_text,
             requested_by=requested_by,
             experiment=experiment,
             specs=[spec] * count,
         )
-        transaction.on_commit(lambda: tasks.burst_run.delay(experiment.pk))
+        transaction.on_commit(lambda: _send(tasks.burst_run, experiment.pk, invocations))
     return experiment
 
 
@@ -787,7 +919,13 @@ def tuning_start(
 ) -> Experiment:
     """Queue the same event at several memory sizes (like AWS Lambda Power Tuning).
 
-    Runs in its own namespace so it does not retire the function's warm environments.
+    Each of the runs_per_size runs at a size is a pair: a cold start in a fresh environment
+    (its Init Duration measured) and then a warm invocation of that environment, so every size
+    has several samples of INIT and of the invocation itself and the page can tell a difference
+    from noise. Runs in its own namespace so it does not retire the function's warm
+    environments, and without provisioned concurrency, whose environments would hide the cold
+    starts the lab measures. Raises ValidationError for bad sizes, counts or events,
+    LimitReached past the learner's limits.
     """
     event_parse(text=event_text)
     sizes = sorted(set(memory_sizes))
@@ -799,13 +937,19 @@ def tuning_start(
         )
     _check_quota_invoke(user=requested_by, function=function, memory_mb=sizes[-1])
     specs = [
-        spec_for(function=function, memory_mb=size, namespace=f"{function.namespace}/tuning")
+        spec_for(
+            function=function,
+            memory_mb=size,
+            namespace=f"{function.namespace}/tuning",
+            overrides={"provisioned_concurrency": 0},
+        )
         for size in sizes
-        for _ in range(runs_per_size)
+        for _ in range(runs_per_size * TUNING_INVOCATIONS_PER_RUN)
     ]
     with transaction.atomic():
         learner_lock(user=requested_by)
-        learner_capacity_check(user=requested_by, adding=len(specs))
+        # One after another: the run holds one invocation in flight at a time.
+        learner_capacity_check(user=requested_by, adding=len(specs), at_once=1)
         experiment = Experiment.objects.create(
             function=function,
             kind=Experiment.Kind.TUNING,
@@ -814,12 +958,12 @@ def tuning_start(
             memory_sizes=sizes,
             runs_per_size=runs_per_size,
         )
-        _new_invocations(
+        invocations = _new_invocations(
             function=function,
             event_text=event_text,
             requested_by=requested_by,
             experiment=experiment,
             specs=specs,
         )
-        transaction.on_commit(lambda: tasks.tuning_run.delay(experiment.pk))
+        transaction.on_commit(lambda: _send(tasks.tuning_run, experiment.pk, invocations))
     return experiment

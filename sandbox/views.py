@@ -28,6 +28,7 @@ from sandbox.forms import (
     BurstForm,
     CodeForm,
     CodeUploadForm,
+    ColdStartRateForm,
     ConcurrencySettingsForm,
     ConfigurationForm,
     EventForm,
@@ -695,7 +696,12 @@ def _experiment_page(
         if kind == Experiment.Kind.BURST:
             context["timeline"] = selectors.burst_timeline(experiment=experiment)
         else:
-            context["tuning"] = selectors.tuning_summary(experiment=experiment)
+            rate_form = ColdStartRateForm(request.GET if "cold_rate" in request.GET else None)
+            context["rate_form"] = rate_form
+            context["cold_rate"] = round(rate_form.rate() * 100)
+            context["tuning"] = selectors.tuning_summary(
+                experiment=experiment, cold_start_rate=rate_form.rate()
+            )
         if context["pending"]:
             context["sandbox_available"] = selectors.sandbox_available()
     if request.htmx:

@@ -1,4 +1,5 @@
-"""What a sandbox worker does when it starts and stops: check the jail, sweep, heartbeat.
+"""What a sandbox worker does when it starts and stops: check the jail, sweep, heartbeat; and
+the `sandbox_stop` control command that stops one running invocation.
 
 The web app cannot cheaply ask Celery whether a worker consumes the `sandbox` queue, so each
 sandbox worker keeps a short-lived key in Redis fresh while it can run code; no key means the
@@ -14,6 +15,7 @@ from typing import Any
 
 import redis
 from celery.signals import worker_ready, worker_shutdown
+from celery.worker.control import control_command
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import import_string
@@ -21,10 +23,6 @@ from django.utils.module_loading import import_string
 from sandbox.heartbeats import HEARTBEAT_PREFIX, heartbeat_client
 
 logger = logging.getLogger(__name__)
-
-HEARTBEAT_TTL_SECONDS = 15
-HEARTBEAT_INTERVAL_SECONDS = 5
-SWEEP_INTERVAL_SECONDS = 60
 
 _stop = threading.Event()
 _hostname: list[str] = []
@@ -67,14 +65,16 @@ def _beat(hostname: str) -> None:
     while not _stop.is_set():
         try:
             beat = {"at": time.time(), **_pool_report()}
-            client.set(key, json.dumps(beat, default=str), ex=HEARTBEAT_TTL_SECONDS)
+            client.set(
+                key, json.dumps(beat, default=str), ex=settings.SANDBOX_HEARTBEAT_TTL_SECONDS
+            )
         except redis.RedisError as exc:
             logger.warning("sandbox heartbeat not written: %s", exc)
         # The heartbeat thread doubles as the periodic sweep, so no beat scheduler is needed.
         if time.monotonic() >= next_sweep:
             _sweep()
-            next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
-        _stop.wait(HEARTBEAT_INTERVAL_SECONDS)
+            next_sweep = time.monotonic() + settings.SANDBOX_SWEEP_INTERVAL_SECONDS
+        _stop.wait(settings.SANDBOX_HEARTBEAT_INTERVAL_SECONDS)
     with contextlib.suppress(redis.RedisError):
         client.delete(key)
 
@@ -89,7 +89,7 @@ def _consumes_sandbox_queue(consumer: Any) -> bool:
 
 @worker_ready.connect
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
-    from sandbox import execution
+    from sandbox import execution, routing
     from sandbox.engine import JailUnavailable
     from sandbox.pool import get_pool
 
@@ -110,6 +110,10 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         with contextlib.suppress(Exception):  # the consumer may be shutting down already
             sender.cancel_task_queue(settings.CELERY_SANDBOX_QUEUE)
         return
+    # Its own queue, where sandbox.routing sends the functions this worker owns on the ring;
+    # consumed before the first heartbeat, so nothing is routed here that no one reads.
+    own = routing.worker_queue(hostname)
+    sender.add_task_queue(own, exchange=own, routing_key=own)
     _stop.clear()
     _hostname[:] = [hostname]
     threading.Thread(target=_beat, args=(hostname,), name="sandbox-heartbeat", daemon=True).start()
@@ -125,3 +129,22 @@ def on_worker_shutdown(**kwargs: Any) -> None:
         with contextlib.suppress(redis.RedisError):
             heartbeat_client().delete(HEARTBEAT_PREFIX + hostname)
     shutdown_pool()
+
+
+@control_command(
+    args=[("invocation_id", int), ("reason", str)],
+    signature="<invocation_id> <reason>",
+)
+def sandbox_stop(state: Any, invocation_id: int, reason: str = "Stopped") -> dict[str, bool]:
+    """Stop an invocation this worker runs (sent by sandbox.services.invocation_stop).
+
+    A broadcast control message rather than a key the worker polls: it reaches the worker at
+    once over the broker it already listens to, and the reply says whether it was there.
+    Runs in the consumer's thread; the kill is synchronous and takes at most a few seconds.
+    """
+    from sandbox import execution
+
+    stopped = execution.invocation_interrupt(invocation_id=int(invocation_id), reason=str(reason))
+    if stopped:
+        logger.warning("invocation %s stopped: %s", invocation_id, reason)
+    return {"stopped": stopped}

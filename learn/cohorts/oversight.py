@@ -29,9 +29,10 @@ FAILED = (
     Invocation.Status.CRASH,
     Invocation.Status.THROTTLED,
     Invocation.Status.FAILED,
+    Invocation.Status.STOPPED,
 )
 NAMESPACE_RE = re.compile(r"^user-(\d+)/fn-(\d+)")
-STOPPED_REASON = "Stopped by an instructor before it ran."
+STOPPED_REASON = "Stopped by an instructor"
 
 
 @dataclass
@@ -112,18 +113,14 @@ def recent_failures(*, hours: int = 24, limit: int = 30) -> QuerySet[Invocation]
     )
 
 
-def invocation_stop(*, invocation_id: int, actor: User) -> bool:
-    """Stop a queued invocation: it is marked failed and no worker will run it (workers only
-    claim queued ones). Returns False when it had already started or finished."""
-    stopped = Invocation.objects.filter(pk=invocation_id, status=Invocation.Status.QUEUED).update(
-        status=Invocation.Status.FAILED,
-        failure_reason=STOPPED_REASON,
-        finished_at=timezone.now(),
-    )
-    if stopped:
+def invocation_stop(*, invocation_id: int, actor: User) -> str:
+    """Stop a learner's invocation, queued or running (sandbox.services.invocation_stop), and
+    record it in the admin log. Returns what happened (a sandbox.services.StopOutcome value)."""
+    outcome = sandbox_services.invocation_stop(invocation_id=invocation_id, reason=STOPPED_REASON)
+    if outcome != sandbox_services.StopOutcome.FINISHED:
         invocation = Invocation.objects.get(pk=invocation_id)
-        admin_log(actor=actor, obj=invocation, flag=CHANGE, message="Stopped before it ran.")
-    return bool(stopped)
+        admin_log(actor=actor, obj=invocation, flag=CHANGE, message=f"Stopped ({outcome}).")
+    return outcome
 
 
 def environments_retire(*, function: Function, actor: User) -> Function:

@@ -34,7 +34,8 @@ from learn.practice.models import Question
 from learn.practice.selectors import progress_summary
 from learn.services.rendering import markdown_render, markdown_render_inline
 from learn.views.instructor import PREVIEW_MAX_CHARS
-from sandbox.models import Function
+from sandbox.models import Function, Invocation
+from sandbox.services import StopOutcome
 
 
 def _cohort(request: AuthedHtmxHttpRequest, pk: int) -> Cohort:
@@ -357,15 +358,25 @@ def sandbox_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_POST
 @instructor_required
 def invocation_stop(request: AuthedHtmxHttpRequest, invocation_id: int) -> HttpResponse:
-    if oversight.invocation_stop(invocation_id=invocation_id, actor=request.user):
-        messages.success(request, f"Invocation #{invocation_id} stopped; it will not run.")
-    else:
-        messages.error(
-            request,
-            f"Invocation #{invocation_id} is no longer queued; a running invocation ends at its "
-            "timeout. Retire the function's environments to make the next one start cold.",
-        )
+    get_object_or_404(Invocation, pk=invocation_id)
+    outcome = oversight.invocation_stop(invocation_id=invocation_id, actor=request.user)
+    message = STOP_MESSAGES[outcome].format(id=invocation_id)
+    level = messages.error if outcome == StopOutcome.UNREACHED else messages.success
+    if outcome == StopOutcome.FINISHED:
+        level = messages.info
+    level(request, message)
     return redirect("sandbox_oversight")
+
+
+STOP_MESSAGES = {
+    StopOutcome.BEFORE_IT_RAN: "Invocation #{id} stopped before it ran; it will not run.",
+    StopOutcome.WHILE_RUNNING: "Invocation #{id} stopped: its environment was shut down and "
+    "the learner sees “Stopped by an instructor”.",
+    StopOutcome.ASKED: "Invocation #{id} was about to start; its worker stops it as it does.",
+    StopOutcome.UNREACHED: "Invocation #{id} is running but no sandbox worker answered; it "
+    "ends at its timeout, or is marked failed if its worker is gone.",
+    StopOutcome.FINISHED: "Invocation #{id} had already finished.",
+}
 
 
 @require_POST

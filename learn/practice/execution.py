@@ -15,19 +15,25 @@ from django.db import transaction
 from learn.practice.models import (
     Answer,
     ChallengeRuntime,
+    CodeTest,
     QuestionVersion,
     Submission,
+    SubmissionKind,
     SubmissionStatus,
     TestResult,
 )
-from learn.practice.services.grading import output_matches, score_of, suggested_rating
+from learn.practice.selectors import CHALLENGE_TIMEOUT_S, challenge_limits
+from learn.practice.services.grading import (
+    known_keys,
+    output_differences,
+    output_matches,
+    score_of,
+    suggested_rating,
+)
 from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
 from sandbox import execution
 
 logger = logging.getLogger(__name__)
-
-CHALLENGE_MEMORY_MB = 128
-CHALLENGE_TIMEOUT_S = 3
 
 
 def _budget_problem(
@@ -48,11 +54,23 @@ def _budget_problem(
     return "; ".join(problems)
 
 
-def _describe_failure(result: execution.InvocationResult) -> str:
-    if result.status == "success":
-        return "the output is not what the test expects"
+def _describe_failure(
+    result: execution.InvocationResult,
+    timeout_s: int,
+    *,
+    test: CodeTest | None,
+    reveal: bool = False,
+    known: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    if result.status == "success" and test is not None:
+        differences = output_differences(expected=test.expected, payload=result.payload)
+        if not differences:
+            return "the output is not what the test expects"
+        # A hidden test names the property that failed (only by keys the learner can read in
+        # the task), never its values or the event.
+        return "; ".join(d.describe(reveal=reveal, known=known) for d in differences[:3])
     if result.status == "timeout":
-        return f"timed out after {CHALLENGE_TIMEOUT_S} s"
+        return f"timed out after {timeout_s} s"
     if result.error:
         return f"the handler failed with {result.error.get('errorType', 'Error')}"
     return result.status
@@ -85,42 +103,62 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
         handler, code = "index.handler", {"index.mjs": submission.code}
     else:
         handler, code = version.handler or "app.handler", {"app.py": submission.code}
+    memory_mb, timeout_s = challenge_limits(user_id=submission.user_id)
     config = {
         "name": f"challenge-{slug}"[:64],
         "handler": handler,
         "code": code,
         "runtime": submission.runtime,
-        "memory_mb": CHALLENGE_MEMORY_MB,
-        "timeout_s": CHALLENGE_TIMEOUT_S,
+        "memory_mb": memory_mb,
+        "timeout_s": timeout_s,
         "namespace": f"user-{submission.user_id}/challenge-{slug}",
         # Part of the version key: each submission starts in fresh environments, so state a
         # previous run left in a warm environment cannot make its tests pass (or fail).
         "environment": {"LAMBDALAB_SUBMISSION": str(submission.pk)},
     }
+    if submission.kind == SubmissionKind.EVENT:
+        return _event_run(submission, config, timeout_s, now)
     outcomes: list[bool] = []
+    known = known_keys(
+        text=version.prompt_markdown, samples=[t.expected for t in tests if t.sample]
+    )
+    hidden_seen = False
     try:
         for position, test in enumerate(tests):
+            # A sample test's output and log are kept only before any hidden test has run in
+            # this environment, whatever order an author gave them (the loader refuses it).
+            reveal = test.sample and not hidden_seen
+            hidden_seen = hidden_seen or not test.sample
             result = execution.invoke(config=config, event=test.event)
             matches = result.status == "success" and output_matches(
                 expected=test.expected, payload=result.payload
             )
             budget = _budget_problem(version=version, result=result, warm_test=position > 0)
             passed = matches and not budget
-            problem = "" if passed else (budget if matches else _describe_failure(result))
+            problem = (
+                ""
+                if passed
+                else (
+                    budget
+                    if matches
+                    else _describe_failure(result, timeout_s, test=test, reveal=reveal, known=known)
+                )
+            )
+            # Hidden tests stay hidden: a handler can return, raise or print its event, so
+            # neither its output, its error message nor its log is kept; the learner sees
+            # pass or fail and the problem in our words. A sample test (run before any hidden
+            # one, see the loader) keeps everything, as the learner may see its event.
             TestResult.objects.create(
                 submission=submission,
                 test=test,
                 order=position,
                 passed=passed,
                 status=result.status,
-                # Hidden tests stay hidden: a handler can return, raise or print its event, so
-                # neither its output, its error message nor its log is kept; the learner sees
-                # pass or fail and the problem in our words.
-                output=None,
-                error={"errorType": result.error.get("errorType", "Error")}
+                output=result.payload if reveal else None,
+                error=(result.error if reveal else _error_type(result.error))
                 if result.error
                 else None,
-                log="",
+                log=result.log if reveal else "",
                 billed_duration_ms=result.billed_duration_ms,
                 max_memory_used_mb=result.max_memory_used_mb,
                 cold_start=result.cold_start,
@@ -147,6 +185,43 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     submission.finished_at = utc(now)
     submission.save()
     submission_answer_graded(submission=submission, now=now)
+    return submission
+
+
+def _error_type(error: dict) -> dict:
+    return {"errorType": error.get("errorType", "Error")}
+
+
+def _event_run(
+    submission: Submission, config: dict, timeout_s: int, now: datetime | None
+) -> Submission:
+    """Run the learner's code once with their own event and keep everything it gave back:
+    nothing is graded and no review is scheduled."""
+    try:
+        result = execution.invoke(config=config, event=submission.event)
+    except execution.ExecutionFailed as exc:
+        return _submission_fail(submission, f"The sandbox could not run this code: {exc}", now)
+    TestResult.objects.create(
+        submission=submission,
+        test=None,
+        order=0,
+        passed=result.status == "success",
+        status=result.status,
+        output=result.payload,
+        error=result.error or None,
+        log=result.log,
+        billed_duration_ms=result.billed_duration_ms,
+        max_memory_used_mb=result.max_memory_used_mb,
+        cold_start=result.cold_start,
+        problem=""
+        if result.status == "success"
+        else _describe_failure(result, timeout_s, test=None),
+    )
+    submission.status = (
+        SubmissionStatus.PASSED if result.status == "success" else SubmissionStatus.FAILED
+    )
+    submission.finished_at = utc(now)
+    submission.save()
     return submission
 
 

@@ -309,17 +309,33 @@ def _parse_code(meta: dict[str, Any]) -> dict[str, Any]:
     tests = code.get("tests")
     if not isinstance(tests, list) or not tests:
         raise QuestionFileError("a code challenge needs at least one test in code.tests")
-    cleaned_tests = []
+    cleaned_tests: list[dict[str, Any]] = []
     for number, test in enumerate(tests, start=1):
-        if not isinstance(test, dict) or set(test) - {"name", "event", "expected"}:
-            raise QuestionFileError(f"test {number} must have only name, event and expected")
+        if not isinstance(test, dict) or set(test) - {"name", "event", "expected", "sample"}:
+            raise QuestionFileError(
+                f"test {number} must have only name, event, expected and sample"
+            )
+        if not isinstance(test.get("sample", False), bool):
+            raise QuestionFileError(f"test {number}: sample is true or false")
         if not isinstance(test.get("name"), str) or not test["name"].strip():
             raise QuestionFileError(f"test {number} has no name")
         if "event" not in test or "expected" not in test:
             raise QuestionFileError(f"test {number} ({test['name']}) needs event and expected")
-        cleaned_tests.append(
-            {"name": test["name"].strip(), "event": test["event"], "expected": test["expected"]}
-        )
+        cleaned = {
+            "name": test["name"].strip(),
+            "event": test["event"],
+            "expected": test["expected"],
+        }
+        if test.get("sample"):
+            # Tests run in order in one warm environment: a sample after a hidden test could
+            # show, in its output or log, what the handler kept of that hidden event.
+            if any(not earlier.get("sample") for earlier in cleaned_tests):
+                raise QuestionFileError(
+                    f"test {number} ({cleaned['name']}): sample tests come before hidden ones"
+                )
+            # Only when set, so hidden tests keep their content hash.
+            cleaned["sample"] = True
+        cleaned_tests.append(cleaned)
     budget = code.get("budget") or {}
     if not isinstance(budget, dict) or set(budget) - BUDGET_KEYS:
         raise QuestionFileError("code.budget may only set billed_duration_ms and max_memory_mb")
@@ -455,6 +471,7 @@ def _version_create(*, question: Question, parsed: ParsedQuestion, digest: str) 
                 name=test["name"],
                 event=test["event"],
                 expected=test["expected"],
+                sample=test.get("sample", False),
             )
             for order, test in enumerate(data["tests"])
         )

@@ -183,13 +183,16 @@ class FollowUp(models.Model):
 
 
 class CodeTest(models.Model):
-    """A hidden test event of a code challenge. Never rendered to learners: only its name."""
+    """A test event of a code challenge. A hidden one is never rendered to learners, only its
+    name and which property of the output failed; a sample one is shown whole (event, expected
+    output, the handler's output and log), as LeetCode's examples are."""
 
     version = models.ForeignKey(QuestionVersion, on_delete=models.CASCADE, related_name="tests")
     order = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=200)
     event = models.JSONField()
     expected = models.JSONField()
+    sample = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["version", "order"]
@@ -369,8 +372,15 @@ class ChallengeRuntime(models.TextChoices):
     NODEJS24 = "nodejs24.x", "Node.js 24"
 
 
+class SubmissionKind(models.TextChoices):
+    TESTS = "tests", "Tests"
+    EVENT = "event", "Own event"
+
+
 class Submission(TimeStampedModel):
-    """One "Run tests" of a code challenge. Kept forever: the learner's history."""
+    """One "Run tests" of a code challenge, or one run of the learner's code with an event of
+    their own (kind "event": no tests, no grade, no effect on reviews). Kept forever: the
+    learner's history."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
@@ -382,6 +392,10 @@ class Submission(TimeStampedModel):
     runtime = models.CharField(
         max_length=20, choices=ChallengeRuntime.choices, default=ChallengeRuntime.PYTHON311
     )
+    kind = models.CharField(
+        max_length=5, choices=SubmissionKind.choices, default=SubmissionKind.TESTS
+    )
+    event = models.JSONField(null=True, blank=True, help_text="An own event run's event.")
     status = models.CharField(
         max_length=8, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
     )
@@ -404,12 +418,15 @@ class Submission(TimeStampedModel):
 
 
 class TestResult(models.Model):
-    """The outcome of one hidden test of a submission. Stores output, never the test's input."""
+    """The outcome of one test of a submission, or of its own event (no test). A hidden test's
+    keeps neither output, error message nor log; a sample test's and an own event's keep all."""
 
     __test__ = False  # not a pytest class
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="results")
-    test = models.ForeignKey(CodeTest, on_delete=models.PROTECT, related_name="results")
+    test = models.ForeignKey(
+        CodeTest, on_delete=models.PROTECT, related_name="results", null=True, blank=True
+    )
     order = models.PositiveSmallIntegerField()
     passed = models.BooleanField()
     status = models.CharField(max_length=40, help_text="The engine's invocation status.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from learn.cohorts.selectors import sandbox_quota
 from learn.models import Lesson
 from learn.practice.models import (
     Answer,
@@ -17,16 +19,41 @@ from learn.practice.models import (
     AttemptItem,
     AttemptKind,
     AttemptStatus,
+    CodeTest,
     LearnerGoal,
     Question,
     QuestionType,
+    QuestionVersion,
+    Rating,
     ReviewCard,
+    ReviewLog,
     Submission,
+    SubmissionKind,
     Tag,
+    TestResult,
+)
+from learn.practice.services.grading import (
+    json_diff_lines,
+    normalise_output,
+    output_differences,
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 
 READY_THRESHOLD = 0.8
+
+CHALLENGE_MEMORY_MB = 128
+CHALLENGE_TIMEOUT_S = 3
+
+
+def challenge_limits(*, user_id: int) -> tuple[int, int]:
+    """(memory MB, timeout s) a learner's challenge runs get: the challenges' own, capped by
+    the largest memory and longest timeout the learner's cohorts allow, as console
+    invocations are. Capped rather than refused: a learner cannot change a challenge's
+    settings, so a refusal would shut them out of it."""
+    quota = sandbox_quota(user=User(pk=user_id))
+    return min(CHALLENGE_MEMORY_MB, quota.max_memory_mb), min(
+        CHALLENGE_TIMEOUT_S, quota.max_timeout_s
+    )
 
 
 # A quiz topic needs enough questions to be worth picking; rarer tags still count everywhere else.
@@ -47,6 +74,76 @@ def topic_list(*, min_questions: int = 1) -> QuerySet[Tag]:
 def quiz_topic_list() -> QuerySet[Tag]:
     """The topics offered when starting a quiz."""
     return topic_list(min_questions=QUIZ_TOPIC_MIN_QUESTIONS)
+
+
+# Tags that say what kind of question it is (a calculation, an interview classic, a bit of
+# history) rather than what it is about: no help in choosing what to practise.
+QUESTION_KIND_TAGS = frozenset(
+    {"arithmetic", "interview", "history", "design", "architecture", "use-cases", "basics"}
+)
+# A theme is worth offering beside the lessons when it cuts across this many of them.
+THEME_MIN_LESSONS = 4
+
+
+@dataclass
+class LessonChoice:
+    slug: str
+    title: str
+    question_count: int
+
+
+@dataclass
+class ModuleChoices:
+    title: str
+    lessons: list[LessonChoice]
+
+
+def quiz_lesson_groups() -> list[ModuleChoices]:
+    """The lessons a quiz or mock interview can draw from (those with questions other than
+    code challenges), grouped by module in course order, with how many questions each has."""
+    lessons = (
+        Lesson.objects.filter(published=True)
+        .annotate(
+            question_count=Count(
+                "questions",
+                filter=Q(questions__current_version__isnull=False)
+                & ~Q(questions__type=QuestionType.CODE),
+            )
+        )
+        .filter(question_count__gt=0)
+        .select_related("module")
+        .order_by("module__order", "module__slug", "order", "slug")
+    )
+    groups: list[ModuleChoices] = []
+    for lesson in lessons:
+        if not groups or groups[-1].title != lesson.module.title:
+            groups.append(ModuleChoices(title=lesson.module.title, lessons=[]))
+        groups[-1].lessons.append(
+            LessonChoice(
+                slug=lesson.slug,
+                title=lesson.title,
+                question_count=lesson.question_count,
+            )
+        )
+    return groups
+
+
+def quiz_theme_list() -> list[Tag]:
+    """The few topics worth offering beside the lessons: quiz topics that span at least
+    THEME_MIN_LESSONS lessons and say what a question is about (see QUESTION_KIND_TAGS)."""
+    spanning = (
+        quiz_topic_list()
+        .exclude(slug__in=QUESTION_KIND_TAGS)
+        .annotate(
+            lesson_count=Count(
+                "questions__lesson",
+                filter=Q(questions__current_version__isnull=False),
+                distinct=True,
+            )
+        )
+        .filter(lesson_count__gte=THEME_MIN_LESSONS)
+    )
+    return list(spanning.order_by("slug"))
 
 
 def question_get(*, slug: str) -> Question | None:
@@ -124,21 +221,22 @@ class TopicScore:
         return round(100 * self.points / self.total) if self.total else 0
 
 
-def attempt_topic_scores(*, items: list[AttemptItem]) -> list[TopicScore]:
-    """Score per topic of an attempt: each item counts for each of its tags."""
+def attempt_lesson_scores(*, items: list[AttemptItem]) -> list[TopicScore]:
+    """Score per lesson of an attempt (one row per lesson its questions come from, weakest
+    first), rather than one per tag: a quiz of ten questions has a few lessons and dozens of
+    tags. Each row's lessons holds its own lesson when an answer there was not right."""
     scores: dict[str, TopicScore] = {}
     for item in items:
         answer = answer_of(item)
-        question = item.version.question
-        for tag in question.tags.all():
-            score = scores.setdefault(tag.slug, TopicScore(slug=tag.slug, label=tag.label))
-            score.total += 1
-            if answer is not None:
-                score.answered += 1
-                score.points += answer.score or 0.0
-            if answer is None or not answer.correct:
-                score.lessons[question.lesson.slug] = question.lesson.title
-    return sorted(scores.values(), key=lambda s: (s.percent, s.slug))
+        lesson = item.version.question.lesson
+        score = scores.setdefault(lesson.slug, TopicScore(slug=lesson.slug, label=lesson.title))
+        score.total += 1
+        if answer is not None:
+            score.answered += 1
+            score.points += answer.score or 0.0
+        if answer is None or not answer.correct:
+            score.lessons[lesson.slug] = lesson.title
+    return sorted(scores.values(), key=lambda s: (s.percent, s.label))
 
 
 def attempt_score(*, items: list[AttemptItem]) -> tuple[float, int]:
@@ -301,7 +399,13 @@ def challenge_list(*, user: User) -> list[Question]:
         .prefetch_related("tags")
         .annotate(
             best=Max("versions__submissions__grade", filter=Q(versions__submissions__user=user)),
-            tries=Count("versions__submissions", filter=Q(versions__submissions__user=user)),
+            tries=Count(
+                "versions__submissions",
+                filter=Q(
+                    versions__submissions__user=user,
+                    versions__submissions__kind=SubmissionKind.TESTS,
+                ),
+            ),
         )
         .order_by("lesson__module__order", "lesson__order", "slug")
     )
@@ -326,10 +430,156 @@ def submission_get(*, user: User, submission_id: int) -> Submission:
 
 
 def submission_history(*, user: User, question: Question, limit: int = 10) -> list[Submission]:
+    """The learner's test runs of a challenge, newest first (runs of their own event aside)."""
     return list(
-        Submission.objects.filter(user=user, version__question=question).order_by("-created_at")[
-            :limit
-        ]
+        Submission.objects.filter(
+            user=user, version__question=question, kind=SubmissionKind.TESTS
+        ).order_by("-created_at")[:limit]
+    )
+
+
+def last_code(*, user: User, question: Question, runtime: str) -> str | None:
+    """The code of the learner's latest run of question in runtime (tests or own event)."""
+    return (
+        Submission.objects.filter(user=user, version__question=question, runtime=runtime)
+        .order_by("-created_at", "-pk")
+        .values_list("code", flat=True)
+        .first()
+    )
+
+
+@dataclass
+class TestFeedback:
+    """What a learner may see of one test's result: all of it for a sample test or their own
+    event (event, expected and actual output as JSON, a diff, the handler's log with its
+    REPORT line); for a hidden test its name, pass or fail, and which property failed."""
+
+    result: TestResult
+    name: str
+    visible: bool
+    own_event: bool
+    event_json: str = ""
+    expected_json: str = ""
+    actual_json: str = ""
+    error_json: str = ""
+    diff: list[tuple[str, str]] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def submission_feedback(*, submission: Submission) -> list[TestFeedback]:
+    """Each result of submission as the learner may see it (see TestFeedback)."""
+    feedback = []
+    for result in submission.results.select_related("test").order_by("order"):
+        test = result.test
+        if test is None:
+            feedback.append(
+                TestFeedback(
+                    result=result,
+                    name="Your event",
+                    visible=True,
+                    own_event=True,
+                    event_json=_pretty(submission.event),
+                    actual_json=_pretty(result.output) if result.error is None else "",
+                    error_json=_pretty(result.error) if result.error else "",
+                )
+            )
+            continue
+        if not test.sample or not result.log:
+            # Hidden, or a sample the grader kept nothing of (it ran after a hidden test).
+            feedback.append(
+                TestFeedback(result=result, name=test.name, visible=False, own_event=False)
+            )
+            continue
+        item = TestFeedback(
+            result=result,
+            name=test.name,
+            visible=True,
+            own_event=False,
+            event_json=_pretty(test.event),
+            expected_json=_pretty(test.expected),
+            error_json=_pretty(result.error) if result.error else "",
+        )
+        if result.status == "success":
+            actual = normalise_output(expected=test.expected, payload=result.output)
+            item.actual_json = _pretty(result.output)
+            if not result.passed:
+                item.diff = json_diff_lines(expected=test.expected, actual=actual)
+                item.differences = [
+                    d.describe(reveal=True)
+                    for d in output_differences(expected=test.expected, payload=result.output)
+                ]
+        feedback.append(item)
+    return feedback
+
+
+def sample_tests(*, version: QuestionVersion) -> list[CodeTest]:
+    return list(version.tests.filter(sample=True).order_by("order"))
+
+
+@dataclass
+class ReviewedCard:
+    title: str
+    slug: str
+    rating: str
+    due_after: datetime
+
+
+@dataclass
+class ReviewSummary:
+    """The end of a review session, as Anki shows it: what was reviewed, how it was graded,
+    and when cards come back."""
+
+    reviewed: list[ReviewedCard]
+    grades: list[tuple[str, int]]  # every rating, Again to Easy, with how many were given
+    next_due: datetime | None  # the soonest of all the learner's cards not due yet
+    due_now: int
+    can_undo: bool
+
+
+def review_summary(*, attempt: Attempt, now: datetime | None = None) -> ReviewSummary:
+    logs = list(
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item__version__question", "card")
+        .order_by("review_datetime", "pk")
+    )
+    counts = {value: 0 for value in Rating.values}
+    for log in logs:
+        counts[log.rating] += 1
+    latest = logs[-1] if logs else None
+    can_undo = (
+        latest is not None
+        and not ReviewLog.objects.filter(card_id=latest.card_id)
+        .filter(
+            Q(review_datetime__gt=latest.review_datetime)
+            | Q(review_datetime=latest.review_datetime, pk__gt=latest.pk)
+        )
+        .exists()
+    )
+    moment = utc(now)
+    return ReviewSummary(
+        reviewed=[
+            ReviewedCard(
+                title=str(log.answer.item.version.question),
+                slug=log.answer.item.version.question.slug,
+                rating=log.get_rating_display(),
+                due_after=log.due_after,
+            )
+            for log in logs
+            if log.answer is not None
+        ],
+        grades=[(Rating(value).label, counts[value]) for value in Rating.values],
+        next_due=ReviewCard.objects.filter(
+            user=attempt.user, due__gt=moment, question__current_version__isnull=False
+        )
+        .order_by("due")
+        .values_list("due", flat=True)
+        .first(),
+        due_now=due_count(user=attempt.user, now=moment),
+        can_undo=can_undo,
     )
 
 

@@ -21,6 +21,10 @@ urlpatterns = [
         views.rate,
         name="practice_rate",
     ),
+    path("attempts/<int:attempt_id>/undo/", views.review_undo, name="practice_review_undo"),
+    path(
+        "attempts/<int:attempt_id>/summary/", views.review_summary, name="practice_review_summary"
+    ),
     path("attempts/<int:attempt_id>/pause/", views.pause, name="practice_pause"),
     path("attempts/<int:attempt_id>/resume/", views.resume, name="practice_resume"),
     path("attempts/<int:attempt_id>/finish/", views.finish, name="practice_finish"),

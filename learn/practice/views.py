@@ -6,6 +6,7 @@ form post that redirects back, so nothing depends on htmx.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -68,37 +69,43 @@ def _go(request: AuthedHtmxHttpRequest, url: str) -> HttpResponse:
 @require_GET
 @login_required
 def home(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    topics = list(selectors.quiz_topic_list())
     lesson_slug = request.GET.get("lesson", "")
-    form = QuizStartForm(
-        initial={"lesson": lesson_slug, "length": 10}, topic_slugs=[t.slug for t in topics]
-    )
     context = {
-        "form": form,
         "mock_form": MockStartForm(),
-        "topics": topics,
-        "lessons": selectors.lesson_choices(),
+        "lesson_groups": selectors.quiz_lesson_groups(),
+        "themes": selectors.quiz_theme_list(),
         "selected_lesson": lesson_slug,
+        "form": QuizStartForm(initial={"length": 10}, topic_slugs=[]),
         "summary": selectors.progress_summary(user=request.user),
         "challenge_count": Question.objects.filter(type="code").count(),
     }
     return render(request, "learn/practice/home.html", context)
 
 
+def _lesson_slugs() -> list[str]:
+    return [lesson.slug for group in selectors.quiz_lesson_groups() for lesson in group.lessons]
+
+
+def _lessons(slugs: list[str]) -> list[Lesson]:
+    return list(Lesson.objects.filter(slug__in=slugs)) if slugs else []
+
+
 @require_POST
 @login_required
 def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.quiz_topic_list()])
+    form = QuizStartForm(
+        request.POST,
+        topic_slugs=[t.slug for t in selectors.quiz_topic_list()],
+        lesson_slugs=_lesson_slugs(),
+    )
     if not form.is_valid():
-        messages.error(request, "Pick a length and topics from the lists.")
+        messages.error(request, "Pick a length, lessons and topics from the lists.")
         return _go(request, reverse("quiz"))
-    lesson = None
-    if form.cleaned_data["lesson"]:
-        lesson = Lesson.objects.filter(slug=form.cleaned_data["lesson"]).first()
     topics = list(selectors.quiz_topic_list().filter(slug__in=form.cleaned_data["topics"]))
+    lessons = _lessons([form.cleaned_data["lesson"], *form.cleaned_data["lessons"]])
     try:
         attempt = attempt_services.quiz_start(
-            user=request.user, length=form.cleaned_data["length"], lesson=lesson, topics=topics
+            user=request.user, length=form.cleaned_data["length"], lessons=lessons, topics=topics
         )
     except PracticeError as error:
         messages.error(request, str(error))
@@ -116,10 +123,12 @@ def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def mock_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    form = MockStartForm(request.POST)
-    minutes = form.cleaned_data["minutes"] if form.is_valid() else attempt_services.MOCK_MINUTES
+    form = MockStartForm(request.POST, lesson_slugs=_lesson_slugs())
+    valid = form.is_valid()
+    minutes = form.cleaned_data["minutes"] if valid else attempt_services.MOCK_MINUTES
+    lessons = _lessons(form.cleaned_data["lessons"]) if valid else []
     try:
-        attempt = attempt_services.mock_start(user=request.user, minutes=minutes)
+        attempt = attempt_services.mock_start(user=request.user, minutes=minutes, lessons=lessons)
     except PracticeError as error:
         messages.error(request, str(error))
         return _go(request, reverse("quiz"))
@@ -185,6 +194,13 @@ def _attempt_context(
                 ]
     if current is not None and current.version.question.type == "code":
         context["editor_vendored"] = _editor_vendored()
+        if attempt.kind == AttemptKind.REVIEW:
+            # A review picks up where the learner left the challenge, not from the starter.
+            context["last_code"] = selectors.last_code(
+                user=request.user,
+                question=current.version.question,
+                runtime=ChallengeRuntime.PYTHON311,
+            )
     context.update(extra)
     return context
 
@@ -208,7 +224,7 @@ def attempt_page(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpRespons
         attempt.status == AttemptStatus.FINISHED and attempt.kind != AttemptKind.REVIEW
     ):
         if attempt.kind == AttemptKind.REVIEW:
-            return redirect("practice_review")
+            return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
         return redirect("practice_results", attempt.pk)
     template = "learn/practice/attempt.html"
     if request.htmx:
@@ -360,6 +376,31 @@ def rate(request: AuthedHtmxHttpRequest, attempt_id: int, answer_id: int) -> Htt
 
 @require_POST
 @login_required
+def review_undo(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    try:
+        answer = attempt_services.review_undo(attempt=attempt)
+    except PracticeError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("practice_review_summary", args=[attempt.pk]))
+    messages.info(request, "Rating undone: rate the card again.")
+    return _go(
+        request, f"{reverse('practice_attempt', args=[attempt.pk])}?item={answer.item.position}"
+    )
+
+
+@require_GET
+@login_required
+def review_summary(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    if attempt.kind != AttemptKind.REVIEW:
+        raise Http404("Not a review session.")
+    context = {"attempt": attempt, "summary": selectors.review_summary(attempt=attempt)}
+    return render(request, "learn/practice/review_summary.html", context)
+
+
+@require_POST
+@login_required
 def pause(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     return _clock(request, attempt_id, attempt_services.mock_pause)
 
@@ -409,7 +450,7 @@ def results(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
         "points": points,
         "total": total,
         "percent": round(100 * points / total) if total else 0,
-        "topics": selectors.attempt_topic_scores(items=items),
+        "topics": selectors.attempt_lesson_scores(items=items),
         "revisit": selectors.lessons_to_revisit(items=items),
         "ungraded": sum(
             1
@@ -500,41 +541,72 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     runtime = request.POST.get("runtime") or request.GET.get("runtime")
     if runtime not in ChallengeRuntime.values:
         runtime = history[0].runtime if history else ChallengeRuntime.PYTHON311
-    latest = next((s for s in history if s.runtime == runtime), None)
-    code = (
-        latest.code if latest else challenge_services.starter_code(version=version, runtime=runtime)
-    )
+    code = selectors.last_code(user=request.user, question=question, runtime=runtime)
+    earlier = _earlier_code(request, history)
+    if earlier is not None:
+        code, runtime = earlier.code, earlier.runtime
+    if code is None:
+        code = challenge_services.starter_code(version=version, runtime=runtime)
     submission: Submission | None = history[0] if history else None
+    event_text = request.POST.get("event", "")
     error = ""
     if request.method == "POST":
         form = RunTestsForm(request.POST)
+        own_event = request.POST.get("action") == "event"
         if form.is_valid():
             code = form.cleaned_data["code"]
             try:
-                submission = challenge_services.submission_create(
-                    user=request.user, version=version, code=code, runtime=runtime
-                )
+                if own_event:
+                    submission = challenge_services.event_run_create(
+                        user=request.user,
+                        version=version,
+                        code=code,
+                        event_text=form.cleaned_data["event"],
+                        runtime=runtime,
+                    )
+                else:
+                    submission = challenge_services.submission_create(
+                        user=request.user, version=version, code=code, runtime=runtime
+                    )
             except PracticeError as exc:
                 error = str(exc)
         else:
-            error = "Write some code before running the tests."
+            error = "Write some code before running it."
         if not request.htmx and not error and submission is not None:
             return redirect(f"{reverse('practice_challenge', args=[slug])}?runtime={runtime}")
+    samples = selectors.sample_tests(version=version)
     context = {
         "question": question,
         "version": version,
-        "test_names": list(version.tests.values_list("name", flat=True)),
+        "samples": samples,
+        "hidden_names": [
+            t.name for t in version.tests.filter(sample=False).order_by("order").only("name")
+        ],
         "code": code,
+        "event_text": event_text or (_pretty_event(samples[0].event) if samples else "{}"),
         "runtime": runtime,
         "runtimes": ChallengeRuntime.choices,
         "submission": submission,
-        "history": history,
+        "feedback": selectors.submission_feedback(submission=submission) if submission else [],
+        "earlier_runs": [s for s in history if submission is None or s.pk != submission.pk],
         "error": error,
         "editor_vendored": _editor_vendored(),
+        "limits": selectors.challenge_limits(user_id=request.user.pk),
     }
     if request.htmx:
-        return render(request, "learn/practice/challenge.html#results", context)
+        part = "history" if request.GET.get("partial") == "history" else "results"
+        return render(request, f"learn/practice/challenge.html#{part}", context)
     return render(request, "learn/practice/challenge.html", context)
+
+
+def _earlier_code(request: AuthedHtmxHttpRequest, history: list[Submission]) -> Submission | None:
+    """The earlier run ?from= names, when it is one of the learner's own (in history)."""
+    wanted = request.GET.get("from", "")
+    return next((s for s in history if str(s.pk) == wanted), None)
+
+
+def _pretty_event(event: Any) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False)
 
 
 @require_GET
@@ -545,7 +617,12 @@ def submission_page(request: AuthedHtmxHttpRequest, submission_id: int) -> HttpR
     except Submission.DoesNotExist:
         raise Http404("No such submission.") from None
     version = submission.version
-    context = {"submission": submission, "version": version, "question": version.question}
+    context = {
+        "submission": submission,
+        "version": version,
+        "question": version.question,
+        "feedback": selectors.submission_feedback(submission=submission),
+    }
     response = render(request, "learn/practice/challenge.html#results", context)
     if submission.is_done:
         trigger_client_event(

@@ -1,8 +1,9 @@
 """The /progress/ dashboard: per module and topic, charts, streak, weakest topics.
 
-Every figure comes from grouped queries whose number does not depend on the learner's history
-(answers and reviews are aggregated in the database, by the learner's local day or week), so
-the page costs the same few queries for ten answers or ten thousand.
+Every figure comes from grouped queries whose number does not depend on the learner's history,
+and the charts and the streak from the learner's day totals (study.DayTotal, a row per local
+day kept up to date as they study), so the page costs the same few queries for ten answers or
+ten thousand.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -23,7 +24,6 @@ from learn.practice.selectors import QUIZ_TOPIC_MIN_QUESTIONS, READY_THRESHOLD, 
 from learn.practice.services.reviews import retrievability
 from learn.selectors.lessons import ModuleProgress
 from learn.study import selectors as study
-from learn.study.localtime import LocalDate
 from learn.study.models import StudyProfile
 
 ACCURACY_WEEKS = 26
@@ -93,22 +93,15 @@ def _scores_by_question(*, user: User) -> dict[int, tuple[int, float]]:
 
 
 def _accuracy_by_week(
-    *, user: User, zone: ZoneInfo, since: datetime
+    totals: dict[date, study.Day], first_week: date
 ) -> dict[date, tuple[int, int]]:
-    rows = (
-        Answer.objects.filter(
-            item__attempt__user=user, correct__isnull=False, answered_at__gte=since
-        )
-        .annotate(day=LocalDate("answered_at", zone))
-        .values("day")
-        .annotate(n=Count("id"), ok=Count("id", filter=Q(correct=True)))
-        .order_by()
-    )
     weeks: dict[date, tuple[int, int]] = {}
-    for row in rows:
-        week = row["day"] - timedelta(days=row["day"].weekday())
+    for day, total in totals.items():
+        week = day - timedelta(days=day.weekday())
+        if week < first_week or not total.answers:
+            continue
         answered, right = weeks.get(week, (0, 0))
-        weeks[week] = (answered + row["n"], right + row["ok"])
+        weeks[week] = (answered + total.answers, right + total.correct)
     return weeks
 
 
@@ -121,8 +114,8 @@ def dashboard(
     now: datetime | None = None,
 ) -> Dashboard:
     """Everything the progress page adds to lessons and readiness, in a fixed number of queries:
-    answers per question (1), questions, tags and cards (3), days studied and reviewed (2),
-    accuracy by week (1), reviews due (1)."""
+    answers per question (1), questions, tags and cards (3), the day totals that give days
+    studied and reviewed and accuracy by week (1), reviews due (1)."""
     moment = now or timezone.now()
     zone = study.zone_of(profile)
     today = moment.astimezone(zone).date()
@@ -186,8 +179,11 @@ def dashboard(
         readiness = round(100 * forecast / total) if total else 0
     ready = readiness is not None and readiness >= 100 * READY_THRESHOLD
 
-    seconds = study.seconds_by_day(user=user, zone=zone)
-    reviews = study.reviews_by_day(user=user, zone=zone)
+    # Local days come from study.DayTotal, kept up to date as the learner answers, reviews and
+    # studies (in their zone), rather than grouping the whole history by local day here.
+    totals = study.day_totals(user=user)
+    seconds = {day: t.seconds for day, t in totals.items() if t.seconds}
+    reviews = {day: t.reviews for day, t in totals.items() if t.reviews}
     goal = study.goal_status(profile=profile, seconds=seconds, reviews=reviews, today=today)
     activity = {
         day: charts.DayActivity(minutes=seconds.get(day, 0) // 60, reviews=reviews.get(day, 0))
@@ -196,8 +192,7 @@ def dashboard(
     due_next = study.reviews_due_by_day(user=user, zone=zone, days=DUE_DAYS, now=moment)
     this_week = today - timedelta(days=today.weekday())
     first_week = this_week - timedelta(weeks=ACCURACY_WEEKS - 1)
-    since = datetime.combine(first_week, datetime.min.time(), tzinfo=zone)
-    accuracy = _accuracy_by_week(user=user, zone=zone, since=since)
+    accuracy = _accuracy_by_week(totals, first_week)
 
     return Dashboard(
         zone=zone,

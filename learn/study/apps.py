@@ -12,4 +12,4 @@ class StudyConfig(AppConfig):
     verbose_name = "Study sessions"
 
     def ready(self) -> None:
-        from learn.study import signals  # noqa: F401  (connects the login handler)
+        from learn.study import signals  # noqa: F401  (connects the login and day-total handlers)

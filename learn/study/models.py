@@ -154,3 +154,26 @@ class StudySpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seconds}s from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DayTotal(models.Model):
+    """What a learner did on one local day (in their time zone): graded answers and how many
+    were right, reviews rated, seconds studied. Kept up to date as answers, reviews and study
+    time are written (learn.study.services.totals), so /progress/ reads a row a day instead of
+    grouping the whole history by local day on every view."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="day_totals"
+    )
+    day = models.DateField()
+    answers = models.PositiveIntegerField(default=0)  # graded answers (correct known)
+    correct = models.PositiveIntegerField(default=0)
+    reviews = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["user", "day"]
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="study_day_total")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -16,6 +17,7 @@ from learn.models import Lesson, LessonProgress
 from learn.practice.models import Answer, Question, QuestionType, ReviewCard, ReviewLog
 from learn.study.localtime import LocalDate
 from learn.study.models import (
+    DayTotal,
     GoalKind,
     SessionStatus,
     StepKind,
@@ -192,6 +194,24 @@ def session_summary(*, session: StudySession, zone: ZoneInfo) -> SessionSummary:
 
 
 # Days, goals and streaks --------------------------------------------------------------------
+
+
+class Day(NamedTuple):
+    """One row of study.DayTotal, read as a tuple (a year of rows costs no model instances)."""
+
+    answers: int
+    correct: int
+    reviews: int
+    seconds: int
+
+
+def day_totals(*, user: User) -> dict[date, Day]:
+    """The learner's totals per local day (study.DayTotal, kept up to date as they study): one
+    query over a row a day, whatever the number of answers, reviews and spans behind them."""
+    rows = DayTotal.objects.filter(user=user).values_list(
+        "day", "answers", "correct", "reviews", "seconds"
+    )
+    return {day: Day(*figures) for day, *figures in rows}
 
 
 def seconds_by_day(*, user: User, zone: ZoneInfo) -> dict[date, int]:

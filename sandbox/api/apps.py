@@ -8,3 +8,7 @@ class SandboxApiConfig(AppConfig):
     label = "sandbox_api"
     verbose_name = "Lambda API"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the hook that follows asynchronous invocations' attempts (task_postrun).
+        from sandbox.api import tasks  # noqa: F401

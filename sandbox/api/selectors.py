@@ -1,4 +1,4 @@
-"""Reads of the Lambda API: access keys."""
+"""Reads of the Lambda API: access keys, versions, aliases and asynchronous invocation configs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from sandbox.api.models import AccessKey, Alias, FunctionVersion
+from sandbox.api.models import (
+    AccessKey,
+    Alias,
+    EventInvokeConfig,
+    FunctionUrlConfig,
+    FunctionVersion,
+    PolicyStatement,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.models import Function
 
 
@@ -72,3 +80,46 @@ def alias_list(*, function: Function, function_version: str | None = None) -> li
             if a.function_version == function_version or function_version in a.additional_weights
         ]
     return aliases
+
+
+def event_invoke_config_find(*, function: Function, qualifier: str) -> EventInvokeConfig | None:
+    return (
+        function.event_invoke_configs.filter(qualifier=qualifier).select_related("function").first()
+    )
+
+
+def event_invoke_config_list(*, function: Function) -> list[EventInvokeConfig]:
+    return list(function.event_invoke_configs.select_related("function").order_by("qualifier"))
+
+
+def provisioned_config_find(
+    *, function: Function, qualifier: str
+) -> ProvisionedConcurrencyConfig | None:
+    return (
+        function.provisioned_configs.filter(qualifier=qualifier).select_related("function").first()
+    )
+
+
+def provisioned_config_list(*, function: Function) -> list[ProvisionedConcurrencyConfig]:
+    return list(function.provisioned_configs.select_related("function").order_by("qualifier"))
+
+
+def function_url_find(*, function: Function, qualifier: str) -> FunctionUrlConfig | None:
+    return function.url_configs.filter(qualifier=qualifier).select_related("function").first()
+
+
+def function_url_list(*, function: Function) -> list[FunctionUrlConfig]:
+    return list(function.url_configs.select_related("function").order_by("qualifier"))
+
+
+def function_url_by_id(*, url_id: str) -> FunctionUrlConfig | None:
+    """The URL config served at /lambda-url/<url_id>/, with its function and owner."""
+    return (
+        FunctionUrlConfig.objects.filter(url_id=url_id)
+        .select_related("function", "function__owner")
+        .first()
+    )
+
+
+def policy_statements(*, function: Function, qualifier: str) -> list[PolicyStatement]:
+    return list(function.policy.filter(qualifier=qualifier).select_related("function"))

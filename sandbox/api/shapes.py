@@ -14,7 +14,14 @@ from typing import Any
 
 from sandbox import selectors as sandbox_selectors
 from sandbox.api import errors
-from sandbox.api.models import Alias, FunctionVersion
+from sandbox.api.models import (
+    Alias,
+    EventInvokeConfig,
+    FunctionUrlConfig,
+    FunctionVersion,
+    PolicyStatement,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine.environment import ACCOUNT_ID, REGION
 from sandbox.models import Function
 
@@ -189,3 +196,105 @@ def alias_configuration(*, alias: Alias) -> dict[str, Any]:
     if alias.additional_weights:
         shape["RoutingConfig"] = {"AdditionalVersionWeights": alias.additional_weights}
     return shape
+
+
+def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
+    """A FunctionEventInvokeConfig (LastModified as epoch seconds: a timestamp in rest-json)."""
+
+    def destination(arn: str) -> dict[str, str]:
+        return {"Destination": arn} if arn else {}
+
+    return {
+        "LastModified": config.updated_at.timestamp(),
+        "FunctionArn": function_arn(config.function.name, config.qualifier),
+        "MaximumRetryAttempts": config.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": config.maximum_event_age_s,
+        "DestinationConfig": {
+            "OnSuccess": destination(config.on_success),
+            "OnFailure": destination(config.on_failure),
+        },
+    }
+
+
+def provisioned_config(
+    *, config: ProvisionedConcurrencyConfig, with_arn: bool = False
+) -> dict[str, Any]:
+    """A provisioned concurrency config (with FunctionArn as ListProvisionedConcurrencyConfigs
+    gives it)."""
+    ready = config.allocated if config.status == config.Status.READY else 0
+    shape: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": ready,
+        "AllocatedProvisionedConcurrentExecutions": config.allocated,
+        "Status": config.status,
+        "LastModified": timestamp(config.updated_at),
+    }
+    if config.status_reason:
+        shape["StatusReason"] = config.status_reason
+    if with_arn:
+        shape = {"FunctionArn": function_arn(config.function.name, config.qualifier), **shape}
+    return shape
+
+
+def function_url_config(*, config: FunctionUrlConfig, url: str) -> dict[str, Any]:
+    """A FunctionUrlConfig; url is where the site serves it (/lambda-url/<url_id>/)."""
+    qualifier = None if config.qualifier == LATEST else config.qualifier
+    return {
+        "FunctionUrl": url,
+        "FunctionArn": function_arn(config.function.name, qualifier),
+        "AuthType": config.auth_type,
+        "Cors": config.cors,
+        "CreationTime": timestamp(config.created_at),
+        "LastModifiedTime": timestamp(config.updated_at),
+        "InvokeMode": "BUFFERED",
+    }
+
+
+def _principal(value: str) -> Any:
+    if value == "*":
+        return "*"
+    if value.endswith(".amazonaws.com"):
+        return {"Service": value}
+    if re.fullmatch(r"\d{12}", value):
+        return {"AWS": f"arn:aws:iam::{value}:root"}
+    return {"AWS": value}
+
+
+def policy_statement(*, statement: PolicyStatement) -> dict[str, Any]:
+    """One statement of a resource-based policy, as GetPolicy and AddPermission show it."""
+    shape: dict[str, Any] = {
+        "Sid": statement.sid,
+        "Effect": "Allow",
+        "Principal": _principal(statement.principal),
+        "Action": statement.action,
+        "Resource": function_arn(statement.function.name, statement.qualifier or None),
+    }
+    condition: dict[str, dict[str, str]] = {}
+    if statement.function_url_auth_type:
+        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = (
+            statement.function_url_auth_type
+        )
+    if statement.source_account:
+        condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = statement.source_account
+    if statement.source_arn:
+        condition.setdefault("ArnLike", {})["AWS:SourceArn"] = statement.source_arn
+    if statement.invoked_via_function_url is not None:
+        condition["Bool"] = {
+            "lambda:InvokedViaFunctionUrl": str(statement.invoked_via_function_url).lower()
+        }
+    if condition:
+        shape["Condition"] = condition
+    return shape
+
+
+def policy(*, statements: list[PolicyStatement]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": [policy_statement(statement=s) for s in statements],
+    }
+
+
+def function_url_path(url_id: str) -> str:
+    """Where the site serves a function URL (not AWS's <url-id>.lambda-url.<region>.on.aws)."""
+    return f"/lambda-url/{url_id}/"

@@ -26,7 +26,15 @@ from sandbox import selectors as sandbox_selectors
 from sandbox import services as sandbox_services
 from sandbox.api import errors, selectors, services, shapes, sigv4
 from sandbox.api.errors import LambdaError
-from sandbox.api.models import AccessKey, Alias, FunctionVersion
+from sandbox.api.models import (
+    AccessKey,
+    Alias,
+    EventInvokeConfig,
+    FunctionUrlConfig,
+    FunctionVersion,
+    PolicyStatement,
+    ProvisionedConcurrencyConfig,
+)
 from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import ZIP_MAX_BYTES
@@ -38,6 +46,8 @@ logger = logging.getLogger(__name__)
 # A base64 zip of ZIP_MAX_BYTES plus the JSON around it.
 MAX_BODY_BYTES = ZIP_MAX_BYTES * 4 // 3 + 64 * 1024
 LOG_TAIL_BYTES = 4 * 1024
+# An asynchronous invocation's event may be 1 MB (256 KB until Lambda raised it in 2025).
+MAX_ASYNC_REQUEST_BYTES = 1024 * 1024
 CODE_URL_MAX_AGE_S = 600  # GetFunction's Code.Location expires after 10 minutes, as on AWS
 CODE_URL_SALT = "sandbox_api.code"
 
@@ -437,11 +447,12 @@ def _too_many(exc: sandbox_services.LimitReached) -> LambdaError:
     )
 
 
-def _event_text(body: bytes) -> str:
-    if len(body) > MAX_REQUEST_BYTES:
+def _event_text(body: bytes, *, kind: str = "RequestResponse") -> str:
+    most = MAX_ASYNC_REQUEST_BYTES if kind == "Event" else MAX_REQUEST_BYTES
+    if len(body) > most:
         raise errors.too_large(
-            f"{len(body)} byte payload is too large for the RequestResponse invocation type "
-            f"({MAX_REQUEST_BYTES} byte maximum)"
+            f"{len(body)} byte payload is too large for the {kind} invocation type "
+            f"({most} byte maximum)"
         )
     text = body.decode("utf-8", "replace") if body else "{}"
     try:
@@ -456,7 +467,7 @@ def _event_text(body: bytes) -> str:
     return text
 
 
-def _wait_seconds(invocation: Invocation) -> float:
+def wait_seconds(invocation: Invocation) -> float:
     timeout_s = int(invocation.config.get("timeout_s", 3))
     # INIT may take up to 10 s before the handler's own timeout starts.
     return timeout_s + 10 + settings.SANDBOX_API_QUEUE_WAIT_SECONDS
@@ -488,8 +499,20 @@ def invoke(call: Call, name: str) -> HttpResponse:
         response = HttpResponse(status=204)
         response["X-Amz-Executed-Version"] = version
         return response
-    event_text = _event_text(call.body)
+    event_text = _event_text(call.body, kind=kind)
     try:
+        if kind == "Event":
+            event = services.async_invoke(
+                function=function,
+                requested_by=call.user,
+                event_text=event_text,
+                qualifier=target.qualifier or shapes.LATEST,
+                executed_version=version,
+                spec=spec,
+            )
+            response = HttpResponse(status=202)
+            response["x-amzn-RequestId"] = str(event.request_id)
+            return response
         invocation = sandbox_services.invocation_start(
             function=function, event_text=event_text, requested_by=call.user, spec=spec
         )
@@ -497,11 +520,7 @@ def invoke(call: Call, name: str) -> HttpResponse:
         raise errors.invalid(_validation_message(exc)) from None
     except sandbox_services.LimitReached as exc:
         raise _too_many(exc) from None
-    if kind == "Event":
-        response = HttpResponse(status=202)
-        response["x-amzn-RequestId"] = str(invocation.pk)
-        return response
-    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=_wait_seconds(invocation))
+    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_seconds(invocation))
     invocation.refresh_from_db()
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
 
@@ -518,7 +537,9 @@ def _invoke_response(invocation: Invocation, *, version: str, tail: bool) -> Htt
             f"The sandbox did not finish invocation {invocation.pk} in time; it is still "
             f"{status}. Its result will be in the console."
         )
-    if status == Invocation.Status.FAILED:
+    if status == Invocation.Status.FAILED or (
+        status == Invocation.Status.STOPPED and not invocation.error
+    ):
         raise errors.service(invocation.failure_reason or "The sandbox could not run the function.")
     if status == Invocation.Status.THROTTLED:
         reason = (invocation.error or {}).get("Reason") or "ConcurrentInvocationLimitExceeded"
@@ -730,6 +751,314 @@ def delete_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# ---------------------------------------------------------------- asynchronous invocation config
+
+
+def _event_config_missing(target: Target) -> LambdaError:
+    arn = shapes.function_arn(target.function.name, target.qualifier or shapes.LATEST)
+    return errors.not_found(f"The function {arn} doesn't have an EventInvokeConfig")
+
+
+def _destination(data: dict[str, Any], which: str) -> str | None:
+    config = data.get("DestinationConfig")
+    if config is None:
+        return None
+    if not isinstance(config, dict) or not isinstance(config.get(which) or {}, dict):
+        raise errors.invalid("DestinationConfig must be a map of OnSuccess and OnFailure.")
+    destination = (config.get(which) or {}).get("Destination")
+    if destination is not None and not isinstance(destination, str):
+        raise errors.invalid(f"DestinationConfig.{which}.Destination must be an ARN.")
+    return destination or ""
+
+
+def _put_event_config(call: Call, name: str, *, replace: bool) -> HttpResponse:
+    target = _target(call, name)
+    data = call.json()
+    try:
+        config = services.event_invoke_config_put(
+            function=target.function,
+            qualifier=target.qualifier or shapes.LATEST,
+            maximum_retry_attempts=data.get("MaximumRetryAttempts"),
+            maximum_event_age_s=data.get("MaximumEventAgeInSeconds"),
+            on_success=_destination(data, "OnSuccess"),
+            on_failure=_destination(data, "OnFailure"),
+            replace=replace,
+        )
+    except EventInvokeConfig.DoesNotExist:
+        raise _event_config_missing(target) from None
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.event_invoke_config(config=config))
+
+
+def put_event_config(call: Call, name: str) -> HttpResponse:
+    return _put_event_config(call, name, replace=True)
+
+
+def update_event_config(call: Call, name: str) -> HttpResponse:
+    return _put_event_config(call, name, replace=False)
+
+
+def _event_config(call: Call, name: str) -> tuple[Target, EventInvokeConfig]:
+    target = _target(call, name)
+    config = selectors.event_invoke_config_find(
+        function=target.function, qualifier=target.qualifier or shapes.LATEST
+    )
+    if config is None:
+        raise _event_config_missing(target)
+    return target, config
+
+
+def get_event_config(call: Call, name: str) -> HttpResponse:
+    _, config = _event_config(call, name)
+    return JsonResponse(shapes.event_invoke_config(config=config))
+
+
+def delete_event_config(call: Call, name: str) -> HttpResponse:
+    _, config = _event_config(call, name)
+    services.event_invoke_config_delete(config=config)
+    return HttpResponse(status=204)
+
+
+def list_event_configs(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    configs = selectors.event_invoke_config_list(function=function)
+    page, marker = _page(call, [shapes.event_invoke_config(config=c) for c in configs])
+    body: dict[str, Any] = {"FunctionEventInvokeConfigs": page}
+    if marker:
+        body["NextMarker"] = marker
+    return JsonResponse(body)
+
+
+event_config_view = operation(
+    GET=get_event_config, PUT=put_event_config, POST=update_event_config, DELETE=delete_event_config
+)
+event_config_list_view = operation(GET=list_event_configs)
+# ---------------------------------------------------------------- provisioned concurrency
+
+
+def _provisioned_missing() -> LambdaError:
+    return LambdaError(
+        "ProvisionedConcurrencyConfigNotFoundException",
+        "No Provisioned Concurrency Config found for this function",
+        status=404,
+    )
+
+
+def _published(target: Target) -> None:
+    if target.qualifier in (None, shapes.LATEST) or target.version is None:
+        raise errors.invalid(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+        )
+
+
+def put_provisioned(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    _published(target)
+    assert target.version is not None and target.qualifier is not None
+    if target.alias is not None and target.alias.additional_weights:
+        raise errors.invalid("Alias with weights can not be used with Provisioned Concurrency")
+    try:
+        config = services.provisioned_concurrency_put(
+            function=target.function,
+            qualifier=target.qualifier,
+            version_number=target.version.number,
+            requested=call.json().get("ProvisionedConcurrentExecutions", 0),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "conflict":
+            raise errors.conflict(_validation_message(exc)) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(shapes.provisioned_config(config=config), status=202)
+
+
+def _provisioned(call: Call, name: str) -> ProvisionedConcurrencyConfig:
+    target = _target(call, name)
+    _published(target)
+    config = selectors.provisioned_config_find(
+        function=target.function, qualifier=target.qualifier or ""
+    )
+    if config is None:
+        raise _provisioned_missing()
+    return config
+
+
+def get_provisioned(call: Call, name: str) -> HttpResponse:
+    if call.query("List") == "ALL":
+        function = _unqualified(call, name)
+        configs = selectors.provisioned_config_list(function=function)
+        items = [shapes.provisioned_config(config=c, with_arn=True) for c in configs]
+        page, marker = _page(call, items)
+        body: dict[str, Any] = {"ProvisionedConcurrencyConfigs": page}
+        if marker:
+            body["NextMarker"] = marker
+        return JsonResponse(body)
+    return JsonResponse(shapes.provisioned_config(config=_provisioned(call, name)))
+
+
+def delete_provisioned(call: Call, name: str) -> HttpResponse:
+    services.provisioned_concurrency_delete(config=_provisioned(call, name))
+    return HttpResponse(status=204)
+
+
+# ---------------------------------------------------------------- function URLs
+
+
+def _url_qualifier(target: Target) -> str:
+    """A function URL belongs to $LATEST or an alias, never a version number (as on AWS)."""
+    if target.alias is not None:
+        return target.alias.name
+    if target.qualifier not in (None, shapes.LATEST):
+        raise errors.invalid(
+            "A function URL can point to $LATEST or an alias only, not to a version number."
+        )
+    return shapes.LATEST
+
+
+def _url_shape(call: Call, config: FunctionUrlConfig) -> dict[str, Any]:
+    url = call.request.build_absolute_uri(shapes.function_url_path(config.url_id))
+    return shapes.function_url_config(config=config, url=url)
+
+
+def _invoke_mode(data: dict[str, Any]) -> None:
+    if data.get("InvokeMode", "BUFFERED") != "BUFFERED":
+        raise errors.invalid("This sandbox answers function URLs buffered (InvokeMode BUFFERED).")
+
+
+def create_function_url(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    qualifier = _url_qualifier(target)
+    data = call.json()
+    _invoke_mode(data)
+    try:
+        config = services.function_url_create(
+            function=target.function,
+            qualifier=qualifier,
+            auth_type=str(data.get("AuthType") or ""),
+            cors=data.get("Cors"),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "exists":
+            arn = shapes.function_arn(target.function.name, target.qualifier)
+            raise errors.conflict(
+                f"Failed to create function url config for [functionArn = {arn}]. Error "
+                "message:  FunctionUrlConfig exists for this Lambda function"
+            ) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_url_shape(call, config), status=201)
+
+
+def _function_url(call: Call, name: str) -> FunctionUrlConfig:
+    target = _target(call, name)
+    config = selectors.function_url_find(function=target.function, qualifier=_url_qualifier(target))
+    if config is None:
+        raise errors.not_found("The resource you requested does not exist.")
+    return config
+
+
+def get_function_url(call: Call, name: str) -> HttpResponse:
+    return JsonResponse(_url_shape(call, _function_url(call, name)))
+
+
+def update_function_url(call: Call, name: str) -> HttpResponse:
+    config = _function_url(call, name)
+    data = call.json()
+    _invoke_mode(data)
+    try:
+        config = services.function_url_update(
+            config=config, auth_type=data.get("AuthType"), cors=data.get("Cors")
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_url_shape(call, config))
+
+
+def delete_function_url(call: Call, name: str) -> HttpResponse:
+    services.function_url_delete(config=_function_url(call, name))
+    return HttpResponse(status=204)
+
+
+def list_function_urls(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    configs = selectors.function_url_list(function=function)
+    page, marker = _page(call, [_url_shape(call, c) for c in configs])
+    body: dict[str, Any] = {"FunctionUrlConfigs": page}
+    if marker:
+        body["NextMarker"] = marker
+    return JsonResponse(body)
+
+
+# ---------------------------------------------------------------- resource-based policy
+
+
+def _policy_qualifier(target: Target) -> str:
+    return "" if target.qualifier in (None, shapes.LATEST) else str(target.qualifier)
+
+
+def add_permission(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    data = call.json()
+    invoked_via_url = data.get("InvokedViaFunctionUrl")
+    try:
+        statement = services.permission_add(
+            function=target.function,
+            qualifier=_policy_qualifier(target),
+            sid=data.get("StatementId") or "",
+            action=data.get("Action") or "",
+            principal=data.get("Principal") or "",
+            source_arn=str(data.get("SourceArn") or ""),
+            source_account=str(data.get("SourceAccount") or ""),
+            function_url_auth_type=str(data.get("FunctionUrlAuthType") or ""),
+            invoked_via_function_url=None if invoked_via_url is None else bool(invoked_via_url),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "exists":
+            raise errors.conflict(_validation_message(exc)) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    body = {"Statement": json.dumps(shapes.policy_statement(statement=statement))}
+    return JsonResponse(body, status=201)
+
+
+def get_policy(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    statements = selectors.policy_statements(
+        function=target.function, qualifier=_policy_qualifier(target)
+    )
+    if not statements:
+        raise errors.not_found("The resource you requested does not exist.")
+    document = shapes.policy(statements=statements)
+    revision = shapes.revision_id(*[(s.pk, s.updated_at.isoformat()) for s in statements])
+    return JsonResponse({"Policy": json.dumps(document), "RevisionId": revision})
+
+
+def remove_permission(call: Call, name: str, sid: str) -> HttpResponse:
+    target = _target(call, name)
+    statement: PolicyStatement | None = next(
+        (
+            s
+            for s in selectors.policy_statements(
+                function=target.function, qualifier=_policy_qualifier(target)
+            )
+            if s.sid == sid
+        ),
+        None,
+    )
+    if statement is None:
+        raise errors.not_found(f"Statement {sid} is not found in resource policy.")
+    services.permission_remove(statement=statement)
+    return HttpResponse(status=204)
+
+
+function_url_view = operation(
+    POST=create_function_url,
+    GET=get_function_url,
+    PUT=update_function_url,
+    DELETE=delete_function_url,
+)
+function_urls_view = operation(GET=list_function_urls)
+policy_view = operation(GET=get_policy, POST=add_permission)
+policy_statement_view = operation(DELETE=remove_permission)
+provisioned_view = operation(GET=get_provisioned, PUT=put_provisioned, DELETE=delete_provisioned)
 versions_view = operation(GET=list_versions, POST=publish_version)
 aliases_view = operation(GET=list_aliases, POST=create_alias)
 alias_view = operation(GET=get_alias, PUT=update_alias, DELETE=delete_alias)

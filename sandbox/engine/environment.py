@@ -128,6 +128,8 @@ class ExecutionEnvironment:
         self._services = services
         self._services_environment = dict(services_environment or {})
         self._endpoint: Endpoint | None = None
+        # Set by stop() from another thread: what ran was ended from outside, for this reason.
+        self.stop_reason = ""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -492,6 +494,8 @@ class ExecutionEnvironment:
 
         timeout_s is the limit the timeout message names; limit_s (default timeout_s) the time
         this phase actually had, which a timed-out phase reports as its duration."""
+        if self.stop_reason and kind in ("exited", "protocol"):
+            kind = "stopped"
         if kind == "exited" and (self._killed_for_memory or self.cgroup.oom_killed()):
             kind = "oom"
         if kind == "exited" and self._proc is not None:
@@ -529,6 +533,16 @@ class ExecutionEnvironment:
                     "errorMessage": "Runtime exited with error: signal: killed",
                 },
                 exit_reason="Runtime exited with error: signal: killed",
+            )
+        if kind == "stopped":
+            return Outcome(
+                "stopped",
+                output,
+                started_at,
+                ended_at,
+                duration,
+                error={"errorType": "Sandbox.Stopped", "errorMessage": self.stop_reason},
+                exit_reason=self.stop_reason,
             )
         if kind == "flood":
             reason = f"output exceeded {LOG_KILL_BYTES // (1024 * 1024)} MB; runtime killed"
@@ -698,6 +712,33 @@ class ExecutionEnvironment:
         for pid in _descendants(self._proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+
+    def stop(self, reason: str, timeout_s: float = 2.0) -> None:
+        """End whatever the environment is running now, from a thread other than the one
+        using it (an operator stopping one invocation). Thread-safe; idempotent.
+
+        Synchronous: when it returns, no process of the environment is left but its launcher
+        (bwrap, which exits by itself once its child is gone). It touches no descriptor: the
+        thread waiting on the invocation sees the runtime exit, reports it `stopped` with
+        reason and discards the environment (kill() closes the pipes and the pidfd there), so
+        no descriptor is closed under a poll() of another thread or leaked.
+        """
+        self.stop_reason = reason
+        proc = self._proc
+        if self.dead or proc is None:
+            return  # nothing started yet: the pool checks stop_reason before it runs anything
+        if self.cgroup.dirs:
+            self.cgroup.kill_all(timeout_s, spare=proc.pid)
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pids = _descendants(proc.pid)
+            if not pids:
+                return
+            for pid in pids:  # SIGKILL ends stopped (frozen) processes too
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
 
     def kill(self) -> None:
         """Kill every process of the environment and release its resources. Idempotent.

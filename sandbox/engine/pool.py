@@ -139,8 +139,12 @@ class EnvironmentPool:
         self._inflight = 0
         self._inflight_by_fn: Counter[tuple[str, str]] = Counter()
         self._inflight_by_learner: Counter[str] = Counter()
+        # Invocations started with a handle (so that stop() can find them), and stop requests
+        # for handles not (yet) here, kept STOP_REMEMBER_S: a stop can overtake its invocation.
+        self._running: dict[str, _Running] = {}
+        self._stop_requests: dict[str, tuple[float, str]] = {}
         self._reserved: dict[tuple[str, str], int] = {}
-        self._current: dict[tuple[str, str], str] = {}
+        self._current: dict[tuple[str, str, str], str] = {}
         # Provisioned environments being started, by (namespace, version key).
         self._provisioning: dict[tuple[str, str], int] = {}
         self._free_uids = list(reversed(uids))
@@ -216,8 +220,11 @@ class EnvironmentPool:
         event: Any,
         *,
         on_admitted: Callable[[], None] | None = None,
+        handle: str | None = None,
     ) -> InvocationResult:
         """Invoke spec with event (any JSON value) the way Lambda does (RequestResponse).
+
+        handle, when given, names this invocation for stop(handle): unique per invocation.
 
         on_admitted, when given, is called once the invocation has been admitted or refused and
         its environment chosen (a warm one taken, or a cold one's memory claimed), before it
@@ -228,13 +235,63 @@ class EnvironmentPool:
         after shutdown().
         """
         admitted = _Once(on_admitted)
+        running = self._track(handle)
         try:
-            return self._invoke(spec, event, admitted)
+            return self._invoke(spec, event, admitted, running)
         finally:
             admitted()
+            self._untrack(handle, running)
 
-    def _invoke(self, spec: FunctionSpec, event: Any, admitted: _Once) -> InvocationResult:
+    def stop(self, handle: str, reason: str = "Stopped") -> bool:
+        """End the invocation started with this handle: its environment is killed (and
+        discarded) and it returns a result with status `stopped` and reason as its error
+        message. Synchronous: when this returns True, no process of it is left running.
+
+        Returns False when no such invocation runs in this pool; the request is then kept
+        for STOP_REMEMBER_S, and an invocation with that handle arriving meanwhile is stopped
+        before it runs anything.
+        """
+        with self._lock:
+            now = time.monotonic()
+            for old, (at, _) in list(self._stop_requests.items()):
+                if now - at > STOP_REMEMBER_S:
+                    del self._stop_requests[old]
+            running = self._running.get(handle)
+            if running is None:
+                self._stop_requests[handle] = (now, reason)
+                return False
+        with running.lock:
+            running.reason = running.reason or reason
+            if running.env is not None:
+                running.env.stop(running.reason)
+        return True
+
+    def _track(self, handle: str | None) -> _Running | None:
+        if handle is None:
+            return None
+        with self._lock:
+            if handle in self._running:
+                raise ValueError(f"an invocation with handle {handle!r} is already running")
+            running = self._running[handle] = _Running()
+            request = self._stop_requests.pop(handle, None)
+            if request is not None and time.monotonic() - request[0] <= STOP_REMEMBER_S:
+                running.reason = request[1]
+        return running
+
+    def _untrack(self, handle: str | None, running: _Running | None) -> None:
+        if handle is None or running is None:
+            return
+        with running.lock:  # waits for a stop() under way: it must not outlive the invocation
+            running.env = None
+        with self._lock:
+            self._running.pop(handle, None)
+
+    def _invoke(
+        self, spec: FunctionSpec, event: Any, admitted: _Once, running: _Running | None
+    ) -> InvocationResult:
         request_id = str(uuid.uuid4())
+        if running is not None and running.reason:
+            return result.stopped(spec, request_id, running.reason)
         try:
             event_bytes = json.dumps(event, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as exc:
@@ -285,7 +342,7 @@ class EnvironmentPool:
 
         try:
             admitted()
-            return self._run(spec, env, request_id, event_bytes)
+            return self._run(spec, env, request_id, event_bytes, running)
         finally:
             with self._lock:
                 self._inflight -= 1
@@ -358,7 +415,8 @@ class EnvironmentPool:
         key = (namespace, name)
         with self._lock:
             self._reserved.pop(key, None)
-            self._current.pop(key, None)
+            for current in [c for c in self._current if c[:2] == key]:
+                del self._current[current]
             victims: list[ExecutionEnvironment] = []
             for version, stack in list(self._idle.items()):
                 mine = [env for env in stack if env.spec.function_key == key]
@@ -569,18 +627,25 @@ class EnvironmentPool:
             self._reserved.pop(key, None)
         else:
             self._reserved[key] = spec.reserved_concurrency
-        if self._current.get(key) == spec.version_key:
+        # Per published version (or $LATEST): invoking version 1 leaves version 2's warm and
+        # provisioned environments alone, as on Lambda; only a changed $LATEST retires its own.
+        current = (*key, spec.version)
+        if self._current.get(current) == spec.version_key:
             return []
-        self._current[key] = spec.version_key
+        self._current[current] = spec.version_key
         retired: list[ExecutionEnvironment] = []
         for version, stack in list(self._idle.items()):
-            if stack and stack[0].spec.function_key == key and version != spec.version_key:
+            if stack and self._same_version(stack[0].spec, spec) and version != spec.version_key:
                 retired.extend(stack)
                 del self._idle[version]
         for env in self._busy:
-            if env.spec.function_key == key:
+            if self._same_version(env.spec, spec) and env.spec.version_key != spec.version_key:
                 self._retiring.add(env)
         return retired
+
+    @staticmethod
+    def _same_version(one: FunctionSpec, other: FunctionSpec) -> bool:
+        return one.function_key == other.function_key and one.version == other.version
 
     def _trim_provisioned(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
         """Idle provisioned environments of spec beyond its provisioned concurrency."""
@@ -683,13 +748,25 @@ class EnvironmentPool:
         env: ExecutionEnvironment | None,
         request_id: str,
         event: bytes,
+        running: _Running | None = None,
     ) -> InvocationResult:
         init: Outcome | None = None
         failed_init: Outcome | None = None
         retry: Outcome | None = None
         if env is None:
             env = self._new_environment(spec, provisioned=False)
-            init = env.start(self.init_timeout_s)  # JailUnavailable propagates
+            _attach(running, env)
+            try:
+                init = env.start(self.init_timeout_s)
+            except JailUnavailable:
+                if not env.stop_reason:
+                    raise
+                # Killed while the jail was starting: stopped, not a broken sandbox.
+                env.kill()
+                return result.stopped(spec, request_id, env.stop_reason)
+            if env.stop_reason:
+                env.kill()
+                return result.stopped(spec, request_id, env.stop_reason)
             if init.status != "success":
                 # Lambda retries a failed INIT once inside the invocation ("suppressed init"),
                 # within the function's timeout; only a second failure fails the invocation.
@@ -697,13 +774,21 @@ class EnvironmentPool:
                 with self._lock:
                     self._claimed[spec.tenant] += env_cost_mb(spec)
                 env = self._new_environment(spec, provisioned=False)
+                _attach(running, env)
                 retry = env.start(float(spec.timeout_s))
+                if env.stop_reason:
+                    env.kill()
+                    return result.stopped(spec, request_id, env.stop_reason)
                 if retry.status != "success":
                     return result.from_init_failure(spec, request_id, env, failed_init, retry)
             with self._lock:
                 self._busy.add(env)
+        else:
+            _attach(running, env)
         budget = None if retry is None else spec.timeout_s - retry.duration_ms / 1000
         try:
+            if env.stop_reason:  # stopped while it was being admitted or initialised
+                return result.stopped(spec, request_id, env.stop_reason)
             outcome = env.invoke(
                 request_id=request_id,
                 event=event,
@@ -719,7 +804,8 @@ class EnvironmentPool:
     def _release(self, env: ExecutionEnvironment) -> None:
         with self._lock:
             self._busy.discard(env)
-            retire = env in self._retiring or self._closed
+            # A stopped environment's processes are gone, whatever the invocation returned.
+            retire = env in self._retiring or self._closed or bool(env.stop_reason)
             self._retiring.discard(env)
         if env.dead:
             return
@@ -768,6 +854,31 @@ class EnvironmentPool:
         for env in victims:
             env.kill()
         return len(victims)
+
+
+STOP_REMEMBER_S = 60.0
+
+
+class _Running:
+    """An invocation started with a handle: its environment once chosen, and a stop's reason.
+
+    lock orders stop() against the invocation's end, so an environment is never stopped once
+    it is back in the pool serving another invocation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.env: ExecutionEnvironment | None = None
+        self.reason = ""
+
+
+def _attach(running: _Running | None, env: ExecutionEnvironment) -> None:
+    """Make env the one stop() kills; a stop that came first marks it stopped at once."""
+    if running is None:
+        return
+    with running.lock:
+        running.env = env
+        if running.reason:
+            env.stop_reason = running.reason
 
 
 class _Once:

@@ -12,8 +12,16 @@ if TYPE_CHECKING:
     from sandbox.engine.environment import ExecutionEnvironment, Outcome
     from sandbox.engine.spec import FunctionSpec
 
-Status = Literal["success", "error", "timeout", "out_of_memory", "crash", "throttled"]
-STATUSES: tuple[str, ...] = ("success", "error", "timeout", "out_of_memory", "crash", "throttled")
+Status = Literal["success", "error", "timeout", "out_of_memory", "crash", "throttled", "stopped"]
+STATUSES: tuple[str, ...] = (
+    "success",
+    "error",
+    "timeout",
+    "out_of_memory",
+    "crash",
+    "throttled",
+    "stopped",  # ended from outside (EnvironmentPool.stop); Lambda has no such status
+)
 
 
 @dataclass
@@ -227,6 +235,20 @@ def throttled(
     )
 
 
+def stopped(spec: FunctionSpec, request_id: str, reason: str) -> InvocationResult:
+    """Stopped from outside (EnvironmentPool.stop) before its handler ran: nothing billed."""
+    ended = throttled(spec, request_id, "")
+    ended.status = "stopped"
+    ended.error = {
+        "errorMessage": reason,
+        "errorType": "Sandbox.Stopped",
+        "requestId": request_id,
+        "stackTrace": [],
+    }
+    ended.log = report.exit_lines(request_id, reason, "Sandbox.Stopped") + "\n"
+    return ended
+
+
 def rejected(
     spec: FunctionSpec, request_id: str, error_type: str, message: str
 ) -> InvocationResult:
@@ -246,7 +268,7 @@ def _error(raw: dict[str, Any] | None, status: str, request_id: str) -> dict[str
     if raw is None:
         return None
     error = dict(raw)
-    if status in ("timeout", "out_of_memory", "crash"):
+    if status in ("timeout", "out_of_memory", "crash", "stopped"):
         error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"
     error["requestId"] = request_id
     error.setdefault("stackTrace", [])
@@ -262,7 +284,7 @@ def _extra_lines(
 ) -> str:
     if status == "timeout":
         return report.timeout_line(request_id, float(spec.timeout_s), outcome.ended_at)
-    if status in ("out_of_memory", "crash") and error is not None:
+    if status in ("out_of_memory", "crash", "stopped") and error is not None:
         return report.exit_lines(
             request_id, outcome.exit_reason or "Runtime exited", str(error["errorType"])
         )

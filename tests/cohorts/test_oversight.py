@@ -83,28 +83,31 @@ def test_in_flight_and_failures_are_listed(client, instructor, heartbeat) -> Non
     client.force_login(instructor)
     html = client.get("/instructor/sandbox/").content.decode()
     assert f"/instructor/sandbox/invocations/{queued.pk}/stop/" in html
-    assert f"/instructor/sandbox/invocations/{running.pk}/stop/" not in html
+    assert f"/instructor/sandbox/invocations/{running.pk}/stop/" in html
     assert "Timed out" in html
 
 
 def test_stop_a_queued_invocation(client, instructor) -> None:
     queued = InvocationFactory(status=Invocation.Status.QUEUED)
-    running = InvocationFactory(status=Invocation.Status.RUNNING)
+    done = InvocationFactory(status=Invocation.Status.SUCCESS)
     client.force_login(instructor)
     assert client.post(f"/instructor/sandbox/invocations/{queued.pk}/stop/").status_code == 302
     queued.refresh_from_db()
-    assert queued.status == "failed" and queued.failure_reason == oversight.STOPPED_REASON
-    client.post(f"/instructor/sandbox/invocations/{running.pk}/stop/")
-    running.refresh_from_db()
-    assert running.status == "running"
+    assert queued.status == "stopped"
+    assert queued.failure_reason == "Stopped by an instructor before it ran."
+    response = client.post(f"/instructor/sandbox/invocations/{done.pk}/stop/", follow=True)
+    assert "had already finished" in response.content.decode()
+    done.refresh_from_db()
+    assert done.status == "success"
     assert LogEntry.objects.filter(user=instructor).count() == 1
+    assert client.post("/instructor/sandbox/invocations/999999/stop/").status_code == 404
 
     # The worker claims only queued invocations, so the stopped one never runs.
     from sandbox import execution
 
     execution.invocation_execute(invocation_id=queued.pk)
     queued.refresh_from_db()
-    assert queued.status == "failed" and queued.started_at is None
+    assert queued.status == "stopped" and queued.started_at is None
 
 
 def test_retire_a_functions_environments(client, instructor) -> None:

@@ -50,7 +50,9 @@ def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None
     load_bank()
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/quiz/?lesson=pricing")
-    expect(page.get_by_label("Lesson")).to_have_value("pricing")
+    quiz_form = page.locator("form[action$='/quiz/start/']")
+    expect(quiz_form.locator("input[name=lessons][value=pricing]")).to_be_checked()
+    expect(quiz_form.locator("input[name=lessons]:checked")).to_have_count(1)
     page.get_by_label("Length").select_option("5")
     page.get_by_role("button", name="Start quiz").click()
 
@@ -133,7 +135,7 @@ def test_mock_interview_pause_resume_finish_and_review(page: Page, live_server) 
 
     page.get_by_role("button", name="Finish now").click()
     expect(page.get_by_role("heading", name="Mock interview results")).to_be_visible()
-    expect(page.get_by_role("heading", name="Readiness per topic")).to_be_visible()
+    expect(page.get_by_role("heading", name="Readiness per lesson")).to_be_visible()
     expect(page.get_by_role("heading", name="Questions and model answers")).to_be_visible()
 
 
@@ -152,9 +154,28 @@ def test_solve_a_code_challenge_graded_in_the_sandbox(
 
     page.get_by_test_id("run-tests").click()  # the starter fails
     expect(page.get_by_test_id("submission-status")).to_have_text("Failed", timeout=60_000)
+    # The sample test shows its input, expected and actual output and the log; hidden ones
+    # say which property failed.
+    sample = page.locator("[data-test-feedback=sample]")
+    expect(sample.locator("[data-log]")).to_contain_text("REPORT RequestId:")
+    expect(sample).to_contain_text("Expected")
+    hidden = page.locator("[data-test-feedback=hidden].is-fail").first
+    expect(hidden.locator("[data-problem]")).not_to_be_empty()
+    expect(hidden.locator("[data-log]")).to_have_count(0)
+
+    # The learner's own event, run once with the code in the editor.
+    page.get_by_text("Run with your own event").click()
+    page.fill("#own-event", '{"Records": []}')
+    page.get_by_test_id("run-event").click()
+    own = page.locator("[data-test-feedback=event]")
+    expect(own.locator("[data-log]")).to_contain_text("REPORT RequestId:", timeout=60_000)
 
     editor.evaluate("(el, code) => el.CodeMirror.setValue(code)", version.solution_code)
     page.get_by_test_id("run-tests").click()
     expect(page.get_by_test_id("submission-status")).to_have_text("Passed", timeout=60_000)
     expect(page.get_by_test_id("grade")).to_have_text("100%")
-    expect(page.locator("tr.is-fail")).to_have_count(0)
+    expect(page.locator(".test-feedback.is-fail")).to_have_count(0)
+    # The earlier runs keep their code.
+    expect(page.locator("#earlier-runs .history details")).to_have_count(1)
+    page.locator("#earlier-runs summary").first.click()
+    expect(page.locator("#earlier-runs .code-listing").first).to_be_visible()

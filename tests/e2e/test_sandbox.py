@@ -65,12 +65,26 @@ def test_create_from_template_invoke_cold_then_warm(page: Page, live_server, cel
     page.get_by_role("link", name="Memory tuning").click()
     for size in ("1024 MB", "1769 MB"):
         page.get_by_label(size).uncheck()
-    page.fill("input[name=runs_per_size]", "1")
+    page.fill("input[name=runs_per_size]", "2")
     page.get_by_role("button", name="Run the experiment").click()
     tuning = page.locator("#results")
-    expect(tuning.locator("svg.tuning-chart")).to_be_visible(timeout=90_000)
+    expect(tuning.locator("svg.range-chart").first).to_be_visible(timeout=90_000)
     expect(tuning).not_to_contain_text("still queued", timeout=90_000)
-    expect(tuning.locator("tr[data-memory='512'] td").nth(1)).to_have_text(re.compile(r"ms$"))
+    row = tuning.locator("tr[data-memory='512']")
+    expect(row.locator("[data-figure=init]")).to_have_text(re.compile(r"ms \(.+\)$"))
+    expect(row.locator("[data-figure=warm]")).to_have_text(re.compile(r"ms \(.+\)$"))
+    expect(tuning.locator("[data-verdicts] li")).to_have_count(3)
+    expect(tuning).not_to_contain_text("Fastest")
+    # Pricing every invocation as a cold start costs more than pricing none.
+    cost = row.locator("[data-figure=cost]")
+    page.fill("input[name=cold_rate]", "0")
+    page.locator("input[name=cold_rate]").dispatch_event("change")
+    expect(tuning).to_contain_text("at 0% cold")
+    warm_only = cost.inner_text()
+    page.fill("input[name=cold_rate]", "100")
+    page.locator("input[name=cold_rate]").dispatch_event("change")
+    expect(tuning).to_contain_text("at 100% cold")
+    assert float(cost.inner_text().strip("$")) > float(warm_only.strip("$"))
 
 
 def test_saved_event_joins_the_picker_and_the_whole_editor_takes_focus(page: Page, live_server):

@@ -490,6 +490,10 @@ def test_a_published_version_reports_its_number_and_runs_in_its_own_environment(
     assert version == env_version == "7" and stream.endswith(f"[7]{result.environment_id}")
     assert f"START RequestId: {result.request_id} Version: 7" in result.log.splitlines()
     assert result.cold_start and result.environment_id != first.environment_id
+    # Each version keeps its own warm environment while the other runs.
+    again = pool.invoke(latest, {})
+    assert not again.cold_start and again.environment_id == first.environment_id
+    assert pool.invoke(seven, {}).environment_id == result.environment_id
 
 
 def test_requests_admitted_together_never_share_an_environment():

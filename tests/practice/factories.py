@@ -133,7 +133,8 @@ def short_question(**kwargs: Any) -> QuestionVersion:
 ECHO_SOLUTION = "def handler(event, context):\n    return {'echo': event['x']}\n"
 
 
-def code_question(**kwargs: Any) -> QuestionVersion:
+def code_question(*, sample_first: bool = False, **kwargs: Any) -> QuestionVersion:
+    """A challenge with two tests (echoes 1, echoes b), the first a sample when sample_first."""
     kwargs.setdefault("handler", "app.handler")
     kwargs.setdefault(
         "starter_code", "def handler(event, context):\n    raise NotImplementedError\n"
@@ -141,7 +142,12 @@ def code_question(**kwargs: Any) -> QuestionVersion:
     kwargs.setdefault("solution_code", ECHO_SOLUTION)
     version = QuestionVersionFactory(question__type=QuestionType.CODE, **kwargs)
     CodeTest.objects.create(
-        version=version, order=0, name="echoes 1", event={"x": 1}, expected={"echo": 1}
+        version=version,
+        order=0,
+        name="echoes 1",
+        event={"x": 1},
+        expected={"echo": 1},
+        sample=sample_first,
     )
     CodeTest.objects.create(
         version=version, order=1, name="echoes b", event={"x": "b"}, expected={"echo": "b"}

@@ -63,7 +63,9 @@ def test_results_keep_output_and_costs_but_a_wrong_answer_fails(learner, pool, d
     submission = grade(learner, version, "def handler(event, context):\n    return {'echo': 1}\n")
     first, second = submission.results.all()
     assert first.passed and not second.passed
-    assert second.output is None and "not what the test expects" in second.problem
+    # Hidden: the property that failed, by no name the task does not give (here none).
+    assert second.output is None
+    assert second.problem == "a property of the output should be a string, not a number"
     assert first.billed_duration_ms >= 1 and second.max_memory_used_mb > 0
     assert submission.grade == 0.5 and submission.status == SubmissionStatus.FAILED
 
@@ -185,3 +187,80 @@ def test_any_grading_fault_ends_the_submission_instead_of_leaving_it_running(
     monkeypatch.setattr(execution, "invoke", broken)
     submission = grade(learner, code_question(), ECHO_SOLUTION)
     assert submission.status == SubmissionStatus.ERROR and "run the tests again" in submission.error
+
+
+def test_a_sample_test_keeps_output_and_log_and_a_hidden_one_names_the_property(learner, pool, db):
+    version = code_question(sample_first=True)
+    code = "def handler(event, context):\n    print('got', event)\n    return {'echo': 2}\n"
+    submission = grade(learner, version, code)
+    sample, hidden = submission.results.all()
+    assert sample.output == {"echo": 2} and "got {'x': 1}" in sample.log
+    assert "REPORT RequestId:" in sample.log
+    assert sample.problem == "`echo` is 2, expected 1"
+    # The hidden test: which property, but neither its value, its output nor its log.
+    assert hidden.output is None and hidden.log == ""
+    # "echo" is a key of the sample's expected output, so the learner may read it.
+    assert hidden.problem == "`echo` should be a string, not a number"
+
+
+def test_a_sample_after_a_hidden_test_shows_nothing_the_handler_kept(learner, pool, db):
+    from learn.practice.models import CodeTest
+
+    version = code_question()
+    CodeTest.objects.create(
+        version=version,
+        order=2,
+        name="late sample",
+        event={"x": 3},
+        expected={"echo": 3},
+        sample=True,
+    )
+    leaky = (
+        "SEEN = []\n"
+        "def handler(event, context):\n"
+        "    SEEN.append(event)\n"
+        "    print('SEEN', SEEN)\n"
+        "    return {'echo': SEEN}\n"
+    )
+    results = list(grade(learner, version, leaky).results.all())
+    late = results[2]
+    assert late.output is None and late.log == "" and "'b'" not in late.problem
+
+
+def test_an_own_event_run_keeps_everything_grades_nothing_and_schedules_nothing(
+    learner, pool, db, django_capture_on_commit_callbacks
+):
+    from learn.practice.models import ReviewCard, SubmissionKind
+    from learn.practice.services.challenges import event_run_create
+
+    version = code_question()
+    with django_capture_on_commit_callbacks(execute=False):
+        run = event_run_create(
+            user=learner,
+            version=version,
+            code="def handler(event, context):\n    print('hi')\n    return event['n'] * 2\n",
+            event_text='{"n": 21}',
+        )
+    assert run.kind == SubmissionKind.EVENT and run.event == {"n": 21}
+    done = submission_grade(submission_id=run.pk)
+    (result,) = done.results.all()
+    assert result.test is None and result.output == 42 and "hi" in result.log
+    assert done.status == SubmissionStatus.PASSED and done.grade is None
+    assert not ReviewCard.objects.filter(user=learner).exists()
+
+
+def test_challenges_run_under_the_cohort_quota_like_console_invocations(learner, pool, db):
+    from learn.cohorts.models import SandboxQuota
+    from tests.cohorts.factories import CohortFactory, member
+
+    version = code_question()
+    slow = "import time\n" + ECHO_SOLUTION.replace("    return", "    time.sleep(1.5)\n    return")
+    assert grade(learner, version, slow).status == SubmissionStatus.PASSED  # within 3 s
+
+    cohort = CohortFactory()
+    member(cohort, learner)
+    SandboxQuota.objects.create(cohort=cohort, max_timeout_s=1, max_memory_mb=128)
+    capped = grade(learner, version, slow)
+    assert capped.status == SubmissionStatus.FAILED
+    assert {r.status for r in capped.results.all()} == {"timeout"}
+    assert all(r.problem == "timed out after 1 s" for r in capped.results.all())

@@ -213,6 +213,30 @@ def test_code_tests_are_stored(root):
     assert list(version.tests.values_list("event", "expected")) == [({"a": 1}, {"a": 1})]
 
 
+def test_sample_tests_are_stored_and_must_come_before_hidden_ones(root):
+    sampled = CODE.replace(
+        "    - name: echoes\n",
+        "    - name: echoes\n      sample: true\n",
+    ).replace(
+        '      expected: {"a": 1}\n---',
+        '      expected: {"a": 1}\n'
+        '    - name: hidden\n      event: {"b": 2}\n      expected: {"b": 2}\n---',
+    )
+    write(root, "echo.md", sampled)
+    assert not load(root).errors
+    version = Question.objects.get(slug="echo").current_version
+    assert list(version.tests.values_list("name", "sample")) == [
+        ("echoes", True),
+        ("hidden", False),
+    ]
+    late = sampled.replace("      sample: true\n", "").replace(
+        "    - name: hidden\n", "    - name: hidden\n      sample: true\n"
+    )
+    write(root, "echo.md", late)
+    [(_, message)] = load(root).errors
+    assert "sample tests come before hidden ones" in message
+
+
 SHORT = """\
 ---
 slug: long-job

@@ -55,7 +55,65 @@ def test_home_preselects_the_lesson_from_the_query(client_in, bank):
     slug = bank["single"].question.lesson.slug
     response = client_in.get(f"/quiz/?lesson={slug}")
     assert response.status_code == 200
-    assert f'value="{slug}" selected' in response.content.decode()
+    assert f'value="{slug}" checked' in response.content.decode()
+
+
+def test_the_picker_groups_lessons_by_module_and_offers_only_cross_lesson_themes(client_in):
+    from tests.practice.factories import LessonFactory, ModuleFactory, TagFactory
+
+    later = ModuleFactory(slug="later", title="Later on", order=2)
+    lessons = [LessonFactory(title=f"Lesson {n}") for n in range(4)]
+    lessons.append(LessonFactory(module=later, title="Lesson 4"))
+    wide, narrow, kind = (TagFactory(slug=s) for s in ("limits", "tmp", "arithmetic"))
+    for lesson in lessons:
+        for _ in range(2):
+            version = single_question(question__lesson=lesson)
+            version.question.tags.add(wide, kind)
+    single_question(question__lesson=lessons[0]).question.tags.add(narrow)
+    for _ in range(2):
+        single_question(question__lesson=lessons[0]).question.tags.add(narrow)
+    html = client_in.get(reverse("quiz")).content.decode()
+    picker = html.split('class="lesson-picker"', 1)[1].split("</fieldset>\n</fieldset>", 1)[0]
+    assert picker.index("<legend>Foundations</legend>") < picker.index("Lesson 0")
+    assert picker.index("Lesson 3") < picker.index("<legend>Later on</legend>")
+    assert picker.index("<legend>Later on</legend>") < picker.index("Lesson 4")
+    themes = html.split('class="theme-picker"', 1)[1].split("</details>", 1)[0]
+    # "limits" runs across five lessons; "tmp" stays in one; "arithmetic" says what kind of
+    # question it is, not what it is about.
+    assert 'value="limits"' in themes
+    assert 'value="tmp"' not in themes and 'value="arithmetic"' not in themes
+
+
+def test_a_quiz_from_several_lessons_and_a_mock_from_some_draw_only_from_them(client_in, bank):
+    from tests.practice.factories import LessonFactory
+
+    chosen = [bank["single"].question.lesson, bank["tf"].question.lesson]
+    other = LessonFactory()
+    single_question(question__lesson=other)
+    client_in.post(
+        reverse("practice_quiz_start"),
+        {"lessons": [lesson.slug for lesson in chosen], "length": 10},
+    )
+    quiz = Attempt.objects.get(kind=AttemptKind.QUIZ)
+    lessons = {item.version.question.lesson_id for item in quiz.items.all()}
+    assert lessons == {lesson.pk for lesson in chosen} and quiz.lesson is None
+    client_in.post(reverse("practice_mock_start"), {"minutes": 20, "lessons": [other.slug]})
+    mock = Attempt.objects.get(kind=AttemptKind.MOCK)
+    assert {item.version.question.lesson_id for item in mock.items.all()} == {other.pk}
+
+
+def test_results_score_each_lesson_not_each_tag(client_in, bank):
+    from tests.practice.factories import TagFactory
+
+    version = bank["single"]
+    for n in range(6):
+        version.question.tags.add(TagFactory(slug=f"tag-{n}"))
+    attempt = start_quiz(client_in, version.question.lesson.slug)
+    client_in.post(reverse("practice_finish", args=[attempt.pk]))
+    html = client_in.get(reverse("practice_results", args=[attempt.pk])).content.decode()
+    table = html.split('class="topic-scores"', 1)[1].split("</table>", 1)[0]
+    assert table.count('<th scope="row">') == 1 and version.question.lesson.title in table
+    assert "tag-3" not in table
 
 
 def test_plain_quiz_flow_with_feedback_and_results(client_in, bank):
@@ -209,7 +267,7 @@ def test_mock_hides_answers_until_the_end_then_shows_model_answers(client_in, ba
     assert client_in.get(reverse("practice_results", args=[attempt.pk])).status_code == 302
     client_in.post(reverse("practice_finish", args=[attempt.pk]))
     results = client_in.get(reverse("practice_results", args=[attempt.pk])).content.decode()
-    assert "Readiness per topic" in results and "Model answer" in results
+    assert "Readiness per lesson" in results and "Model answer" in results
 
 
 def test_mock_pause_and_resume_through_the_page(client_in, bank):
@@ -411,3 +469,156 @@ def test_each_rating_button_says_when_the_card_comes_back(client_in, bank, learn
     assert "Again · 1 min" in ratings
     assert "Good · 10 min" in ratings
     assert "Easy · " in ratings and " d" in ratings.split("Easy · ", 1)[1][:8]
+
+
+def test_a_challenge_shows_its_sample_test_whole_and_its_hidden_tests_by_name(client_in):
+    version = code_question(sample_first=True)
+    page = client_in.get(reverse("practice_challenge", args=[version.question.slug]))
+    html = page.content.decode()
+    assert "Sample test" in html and "&quot;x&quot;: 1" in html and "&quot;echo&quot;: 1" in html
+    assert "echoes b" in html and "&quot;b&quot;" not in html  # hidden: its name only
+
+
+def test_a_failed_sample_shows_input_expected_actual_a_diff_and_the_log(client_in, learner):
+    from learn.practice.models import TestResult
+
+    version = code_question(sample_first=True)
+    submission = Submission.objects.create(
+        user=learner, version=version, code="x", tests_total=2, status="failed", tests_passed=0
+    )
+    sample, hidden = version.tests.order_by("order")
+    log = "START RequestId: r1 Version: $LATEST\ngot it\nEND RequestId: r1\nREPORT RequestId: r1"
+    TestResult.objects.create(
+        submission=submission,
+        test=sample,
+        order=0,
+        passed=False,
+        status="success",
+        output={"echo": 2},
+        log=log,
+        problem="`echo` is 2, expected 1",
+    )
+    TestResult.objects.create(
+        submission=submission,
+        test=hidden,
+        order=1,
+        passed=False,
+        status="success",
+        problem="`echo` should be a string, not a number",
+    )
+    html = client_in.get(reverse("practice_submission", args=[submission.pk]), **HTMX)
+    html = html.content.decode()
+    sample_part, hidden_part = html.split('data-test-feedback="sample"')[1].split(
+        'data-test-feedback="hidden"'
+    )
+    assert "Input" in sample_part and "Expected" in sample_part and "Your output" in sample_part
+    assert 'diff-del">-   &quot;echo&quot;: 1' in sample_part
+    assert 'diff-add">+   &quot;echo&quot;: 2' in sample_part
+    assert "REPORT RequestId: r1" in sample_part and "got it" in sample_part
+    assert "`echo` should be a string, not a number" in hidden_part
+    assert "data-log" not in hidden_part and "data-actual" not in hidden_part
+
+
+def test_the_learner_runs_their_own_event_and_a_bad_event_is_said_in_words(client_in, learner):
+    from learn.practice.models import SubmissionKind
+
+    version = code_question()
+    url = reverse("practice_challenge", args=[version.question.slug])
+    code = "def handler(event, context):\n    return event\n"
+    bad = client_in.post(url, {"code": code, "event": "{nope", "action": "event"}, **HTMX)
+    assert "not valid JSON" in bad.content.decode()
+    assert not Submission.objects.exists()
+    client_in.post(url, {"code": code, "event": '{"n": 1}', "action": "event"}, **HTMX)
+    run = Submission.objects.get()
+    assert run.kind == SubmissionKind.EVENT and run.event == {"n": 1} and run.tests_total == 0
+    # The editor keeps the code that ran; earlier runs list only test runs.
+    page = client_in.get(url).content.decode()
+    assert "return event" in page and "Earlier runs" not in page
+
+
+def test_earlier_runs_show_their_code_and_open_it_in_the_editor(client_in, learner):
+    version = code_question()
+    url = reverse("practice_challenge", args=[version.question.slug])
+    first = Submission.objects.create(
+        user=learner, version=version, code="def handler(e, c):\n    return 'first'\n"
+    )
+    Submission.objects.create(
+        user=learner, version=version, code="def handler(e, c):\n    return 'second'\n"
+    )
+    page = client_in.get(url).content.decode()
+    history = page.split("Earlier runs", 1)[1]
+    assert "return &#x27;first&#x27;" in history and f"?from={first.pk}" in history
+    # Refreshed by htmx when a run is graded: the section alone.
+    part = client_in.get(url, {"partial": "history"}, **HTMX).content.decode()
+    assert part.lstrip().startswith('<section id="earlier-runs"') and f"?from={first.pk}" in part
+    editor = client_in.get(url, {"from": first.pk}).content.decode().split('id="code"', 1)[1]
+    assert editor.split("</textarea>", 1)[0].endswith("return &#x27;first&#x27;\n")
+
+
+def test_a_challenge_review_opens_with_the_learners_last_code(client_in, learner):
+    version = code_question()
+    Submission.objects.create(
+        user=learner, version=version, code="def handler(e, c):\n    return 'mine'\n"
+    )
+    ReviewCard.objects.create(user=learner, question=version.question, due=timezone.now())
+    client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    page = client_in.get(reverse("practice_attempt", args=[attempt.pk])).content.decode()
+    editor = page.split('id="answer-code"', 1)[1].split("</textarea>", 1)[0]
+    assert "data-code-editor" in editor and "return &#x27;mine&#x27;" in editor
+    assert "raise NotImplementedError" not in editor
+
+
+def _review_one(client_in, learner, bank, rating=3):
+    ReviewCard.objects.create(user=learner, question=bank["tf"].question, due=timezone.now())
+    client_in.post(reverse("practice_review_start"))
+    attempt = Attempt.objects.get(kind=AttemptKind.REVIEW)
+    item = attempt.items.get()
+    client_in.post(
+        reverse("practice_answer", args=[attempt.pk]), {"item": item.pk, "truth": "false"}
+    )
+    answer = Answer.objects.get()
+    client_in.post(reverse("practice_rate", args=[attempt.pk, answer.pk]), {"rating": rating})
+    return attempt, answer
+
+
+def test_undo_takes_back_the_last_rating_and_reopens_the_session(client_in, bank, learner):
+    from learn.practice.models import ReviewLog
+
+    attempt, answer = _review_one(client_in, learner, bank)
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.FINISHED
+    card = ReviewCard.objects.get(user=learner)
+    page = client_in.get(
+        reverse("practice_attempt", args=[attempt.pk]), {"item": 1}
+    ).content.decode()
+    assert 'data-testid="undo-rating"' in page
+    response = client_in.post(reverse("practice_review_undo", args=[attempt.pk]))
+    assert response.status_code == 302 and response["Location"].endswith("?item=1")
+    assert not ReviewLog.objects.exists()
+    attempt.refresh_from_db()
+    card.refresh_from_db()
+    assert attempt.status == AttemptStatus.IN_PROGRESS and card.last_review is None
+    # The card is offered for rating again, and a new rating finishes the session.
+    again = client_in.get(response["Location"]).content.decode()
+    assert 'class="ratings"' in again
+    client_in.post(reverse("practice_rate", args=[attempt.pk, answer.pk]), {"rating": 1})
+    assert ReviewLog.objects.get().rating == 1
+    # Nothing left to undo twice over: a second undo, then a third, says so.
+    client_in.post(reverse("practice_review_undo", args=[attempt.pk]))
+    third = client_in.post(reverse("practice_review_undo", args=[attempt.pk]), follow=True)
+    assert "Nothing to undo in this session." in third.content.decode()
+
+
+def test_a_finished_review_session_ends_on_its_summary(client_in, bank, learner):
+    attempt, _ = _review_one(client_in, learner, bank, rating=3)
+    response = client_in.get(reverse("practice_attempt", args=[attempt.pk]))
+    assert response["Location"] == reverse("practice_review_summary", args=[attempt.pk])
+    html = client_in.get(response["Location"]).content.decode()
+    assert 'data-testid="reviewed-count"' in html and "<strong>1</strong> card" in html
+    assert '<li data-grade="Good"><strong>1</strong> Good</li>' in html
+    assert '<li data-grade="Again"><strong>0</strong> Again</li>' in html
+    card = ReviewCard.objects.get(user=learner)
+    assert f'datetime="{card.due.isoformat()}"' in html
+    assert "Nothing else is due. The next card comes back" in html
+    assert 'data-testid="undo-rating"' in html

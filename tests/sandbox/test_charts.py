@@ -155,53 +155,136 @@ def test_nice_step_is_one_two_or_five_times_a_power_of_ten(raw, step):
 # ---------------------------------------------------------------- memory tuning
 
 
-def tuning_runs():
+def pair(pk, size, init, cold, warm, status="success"):
+    """One tuning run at a size: a cold start, then a warm invocation."""
     return [
-        run(1, memory_size_mb=128, cold_start=True, duration_ms=100.0, init_duration_ms=300.0),
-        run(2, memory_size_mb=128, cold_start=False, duration_ms=40.0, billed_duration_ms=40),
-        run(3, memory_size_mb=128, cold_start=False, duration_ms=60.0, billed_duration_ms=60),
-        run(4, memory_size_mb=256, cold_start=True, duration_ms=30.0, init_duration_ms=150.0),
-        run(5, memory_size_mb=256, cold_start=False, duration_ms=20.0, billed_duration_ms=20),
-        run(6, "error", memory_size_mb=256, cold_start=False, duration_ms=5.0),
-        run(7, "queued", memory_size_mb=512),
+        run(
+            pk,
+            status,
+            memory_size_mb=size,
+            cold_start=True,
+            duration_ms=cold,
+            init_duration_ms=init,
+        ),
+        run(pk + 1, status, memory_size_mb=size, cold_start=False, duration_ms=warm),
     ]
 
 
-def test_tuning_summary_averages_the_warm_runs_and_prices_a_million():
-    summary = charts.tuning_summary(
-        runs=tuning_runs(), memory_sizes=[128, 256, 512], architecture="x86_64"
+def tuning_runs():
+    """INIT falls clearly with memory; the warm invocation is sub-millisecond noise."""
+    return [
+        *pair(1, 128, 1650.0, 30.0, 0.21),
+        *pair(3, 128, 1590.0, 28.0, 0.17),
+        *pair(5, 128, 1710.0, 31.0, 0.24),
+        *pair(7, 1024, 210.0, 4.0, 0.19),
+        *pair(9, 1024, 240.0, 5.0, 0.22),
+        *pair(11, 1024, 230.0, 4.5, 0.18),
+        *pair(13, 1769, 128.0, 3.0, 0.20),
+        *pair(15, 1769, 150.0, 3.5, 0.23),
+        *pair(17, 1769, 135.0, 2.5, 0.17),
+        run(19, "error", memory_size_mb=1769, cold_start=False, duration_ms=5.0),
+        run(20, "queued", memory_size_mb=3008),
+    ]
+
+
+def summary_of(rate=0.1, runs=None, sizes=(128, 1024, 1769, 3008)):
+    return charts.tuning_summary(
+        runs=tuning_runs() if runs is None else runs,
+        memory_sizes=list(sizes),
+        architecture="x86_64",
+        cold_start_rate=rate,
     )
-    small, big, pending = summary.points
-    assert (small.avg_duration_ms, small.avg_billed_ms, small.cold_init_ms) == (50.0, 50.0, 300.0)
-    assert (big.avg_duration_ms, big.cold_init_ms, big.errors) == (20.0, 150.0, 1)
-    assert pending.avg_duration_ms is None and pending.cost_per_million is None
-    assert summary.pending == 1
-    expected = pricing.invocation_cost(
-        duration_ms=50.0, memory_mb=128, architecture="x86_64", bill_init=False
-    )
-    assert small.cost_per_million == (expected * 1_000_000).quantize(Decimal("0.0001"))
-    assert summary.fastest is big and summary.cheapest is big
 
 
-def test_tuning_chart_spaces_sizes_evenly_and_scales_each_line_to_its_maximum():
-    summary = charts.tuning_summary(
-        runs=tuning_runs(), memory_sizes=[128, 256, 512], architecture="x86_64"
-    )
-    small, big, pending = summary.points
-    assert (small.x, big.x, pending.x) == (summary.plot_left, 320.0, summary.plot_right)
-    assert small.duration_y == summary.plot_top  # the slowest reaches the top
-    height = summary.plot_bottom - summary.plot_top
-    assert big.duration_y == pytest.approx(summary.plot_bottom - 0.4 * height)
-    assert small.cost_y == summary.plot_top
-    assert summary.duration_path == f"M70.0,20.0 L320.0,{big.duration_y:.1f}"
-    assert summary.cost_path.startswith("M70.0,20.0 L320.0,")
+def test_tuning_summary_keeps_init_and_invocation_apart_with_their_spread():
+    small, _, big, pending = summary_of().points
+    assert small.init == charts.Spread(n=3, mean=1650.0, low=1590.0, high=1710.0)
+    assert small.cold == charts.Spread(n=3, mean=29.67, low=28.0, high=31.0)
+    assert small.warm == charts.Spread(n=3, mean=0.21, low=0.17, high=0.24)
+    assert (big.init.low, big.init.high, big.errors) == (128.0, 150.0, 1)
+    assert pending.init is None and pending.warm is None and pending.cost is None
+    assert summary_of().pending == 1
 
 
-def test_a_single_size_sits_in_the_middle_and_nothing_measured_draws_nothing():
-    one = charts.tuning_summary(runs=tuning_runs(), memory_sizes=[256], architecture="arm64")
-    assert one.points[0].x == (one.plot_left + one.plot_right) / 2
-    none = charts.tuning_summary(runs=[], memory_sizes=[128], architecture="x86_64")
-    assert none.duration_path == "" and none.cheapest is None and none.fastest is None
+def test_cost_blends_cold_starts_billed_with_init_and_warm_invocations_at_the_chosen_rate():
+    small = summary_of(rate=0.25).points[0]
+    cold = [
+        pricing.invocation_cost(duration_ms=d, memory_mb=128, init_duration_ms=i, bill_init=True)
+        for i, d in ((1650.0, 30.0), (1590.0, 28.0), (1710.0, 31.0))
+    ]
+    warm = pricing.invocation_cost(duration_ms=0.2, memory_mb=128)  # any warm run bills 1 ms
+    expected = Decimal("0.25") * sum(cold) / 3 + Decimal("0.75") * warm
+    assert small.cost == expected
+    assert small.cost_low == Decimal("0.25") * min(cold) + Decimal("0.75") * warm
+    assert small.cost_high == Decimal("0.25") * max(cold) + Decimal("0.75") * warm
+    # Before 1 Aug 2025 INIT was free: the cold starts bill only their own 28-31 ms.
+    then = [
+        pricing.invocation_cost(duration_ms=d, memory_mb=128, bill_init=False)
+        for d in (30.0, 28.0, 31.0)
+    ]
+    assert small.cost_before_2025 == Decimal("0.25") * sum(then) / 3 + Decimal("0.75") * warm
+    assert small.cost > small.cost_before_2025
+
+
+def test_with_no_cold_starts_chosen_only_the_warm_invocations_cost():
+    never, always = summary_of(rate=0.0).points[0], summary_of(rate=1.0).points[0]
+    assert never.cost == pricing.invocation_cost(duration_ms=0.2, memory_mb=128)
+    assert always.cost > 1000 * (never.cost - pricing.REQUEST_PRICE)
+    with pytest.raises(ValueError):
+        summary_of(rate=1.5)
+
+
+def test_verdicts_name_a_clear_winner_and_call_overlapping_runs_noise():
+    init, warm, cost = summary_of().verdicts
+    # 1769 MB's INIT (128-150 ms) overlaps neither 1024 MB's (210-240) nor 128 MB's.
+    assert (init.best, init.ties) == (1769, ())
+    assert "beyond the noise" in init.text
+    # Warm runs of 0.17-0.24 ms: no fastest, and all bill the same 1 ms.
+    assert warm.best is None and {warm.lowest, *warm.ties} == {128, 1024, 1769}
+    assert "1 ms steps" in warm.text
+    assert cost.lowest is not None
+
+
+def test_overlapping_ranges_are_within_noise_of_the_lowest():
+    runs = [
+        *pair(1, 128, 300.0, 20.0, 10.0),
+        *pair(3, 128, 320.0, 22.0, 14.0),
+        *pair(5, 256, 310.0, 15.0, 12.0),
+        *pair(7, 256, 330.0, 16.0, 13.0),
+        *pair(9, 512, 100.0, 5.0, 30.0),
+        *pair(11, 512, 110.0, 6.0, 31.0),
+    ]
+    init, warm, _ = summary_of(runs=runs, sizes=(128, 256, 512)).verdicts
+    assert (init.best, init.lowest) == (512, 512)
+    # 128 MB is lowest on average (12 ms), but 256 MB's 12-13 ms overlap its 10-14 ms.
+    assert (warm.best, warm.lowest, warm.ties) == (None, 128, (256,))
+    assert "256 MB is within noise" in warm.text
+
+
+def test_one_run_per_size_cannot_tell_a_difference_from_noise():
+    runs = [*pair(1, 128, 300.0, 20.0, 10.0), *pair(3, 256, 150.0, 10.0, 5.0)]
+    init, warm, cost = summary_of(runs=runs, sizes=(128, 256)).verdicts
+    assert init.best is None and warm.best is None and cost.best is None
+    assert "at least twice" in init.text
+
+
+def test_range_charts_put_each_size_in_its_slot_and_scale_to_the_highest_run():
+    init_chart, _, cost_chart = summary_of().charts
+    assert [label for label, _ in init_chart.axis] == ["128", "1024", "1769", "3008"]
+    assert init_chart.maximum == 1710.0
+    small = init_chart.bars[0]
+    assert small.high_y == init_chart.plot_top  # the highest run reaches the top
+    assert small.low_y > small.mean_y > small.high_y
+    assert len(init_chart.bars) == 3  # 3008 MB has nothing measured yet
+    assert cost_chart.unit == "$" and cost_chart.bars[0].spread.mean > 0
+    assert "10% cold starts" in cost_chart.title
+
+
+def test_nothing_measured_draws_nothing_and_says_so():
+    none = summary_of(runs=[], sizes=(128,))
+    assert all(not chart.bars for chart in none.charts)
+    assert all(verdict.best is None for verdict in none.verdicts)
+    assert "nothing measured" in none.verdicts[0].text
 
 
 def test_svg_path_moves_then_draws_lines():

@@ -116,7 +116,7 @@ def test_invoke_maps_an_unavailable_jail_and_engine_faults_to_reasons(monkeypatc
         execution.invoke(config=config, event={})
 
     class Broken:
-        def invoke(self, spec, event, on_admitted=None):
+        def invoke(self, spec, event, on_admitted=None, handle=None):
             raise OSError("no space left")
 
     monkeypatch.setattr(pool, "get_pool", lambda: Broken())
@@ -209,6 +209,38 @@ def test_a_redelivered_tuning_run_runs_nothing_twice(learner, monkeypatch):
     execution.tuning_execute(experiment_id=experiment.pk, worker="w2@host")
     queued.refresh_from_db()
     assert queued.status == Invocation.Status.QUEUED  # left to w1, which is still running it
+
+
+def test_a_tuning_run_gives_every_run_its_own_cold_start_then_a_warm_invocation(
+    learner, django_capture_on_commit_callbacks
+):
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False):
+        experiment = services.tuning_start(
+            function=function,
+            event_text='{"name": "Ada"}',
+            memory_sizes=[128, 256],
+            runs_per_size=2,
+            requested_by=learner,
+        )
+    execution.tuning_execute(experiment_id=experiment.pk, worker="test")
+    runs = list(experiment.invocations.order_by("memory_size_mb", "pk"))
+    assert [r.status for r in runs] == [Invocation.Status.SUCCESS] * 8
+    assert [(r.memory_size_mb, r.cold_start) for r in runs] == [
+        (size, cold) for size in (128, 256) for _ in range(2) for cold in (True, False)
+    ]
+    # Each pair has an environment of its own: the warm run reuses its cold start's.
+    environments = [r.environment_id for r in runs]
+    assert environments[0::2] == environments[1::2]
+    assert len(set(environments)) == 4
+    assert all(r.init_duration_ms > 0 for r in runs[0::2])
+    summary = selectors.tuning_summary(experiment=experiment, cold_start_rate=0.5)
+    assert [p.init.n for p in summary.points] == [2, 2]
+    assert [p.warm.n for p in summary.points] == [2, 2]
+    from sandbox.pool import get_pool
+
+    tuning_envs = [env for env in get_pool().environments() if env["namespace"].endswith("/tuning")]
+    assert not tuning_envs  # the last one is shut down with the run
 
 
 def test_history_is_bounded_per_function_and_never_drops_pending_work(learner):

@@ -75,14 +75,21 @@ def test_deleting_or_reconfiguring_retires_the_environments(
 ):
     function = FunctionFactory(owner=learner)
     namespace, name = function.namespace, function.name
-    with mock.patch.object(services.tasks.function_retire, "delay") as retire:
+    with (
+        mock.patch.object(services.routing, "live_workers", return_value=["a@h", "b@h"]),
+        mock.patch.object(services.tasks.function_retire, "apply_async") as retire,
+    ):
+        # Every worker holds its own pool: each is told.
         with django_capture_on_commit_callbacks(execute=True):
             services.function_update_config(function=function, memory_mb=256)
-        retire.assert_called_once_with(namespace, name)
+        assert [call.kwargs for call in retire.call_args_list] == [
+            {"args": (namespace, name), "queue": f"sandbox.{w}", "routing_key": f"sandbox.{w}"}
+            for w in ("a@h", "b@h")
+        ]
         retire.reset_mock()
         with django_capture_on_commit_callbacks(execute=True):
             services.function_delete(function=function)
-        retire.assert_called_once_with(namespace, name)
+        assert [call.kwargs["args"] for call in retire.call_args_list] == [(namespace, name)] * 2
 
 
 @override_settings(SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS=2)
@@ -113,7 +120,7 @@ def test_the_in_flight_cap_holds_under_concurrent_requests():
         return True
 
     with (
-        mock.patch.object(services.tasks.invocation_run, "delay"),
+        mock.patch.object(services.tasks.invocation_run, "apply_async"),
         ThreadPoolExecutor(max_workers=8) as executor,
     ):
         started = sum(executor.map(start, range(40)))

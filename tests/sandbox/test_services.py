@@ -422,8 +422,43 @@ def test_tuning_start_runs_in_its_own_namespace(learner, django_capture_on_commi
     sizes = list(
         experiment.invocations.order_by("memory_size_mb").values_list("memory_size_mb", flat=True)
     )
-    assert sizes == [128, 128, 256, 256]
+    # Two runs per size, each a cold start and a warm invocation.
+    assert sizes == [128] * 4 + [256] * 4
     assert experiment.invocations.first().namespace.endswith("/tuning")
+
+
+def test_tuning_runs_without_provisioned_concurrency_which_would_hide_cold_starts(
+    learner, django_capture_on_commit_callbacks
+):
+    function = FunctionFactory(owner=learner, reserved_concurrency=3, provisioned_concurrency=2)
+    with django_capture_on_commit_callbacks(execute=False):
+        experiment = services.tuning_start(
+            function=function,
+            event_text="{}",
+            memory_sizes=[128],
+            runs_per_size=1,
+            requested_by=learner,
+        )
+    assert {i.config["provisioned_concurrency"] for i in experiment.invocations.all()} == {0}
+
+
+def test_a_tuning_run_holds_one_invocation_in_flight_so_it_may_queue_more_than_the_cap(
+    learner, django_capture_on_commit_callbacks, settings
+):
+    settings.SANDBOX_USER_MAX_CONCURRENT_INVOCATIONS = 20
+    function = FunctionFactory(owner=learner)
+    with django_capture_on_commit_callbacks(execute=False):
+        experiment = services.tuning_start(
+            function=function,
+            event_text="{}",
+            memory_sizes=[128, 512, 1024, 1769],
+            runs_per_size=3,
+            requested_by=learner,
+        )
+    assert experiment.invocations.count() == 24
+    # Queued behind it, a console invocation is over the cap and refused in words.
+    with pytest.raises(services.LimitReached, match="24 invocations queued or running"):
+        services.invocation_start(function=function, event_text="{}", requested_by=learner)
 
 
 def test_function_create_for_node_starts_from_the_blueprints_node_twin(learner):

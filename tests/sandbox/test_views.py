@@ -433,17 +433,40 @@ def test_concurrency_lab_draws_the_timeline(owner_client, function):
 def test_memory_tuning_page(owner_client, function, django_capture_on_commit_callbacks):
     url = reverse("sandbox:memory_tuning", args=[function.pk])
     with django_capture_on_commit_callbacks(execute=False):
-        owner_client.post(url, {"memory_sizes": [128, 512], "runs_per_size": 1, "event": "{}"})
+        owner_client.post(url, {"memory_sizes": [128, 512], "runs_per_size": 2, "event": "{}"})
     experiment = Experiment.objects.get(kind="tuning")
-    for invocation in experiment.invocations.all():
+    runs = list(experiment.invocations.order_by("memory_size_mb", "pk"))
+    assert len(runs) == 8
+    for index, invocation in enumerate(runs):
+        cold = index % 2 == 0
+        small = invocation.memory_size_mb == 128
         invocation.status = Invocation.Status.SUCCESS
-        invocation.duration_ms = 100.0 if invocation.memory_size_mb == 128 else 30.0
-        invocation.billed_duration_ms = int(invocation.duration_ms)
-        invocation.cold_start = True
+        invocation.cold_start = cold
+        invocation.init_duration_ms = (1600.0 + index if small else 130.0 + index) if cold else None
+        invocation.duration_ms = 0.2 + index / 100
+        invocation.billed_duration_ms = 1
         invocation.save()
     html = owner_client.get(url).content.decode()
-    assert 'class="line-duration"' in html and 'data-memory="512"' in html
-    assert "Fastest: <strong>512 MB</strong>" in html
+    assert 'data-memory="512"' in html and 'data-chart="init"' in html
+    assert "Fastest" not in html
+    assert "Init Duration: lowest at 512 MB" in html and "beyond the noise" in html
+    assert "Lambda bills in 1 ms steps" in html  # the warm runs differ by hundredths of a ms
+    assert "at 10% cold" in html
+
+    # The learner picks the cold-start rate; htmx swaps the results with the new prices.
+    def cost_at(rate):
+        response = owner_client.get(
+            url, {"experiment": experiment.pk, "cold_rate": rate}, HTTP_HX_REQUEST="true"
+        )
+        text = response.content.decode()
+        assert f"at {rate}% cold" in text and "<html" not in text
+        row = text.split('data-memory="128"')[1]
+        return row.split('data-figure="cost">')[1].split("<")[0]
+
+    assert cost_at(0) == "$0.0000002021"  # 1 ms billed at 128 MB plus the request
+    assert float(cost_at(100).strip("$")) > 100 * float(cost_at(0).strip("$")) / 10
+    bad = owner_client.get(url, {"experiment": experiment.pk, "cold_rate": "500"})
+    assert "at 10% cold" in bad.content.decode()  # out of range: the default, not an error page
 
 
 # ---------------------------------------------------------------- .zip upload and download

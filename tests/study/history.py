@@ -19,6 +19,7 @@ from learn.practice.models import (
     ReviewLog,
 )
 from learn.study.models import SessionStatus, StudySession, StudySpan
+from learn.study.services.totals import day_totals_rebuild
 
 
 def history_build(
@@ -114,3 +115,5 @@ def history_build(
         )
         for session in sessions
     )
+    # bulk_create sends no post_save: build the day totals the way the backfill does.
+    day_totals_rebuild(user_id=user.pk)

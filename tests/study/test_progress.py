@@ -57,7 +57,7 @@ def test_query_count_is_the_same_for_ten_and_thousands_of_answers(
     with django_assert_num_queries(small):
         response = client.get("/progress/")
     assert response.status_code == 200
-    assert small == 26  # session, user, nav groups; lessons, readiness, dashboard: see the views
+    assert small == 24  # session, user, nav groups; lessons, readiness, dashboard: see the views
 
 
 def test_large_history_fills_every_chart(client, bank) -> None:

@@ -38,7 +38,13 @@ from learn.practice.services.grading import (
     grade_response,
     suggested_rating,
 )
-from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
+from learn.practice.services.reviews import (
+    card_ensure,
+    card_review,
+    card_review_undo,
+    schedules_on_answer,
+    utc,
+)
 
 QUIZ_LENGTHS = (5, 10, 20)
 MOCK_MINUTES = 20
@@ -121,19 +127,23 @@ def quiz_start(
     user: User,
     length: int = 10,
     lesson: Lesson | None = None,
+    lessons: Sequence[Lesson] = (),
     topics: Sequence[Tag] = (),
     now: datetime | None = None,
     seed: int | None = None,
 ) -> Attempt:
-    """Start a quiz of up to `length` questions from a lesson and/or topics (all if neither).
+    """Start a quiz of up to `length` questions from some lessons (lesson and lessons) and/or
+    topics (all if neither). The attempt names its lesson when there is just one.
 
     Raises PracticeError when nothing matches the selection.
     """
     if not 1 <= length <= 50:
         raise PracticeError("A quiz has between 1 and 50 questions.")
+    chosen = {item.pk: item for item in [*([lesson] if lesson else []), *lessons]}
+    lesson = next(iter(chosen.values())) if len(chosen) == 1 else None
     questions = _candidates()
-    if lesson is not None:
-        questions = questions.filter(lesson=lesson)
+    if chosen:
+        questions = questions.filter(lesson__in=list(chosen))
     if topics:
         questions = questions.filter(tags__in=topics).distinct()
     picked = _pick(list(questions), count=length, seen=_seen(user), rng=random.Random(seed))
@@ -168,15 +178,20 @@ def mock_start(
     user: User,
     minutes: int = MOCK_MINUTES,
     count: int = MOCK_QUESTIONS,
+    lessons: Sequence[Lesson] = (),
     now: datetime | None = None,
     seed: int | None = None,
 ) -> Attempt:
-    """Start a timed mock interview mixing question types, open interview questions first."""
+    """Start a timed mock interview mixing question types, open interview questions first,
+    from the given lessons (all when none). Raises PracticeError when none has questions."""
     if not 5 <= minutes <= 120 or not 1 <= count <= 30:
         raise PracticeError("A mock interview lasts 5 to 120 minutes with 1 to 30 questions.")
     rng = random.Random(seed)
     seen = _seen(user)
-    candidates = list(_candidates())
+    questions = _candidates()
+    if lessons:
+        questions = questions.filter(lesson__in=[item.pk for item in lessons])
+    candidates = list(questions)
     open_ones = [q for q in candidates if q.type == QuestionType.SHORT]
     open_ones.sort(key=lambda q: not q.interview)  # the course's eight come first
     rng.shuffle(open_ones)
@@ -193,6 +208,8 @@ def mock_start(
             if pool and len(picked) < count:
                 picked.append(pool.pop(0))
     if not picked:
+        if lessons:
+            raise PracticeError("Those lessons have no questions yet. Pick others.")
         raise PracticeError("The question bank is empty: load the content first.")
     rng.shuffle(picked)
     return _attempt_create(
@@ -332,38 +349,41 @@ def answer_submit(
         raise MockPaused("The interview is paused: resume it to answer.")
     version = item.version
     grade = grade_response(version=version, response=response)
-    try:
-        with transaction.atomic():
-            answer = Answer.objects.create(
-                item=item,
-                answered_at=moment,
-                bool_value=response.bool_value,
-                numeric_value=grade.numeric_value,
-                text_value=response.text.strip()
-                if version.question.type == QuestionType.SHORT
-                else "",
-                correct=grade.correct,
-                score=grade.score,
+    # One transaction for the answer and what it schedules: a database error half-way leaves
+    # neither, and the learner can simply answer again.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                answer = Answer.objects.create(
+                    item=item,
+                    answered_at=moment,
+                    bool_value=response.bool_value,
+                    numeric_value=grade.numeric_value,
+                    text_value=response.text.strip()
+                    if version.question.type == QuestionType.SHORT
+                    else "",
+                    correct=grade.correct,
+                    score=grade.score,
+                )
+                if response.choice_ids:
+                    answer.selected_choices.set(response.choice_ids)
+        except IntegrityError:  # the same answer raced in from a second request
+            return Answer.objects.get(item=item), False
+        card = card_ensure(user=attempt.user, question=version.question, now=moment)
+        if version.question.type == QuestionType.CODE:
+            submission = submission_create(
+                user=attempt.user, version=version, code=response.code, now=moment
             )
-            if response.choice_ids:
-                answer.selected_choices.set(response.choice_ids)
-    except IntegrityError:  # the same answer raced in from a second request
-        return Answer.objects.get(item=item), False
-    card = card_ensure(user=attempt.user, question=version.question, now=moment)
-    if version.question.type == QuestionType.CODE:
-        submission = submission_create(
-            user=attempt.user, version=version, code=response.code, now=moment
-        )
-        answer.submission = submission
-        answer.save(update_fields=["submission"])
-    elif grade.correct is not None and schedules_on_answer(attempt):
-        card_review(
-            card=card,
-            rating=suggested_rating(correct=grade.correct, score=grade.score),
-            suggested=suggested_rating(correct=grade.correct, score=grade.score),
-            now=moment,
-            answer=answer,
-        )
+            answer.submission = submission
+            answer.save(update_fields=["submission"])
+        elif grade.correct is not None and schedules_on_answer(attempt):
+            card_review(
+                card=card,
+                rating=suggested_rating(correct=grade.correct, score=grade.score),
+                suggested=suggested_rating(correct=grade.correct, score=grade.score),
+                now=moment,
+                answer=answer,
+            )
     return answer, True
 
 
@@ -459,6 +479,41 @@ def review_rate(*, answer: Answer, rating: int, now: datetime | None = None) -> 
     ):
         attempt_finish(attempt=attempt, now=now)
     return log
+
+
+def review_last_log(*, attempt: Attempt) -> ReviewLog | None:
+    """The latest rating given in a review session, if any."""
+    return (
+        ReviewLog.objects.filter(answer__item__attempt=attempt)
+        .select_related("answer__item")
+        .order_by("-review_datetime", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def review_undo(*, attempt: Attempt) -> Answer:
+    """Undo the latest rating of a review session, as Anki's Undo does: the card goes back to
+    what it was, an open answer loses the self-grade the rating gave it, and a session that
+    this rating finished is open again. Returns the answer to rate again. Raises
+    PracticeError when there is nothing to undo or the card was rated again elsewhere since.
+    """
+    if attempt.kind != AttemptKind.REVIEW:
+        raise PracticeError("Ratings belong to review sessions.")
+    log = review_last_log(attempt=attempt)
+    if log is None or log.answer is None:
+        raise PracticeError("Nothing to undo in this session.")
+    answer = log.answer
+    card_review_undo(log=log)
+    if answer.item.version.question.type == QuestionType.SHORT:
+        # In a review an open answer's self-grade is its rating (see review_rate).
+        answer.self_grade = ""
+        answer.score = None
+        answer.correct = None
+        answer.save(update_fields=["self_grade", "score", "correct"])
+    Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.IN_PROGRESS, finished_at=None)
+    attempt.refresh_from_db()
+    return answer
 
 
 def attempt_finish(*, attempt: Attempt, now: datetime | None = None) -> Attempt:

@@ -7,13 +7,21 @@ question's hidden tests in the sandbox.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from learn.practice import tasks
-from learn.practice.models import ChallengeRuntime, QuestionType, QuestionVersion, Submission
+from learn.practice.models import (
+    ChallengeRuntime,
+    QuestionType,
+    QuestionVersion,
+    Submission,
+    SubmissionKind,
+)
 from learn.practice.services.grading import PracticeError
 from learn.practice.services.reviews import card_ensure, utc
 from sandbox import services as sandbox_services
@@ -41,13 +49,52 @@ def submission_create(
     now: datetime | None = None,
 ) -> Submission:
     """Save the learner's code (in runtime's language) and queue it for grading once the
-    transaction commits."""
+    transaction commits. Raises PracticeError for what the learner can fix."""
+    submission = _queue(user=user, version=version, code=code, runtime=runtime)
+    card_ensure(user=user, question=version.question, now=utc(now))
+    return submission
+
+
+def event_run_create(
+    *,
+    user: User,
+    version: QuestionVersion,
+    code: str,
+    event_text: str,
+    runtime: str = ChallengeRuntime.PYTHON311,
+) -> Submission:
+    """Queue one run of the learner's code with an event of their own (as the Lambda
+    console's Test button does): its output and log come back whole; nothing is graded or
+    scheduled. Raises PracticeError for an event that is not JSON, and as submission_create."""
+    try:
+        event = sandbox_services.event_parse(text=event_text)
+    except ValidationError as exc:
+        raise PracticeError(" ".join(exc.messages)) from None
+    return _queue(
+        user=user,
+        version=version,
+        code=code,
+        runtime=runtime,
+        kind=SubmissionKind.EVENT,
+        event=event,
+    )
+
+
+def _queue(
+    *,
+    user: User,
+    version: QuestionVersion,
+    code: str,
+    runtime: str,
+    kind: str = SubmissionKind.TESTS,
+    event: Any = None,
+) -> Submission:
     if runtime not in ChallengeRuntime.values:
         raise PracticeError("Choose Python 3.11 or Node.js 24.")
     if version.question.type != QuestionType.CODE:
         raise PracticeError("Only code challenges can run tests.")
     if not code.strip():
-        raise PracticeError("Write some code before running the tests.")
+        raise PracticeError("Write some code before running it.")
     if len(code.encode()) > MAX_CODE_BYTES:
         raise PracticeError(f"The code is over {MAX_CODE_BYTES // 1024} KB; keep it to one module.")
     with transaction.atomic():
@@ -62,9 +109,10 @@ def submission_create(
             version=version,
             code=code.replace("\r\n", "\n"),
             runtime=runtime,
-            tests_total=version.tests.count(),
+            kind=kind,
+            event=event,
+            tests_total=version.tests.count() if kind == SubmissionKind.TESTS else 0,
         )
-    card_ensure(user=user, question=version.question, now=utc(now))
     transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -188,3 +190,157 @@ def output_matches(*, expected: Any, payload: Any) -> bool:
 def score_of(results: Iterable[bool]) -> float:
     outcomes = list(results)
     return sum(outcomes) / len(outcomes) if outcomes else 0.0
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where a handler's output differs from what a test expects.
+
+    keys lead from the output to the property (dict keys and list indexes; empty for the whole
+    output); kind is "missing", "unexpected", "type", "length" or "value".
+    """
+
+    keys: tuple[str | int, ...]
+    kind: str
+    expected: Any = None
+    actual: Any = None
+
+    def path(self, known: Iterable[str] | None = None) -> str:
+        """The property as code reaches it: body.items[2].id. With known given (a hidden
+        test), a key not in known shows as "*" since keys can be the test's own data."""
+        allowed = None if known is None else set(known)
+        text = ""
+        for key in self.keys:
+            if isinstance(key, int):
+                text += f"[{key}]"
+            else:
+                shown = key if allowed is None or key in allowed else "*"
+                text += f".{shown}" if text else shown
+        return text
+
+    def describe(self, *, reveal: bool, known: Iterable[str] = ()) -> str:
+        """In words; with reveal=False (a hidden test) only the property, never its values,
+        and only the keys in known (those the learner can read in the task)."""
+        path = self.path(None if reveal else known)
+        if not path:
+            where = "the output"
+        elif path.strip("*.[]0123456789") == "":
+            where = "a property of the output"  # nothing of the path can be named
+        else:
+            where = f"`{path}`"
+        if self.kind == "missing":
+            return f"{where} is missing"
+        if self.kind == "unexpected":
+            return f"{where} is not expected in the output"
+        if self.kind == "type":
+            want, got = _json_type(self.expected), _json_type(self.actual)
+            return f"{where} should be {want}, not {got}"
+        if self.kind == "length":
+            if reveal:
+                count = len(self.actual)
+                return (
+                    f"{where} has {count} item{'s' * (count != 1)}, expected {len(self.expected)}"
+                )
+            return f"{where} has the wrong number of items"
+        if reveal:
+            return f"{where} is {_short(self.actual)}, expected {_short(self.expected)}"
+        return f"{where} has the wrong value"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    return _json_type(a) == _json_type(b)
+
+
+def output_differences(*, expected: Any, payload: Any, limit: int = 5) -> list[Difference]:
+    """Where payload differs from expected, property by property (at most limit places), by
+    the same rules as output_matches: JSON equality, and a proxy response's body compared as
+    JSON when the test expects a JSON body (it must then be a string). Empty when they match."""
+    found: list[Difference] = []
+    if (
+        isinstance(expected, dict)
+        and isinstance(expected.get("body"), dict | list)
+        and isinstance(payload, dict)
+        and "body" in payload
+        and not isinstance(payload.get("body"), str)
+    ):
+        found.append(Difference(("body",), "type", expected="JSON text", actual=payload["body"]))
+    _walk(expected, normalise_output(expected=expected, payload=payload), (), found, limit)
+    return found[:limit]
+
+
+def _walk(
+    expected: Any, actual: Any, keys: tuple[str | int, ...], found: list[Difference], limit: int
+) -> None:
+    if len(found) >= limit or json_equal(expected, actual):
+        return
+    if not _same_kind(expected, actual):
+        found.append(Difference(keys, "type", expected, actual))
+    elif isinstance(expected, dict):
+        for key in expected:
+            if key not in actual:
+                found.append(Difference((*keys, key), "missing", expected[key]))
+            else:
+                _walk(expected[key], actual[key], (*keys, key), found, limit)
+        for key in actual:
+            if key not in expected:
+                found.append(Difference((*keys, key), "unexpected"))
+    elif isinstance(expected, list):
+        if len(expected) != len(actual):
+            found.append(Difference(keys, "length", expected, actual))
+        for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
+            _walk(want, got, (*keys, index), found, limit)
+    else:
+        found.append(Difference(keys, "value", expected, actual))
+
+
+def known_keys(*, text: str, samples: Iterable[Any]) -> set[str]:
+    """Keys a learner can read: every key of the sample tests' expected outputs, and any word
+    of the task's text (the Return: block names the output's properties)."""
+    keys: set[str] = set(re.findall(r"[A-Za-z_][A-Za-z0-9_-]*", text))
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            keys.update(str(k) for k in value)
+            for child in value.values():
+                collect(child)
+        elif isinstance(value, list):
+            for child in value:
+                collect(child)
+
+    for sample in samples:
+        collect(sample)
+    return keys
+
+
+def json_diff_lines(*, expected: Any, actual: Any) -> list[tuple[str, str]]:
+    """A line diff of the two values as indented JSON, keys sorted: (mark, text) pairs with
+    mark "-" (expected only), "+" (the output only) or " " (both)."""
+
+    def lines(value: Any) -> list[str]:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+
+    result = []
+    for line in difflib.ndiff(lines(expected), lines(actual)):
+        if line.startswith("? "):
+            continue  # ndiff's hint lines
+        result.append((line[0], line[2:]))
+    return result

@@ -112,6 +112,36 @@ def card_review(
     )
 
 
+@transaction.atomic
+def card_review_undo(*, log: ReviewLog) -> ReviewCard:
+    """Take back one rating: delete log and put its card back as it was before.
+
+    The card is rebuilt by replaying its remaining ratings on a new card: the scheduler does
+    not fuzz (see scheduler()), so the same ratings at the same times give the same card. A
+    card with no rating left is new again, due when the undone rating was given. Raises
+    PracticeError when the card was rated again after log (only its latest can be undone).
+    """
+    card = ReviewCard.objects.select_for_update().get(pk=log.card_id)
+    latest = card.logs.order_by("-review_datetime", "-pk").first()
+    if latest is None or latest.pk != log.pk:
+        raise PracticeError("Only a card's latest rating can be undone.")
+    undone_at = utc(log.review_datetime)
+    log.delete()
+    rebuilt = fsrs.Card(card_id=card.pk, due=undone_at)
+    for earlier in card.logs.order_by("review_datetime", "pk"):
+        rebuilt, _ = scheduler().review_card(
+            rebuilt, fsrs.Rating(earlier.rating), review_datetime=utc(earlier.review_datetime)
+        )
+    card.state = int(rebuilt.state)
+    card.step = rebuilt.step
+    card.stability = rebuilt.stability
+    card.difficulty = rebuilt.difficulty
+    card.due = rebuilt.due
+    card.last_review = rebuilt.last_review
+    card.save()
+    return card
+
+
 def rating_intervals(*, card: ReviewCard, now: datetime | None = None) -> dict[int, str]:
     """For each rating, when the card would next be due if rated so now ("10 min", "3 d"), as
     Anki shows on its buttons. Nothing is saved."""

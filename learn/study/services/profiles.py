@@ -5,9 +5,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from learn.study.models import GoalKind, StudyProfile
 from learn.study.services.sessions import StudyError
+from learn.study.services.totals import day_totals_rebuild
 
 GOAL_MAX = {GoalKind.MINUTES: 600, GoalKind.REVIEWS: 500}
 
@@ -41,9 +43,13 @@ def profile_update(*, user: User, time_zone: str, goal_kind: str, goal_target: i
     if not 1 <= goal_target <= GOAL_MAX[GoalKind(goal_kind)]:
         raise StudyError(f"Pick a daily goal between 1 and {GOAL_MAX[GoalKind(goal_kind)]}.")
     profile = profile_ensure(user=user)
+    moved = profile.time_zone != time_zone
     profile.time_zone = time_zone
     profile.goal_kind = goal_kind
     profile.goal_target = goal_target
     profile.full_clean()
-    profile.save()
+    with transaction.atomic():
+        profile.save()
+        if moved:  # the same instants fall on other local days now
+            day_totals_rebuild(user_id=user.pk)
     return profile

@@ -31,6 +31,7 @@ from learn.study.models import (
     StudyStep,
 )
 from learn.study.selectors import session_active, session_plan, step_current
+from learn.study.services.totals import day_totals_refresh
 
 HEARTBEAT_INTERVAL = timedelta(seconds=15)
 MAX_GAP = timedelta(seconds=45)
@@ -150,6 +151,8 @@ def _credit(*, session: StudySession, moment: datetime, zone: ZoneInfo) -> datet
             seconds=seconds - before,
         )
     session.active_seconds += seconds
+    # The span updates above send no post_save: bring the day totals along here.
+    day_totals_refresh(user_id=session.user_id, moments=[since, until - timedelta(seconds=1)])
     return until
 
 

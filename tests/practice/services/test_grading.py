@@ -155,3 +155,66 @@ def test_proxy_body_is_parsed_when_the_test_expects_json():
     assert output_matches(expected=expected, payload={"statusCode": 200, "body": '{"sum": 42}'})
     assert not output_matches(expected=expected, payload={"statusCode": 200, "body": {"sum": 42}})
     assert not output_matches(expected=expected, payload={"statusCode": 200, "body": "not json"})
+
+
+# Differences between a handler's output and a test's expected output ------------------------
+
+
+def test_output_differences_name_each_property_that_differs():
+    from learn.practice.services.grading import output_differences
+
+    expected = {"billed_ms": 854, "init_ms": 812.35, "items": [{"id": 1}, {"id": 2}], "cold": True}
+    payload = {"billed_ms": 42, "items": [{"id": 1}, {"id": "2"}], "cold": True, "extra": 0}
+    found = {(d.path(), d.kind) for d in output_differences(expected=expected, payload=payload)}
+    assert found == {
+        ("billed_ms", "value"),
+        ("init_ms", "missing"),
+        ("items[1].id", "type"),
+        ("extra", "unexpected"),
+    }
+    assert output_differences(expected=expected, payload=expected) == []
+    # true is not 1, as output_matches decides.
+    (one,) = output_differences(expected={"ok": True}, payload={"ok": 1})
+    assert (one.path(), one.kind) == ("ok", "type")
+
+
+def test_a_proxy_body_that_is_not_a_string_is_the_difference():
+    from learn.practice.services.grading import output_differences
+
+    expected = {"statusCode": 200, "body": {"n": 1}}
+    (found,) = output_differences(expected=expected, payload={"statusCode": 200, "body": {"n": 1}})
+    assert found.path() == "body" and "should be a string" in found.describe(reveal=True)
+    assert (
+        output_differences(expected=expected, payload={"statusCode": 200, "body": '{"n": 1}'}) == []
+    )
+
+
+def test_a_hidden_difference_names_the_property_never_its_values_or_unknown_keys():
+    from learn.practice.services.grading import known_keys, output_differences
+
+    expected = {"charged": {"order-77": 25}, "count": 3, "ids": [1, 2, 3]}
+    payload = {"charged": {"order-77": 26}, "count": 2, "ids": [1, 2]}
+    known = known_keys(text="Return `{charged: {...}, count, ids}`.", samples=[{"count": 1}])
+    hidden = [
+        d.describe(reveal=False, known=known)
+        for d in output_differences(expected=expected, payload=payload)
+    ]
+    assert hidden == [
+        "`charged.*` has the wrong value",
+        "`count` has the wrong value",
+        "`ids` has the wrong number of items",
+    ]
+    assert not any("77" in line or "26" in line or "3" in line for line in hidden)
+    shown = [
+        d.describe(reveal=True) for d in output_differences(expected=expected, payload=payload)
+    ]
+    assert "`charged.order-77` is 26, expected 25" in shown
+    assert "`ids` has 2 items, expected 3" in shown
+
+
+def test_json_diff_lines_mark_what_only_one_side_has():
+    from learn.practice.services.grading import json_diff_lines
+
+    lines = json_diff_lines(expected={"a": 1, "b": 2}, actual={"a": 1, "b": 3})
+    assert ("-", '  "b": 2') in lines and ("+", '  "b": 3') in lines
+    assert (" ", '  "a": 1,') in lines

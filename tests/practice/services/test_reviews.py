@@ -96,3 +96,35 @@ def test_one_log_per_rating(card):
     card_review(card=card, rating=Rating.GOOD, now=T0)
     card_review(card=card, rating=Rating.GOOD, now=T0 + timedelta(minutes=10))
     assert ReviewLog.objects.filter(card=card).count() == 2
+
+
+FIELDS = ("state", "step", "stability", "difficulty", "due", "last_review")
+
+
+def snapshot(card):
+    card.refresh_from_db()
+    return {name: getattr(card, name) for name in FIELDS}
+
+
+def test_undoing_a_rating_puts_the_card_back_exactly_as_it_was(card):
+    from learn.practice.services.reviews import card_review_undo
+
+    new = snapshot(card)
+    card_review(card=card, rating=Rating.GOOD, now=T0)
+    after_first = snapshot(card)
+    second = card_review(card=card, rating=Rating.EASY, now=T0 + timedelta(minutes=12))
+    card_review_undo(log=second)
+    assert snapshot(card) == after_first
+    assert card.logs.count() == 1
+    card_review_undo(log=card.logs.get())
+    assert snapshot(card) == new  # new again, due when it was rated
+
+
+def test_only_a_cards_latest_rating_can_be_undone(card):
+    from learn.practice.services.reviews import card_review_undo
+
+    first = card_review(card=card, rating=Rating.GOOD, now=T0)
+    card_review(card=card, rating=Rating.GOOD, now=T0 + timedelta(minutes=12))
+    with pytest.raises(PracticeError, match="latest rating"):
+        card_review_undo(log=first)
+    assert card.logs.count() == 2

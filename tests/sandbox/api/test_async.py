@@ -1,0 +1,325 @@
+"""Asynchronous invocations through boto3: event invoke configs, retries and destinations."""
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from sandbox.api import services, tasks
+from sandbox.api.models import AsyncEvent
+from sandbox.models import Invocation
+from tests.sandbox.api.conftest import create_hello
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAILING = "def lambda_handler(event, context):\n    raise ValueError('no ' + event['what'])\n"
+SINK = (
+    "import json\n"
+    "def lambda_handler(event, context):\n"
+    "    print(json.dumps(event))\n"
+    "    return 'noted'\n"
+)
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def code_of(error: Any) -> str:
+    return error.value.response["Error"]["Code"]
+
+
+def test_event_invoke_configs(lam):
+    create_hello(lam)
+    create_hello(lam, name="sink", source=SINK)
+    lam.publish_version(FunctionName="hello")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as missing:
+        lam.get_function_event_invoke_config(FunctionName="hello")
+    assert "doesn't have an EventInvokeConfig" in str(missing.value)
+
+    put = lam.put_function_event_invoke_config(
+        FunctionName="hello",
+        MaximumRetryAttempts=1,
+        MaximumEventAgeInSeconds=120,
+        DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}},
+    )
+    assert put["FunctionArn"] == ARN + "hello:$LATEST"
+    assert (put["MaximumRetryAttempts"], put["MaximumEventAgeInSeconds"]) == (1, 120)
+    assert put["DestinationConfig"] == {
+        "OnSuccess": {},
+        "OnFailure": {"Destination": ARN + "sink"},
+    }
+    assert put["LastModified"].year == timezone.now().year  # boto3 parsed a timestamp
+
+    # Update changes only what it is given; Put replaces all of it.
+    updated = lam.update_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=0)
+    assert updated["MaximumRetryAttempts"] == 0 and updated["MaximumEventAgeInSeconds"] == 120
+    assert updated["DestinationConfig"]["OnFailure"] == {"Destination": ARN + "sink"}
+    replaced = lam.put_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=2)
+    assert replaced["MaximumEventAgeInSeconds"] == 21600
+    assert replaced["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
+
+    lam.put_function_event_invoke_config(FunctionName="hello", Qualifier="1")
+    listed = lam.list_function_event_invoke_configs(FunctionName="hello")
+    arns = [c["FunctionArn"] for c in listed["FunctionEventInvokeConfigs"]]
+    assert arns == [ARN + "hello:$LATEST", ARN + "hello:1"]
+    page = lam.list_function_event_invoke_configs(FunctionName="hello", MaxItems=1)
+    assert len(page["FunctionEventInvokeConfigs"]) == 1 and page["NextMarker"]
+
+    lam.delete_function_event_invoke_config(FunctionName="hello", Qualifier="1")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_event_invoke_config(FunctionName="hello", Qualifier="1")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.update_function_event_invoke_config(
+            FunctionName="hello", Qualifier="1", MaximumRetryAttempts=1
+        )
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.put_function_event_invoke_config(FunctionName="hello", Qualifier="9")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"MaximumRetryAttempts": 3},
+        {"MaximumEventAgeInSeconds": 21601},
+        {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}},
+        {"DestinationConfig": {"OnSuccess": {"Destination": ARN + "hello"}}},
+        {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:1:q"}}},
+        {"DestinationConfig": {"OnSuccess": {"Destination": ARN.replace("1234", "9999") + "x"}}},
+    ],
+)
+def test_bad_event_invoke_configs_are_invalid_parameters(lam, params):
+    create_hello(lam)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.put_function_event_invoke_config(FunctionName="hello", **params)
+
+
+def test_another_learners_configs_are_out_of_reach(lam, lambda_client_for, other_learner):
+    create_hello(lam)
+    lam.put_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=0)
+    other = lambda_client_for(other_learner)
+    for call in (
+        other.get_function_event_invoke_config,
+        other.delete_function_event_invoke_config,
+        other.list_function_event_invoke_configs,
+    ):
+        with pytest.raises(other.exceptions.ResourceNotFoundException):
+            call(FunctionName="hello")
+    with pytest.raises(other.exceptions.ResourceNotFoundException):
+        other.put_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=2)
+
+
+def test_an_async_payload_may_be_1_mb(lam):
+    create_hello(lam)
+    with pytest.raises(lam.exceptions.RequestTooLargeException) as excinfo:
+        lam.invoke(
+            FunctionName="hello", InvocationType="Event", Payload=b'"' + b"x" * 1024 * 1024 + b'"'
+        )
+    assert "Event invocation type (1048576 byte maximum)" in str(excinfo.value)
+
+
+# ---------------------------------------------------------------- with a worker
+
+
+@pytest.fixture
+def fast_worker(monkeypatch, request):
+    """A sandbox worker whose async retries wait 0.2 s then 0.4 s instead of 1 then 2 minutes."""
+    monkeypatch.setenv("SANDBOX_API_ASYNC_RETRY_DELAYS", "0.2,0.4")
+    monkeypatch.setenv("SANDBOX_API_ASYNC_THROTTLE_BACKOFF", "0.2,0.4")
+    return request.getfixturevalue("celery_worker_process")
+
+
+def finished_invocations(name: str, count: int, seconds: float = 90) -> list[Invocation]:
+    """Wait for count finished invocations of the function called name, oldest first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done = list(
+            Invocation.objects.filter(function__name=name)
+            .exclude(status__in=Invocation.PENDING)
+            .order_by("pk")
+        )
+        if len(done) >= count:
+            return done
+        time.sleep(0.2)
+    pytest.fail(f"{name} has {len(done)} finished invocations, not {count}, after {seconds} s")
+
+
+def settled(request_id: str, seconds: float = 30) -> AsyncEvent:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        event = AsyncEvent.objects.get(request_id=request_id)
+        if event.status != AsyncEvent.Status.QUEUED:
+            return event
+        time.sleep(0.2)
+    pytest.fail(f"the asynchronous invocation {request_id} did not finish")
+
+
+@pytest.mark.integration
+def test_async_retries_reach_the_failure_destination(fast_worker, lam, learner):
+    create_hello(lam, name="failing", source=FAILING)
+    create_hello(lam, name="sink", source=SINK)
+    lam.put_function_event_invoke_config(
+        FunctionName="failing", DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}}
+    )
+    queued = lam.invoke(FunctionName="failing", InvocationType="Event", Payload=b'{"what": "luck"}')
+    assert queued["StatusCode"] == 202
+    request_id = queued["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+    (delivered,) = finished_invocations("sink", 1)
+    attempts = finished_invocations("failing", 3)
+    assert len(attempts) == 3 and {a.status for a in attempts} == {Invocation.Status.ERROR}
+    # The retries are the learner's own invocations, counted like any other.
+    assert {a.requested_by for a in attempts} == {learner} == {delivered.requested_by}
+    record = json.loads(delivered.event)
+    assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
+    assert record["requestContext"] == {
+        "requestId": request_id,
+        "functionArn": ARN + "failing:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == {"what": "luck"}
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert record["responsePayload"]["errorMessage"] == "no luck"
+    assert delivered.status == Invocation.Status.SUCCESS
+    assert '"condition": "RetriesExhausted"' in delivered.log  # the sink printed what it got
+    assert settled(request_id).status == AsyncEvent.Status.FAILED
+
+
+@pytest.mark.integration
+def test_no_retries_and_a_success_destination(fast_worker, lam):
+    create_hello(lam, name="failing", source=FAILING)
+    create_hello(lam)
+    create_hello(lam, name="sink", source=SINK)
+    lam.put_function_event_invoke_config(FunctionName="failing", MaximumRetryAttempts=0)
+    lam.put_function_event_invoke_config(
+        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": ARN + "sink"}}
+    )
+    failed = lam.invoke(FunctionName="failing", InvocationType="Event", Payload=b'{"what": "x"}')
+    ok = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=b'{"name": "Ada"}')
+
+    (delivered,) = finished_invocations("sink", 1)
+    record = json.loads(delivered.event)
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert record["responsePayload"] == {"hello": "Ada"}
+    failed_id = failed["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert settled(failed_id).invoke_count == 1
+    ok_id = ok["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert settled(ok_id).status == AsyncEvent.Status.SUCCEEDED
+    assert Invocation.objects.filter(function__name="failing").count() == 1
+
+
+# ---------------------------------------------------------------- the services, step by step
+
+
+@pytest.fixture
+def scheduled(monkeypatch) -> list[tuple[tuple[int, int, int], float]]:
+    """The retries the services schedule, instead of sending them to Celery."""
+    sent: list[tuple[tuple[int, int, int], float]] = []
+    monkeypatch.setattr(
+        tasks.async_event_retry,
+        "apply_async",
+        lambda args, countdown: sent.append((tuple(args), countdown)),
+    )
+    monkeypatch.setattr("sandbox.tasks.invocation_run.delay", lambda pk: None)
+    return sent
+
+
+def _queued(lam, learner, name: str = "hello") -> AsyncEvent:
+    answer = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"what": "x"}')
+    return AsyncEvent.objects.get(
+        request_id=answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    )
+
+
+def _finish_attempt(event: AsyncEvent, status: str) -> None:
+    Invocation.objects.filter(pk=event.current_id).update(
+        status=status, error={"errorType": "ValueError", "errorMessage": "no x"}
+    )
+
+
+def test_a_function_error_waits_lambdas_delays_then_gives_up(lam, learner, scheduled):
+    create_hello(lam, source=FAILING)
+    event = _queued(lam, learner)
+    for attempt, delay in ((1, 60.0), (2, 120.0)):
+        _finish_attempt(event, Invocation.Status.ERROR)
+        services.async_event_attempt_finished(invocation_id=event.current_id)
+        assert scheduled[-1] == ((event.pk, attempt, 0), delay)
+        # Heard twice, the news changes nothing.
+        assert services.async_event_attempt_finished(invocation_id=event.current_id) is None
+        services.async_event_retry(event_id=event.pk, invoke_count=attempt, throttles=0)
+        # A retry delivered twice starts one attempt.
+        assert (
+            services.async_event_retry(event_id=event.pk, invoke_count=attempt, throttles=0) is None
+        )
+        event.refresh_from_db()
+        assert event.attempts.count() == attempt + 1
+    _finish_attempt(event, Invocation.Status.TIMEOUT)
+    services.async_event_attempt_finished(invocation_id=event.current_id)
+    event.refresh_from_db()
+    assert (event.status, event.invoke_count, len(scheduled)) == ("failed", 3, 2)
+
+
+def test_throttles_back_off_without_counting_and_count_toward_the_learners_rate(
+    lam, learner, scheduled
+):
+    create_hello(lam)
+    event = _queued(lam, learner)
+    _finish_attempt(event, Invocation.Status.THROTTLED)
+    services.async_event_attempt_finished(invocation_id=event.current_id)
+    event.refresh_from_db()
+    assert (event.invoke_count, event.throttles) == (0, 1)
+    assert scheduled == [((event.pk, 0, 1), 1.0)]
+    # The retry goes through the same limits as every invocation: past the learner's rate it
+    # is throttled again, waits twice as long, and starts nothing.
+    with override_settings(SANDBOX_USER_INVOCATIONS_PER_MINUTE=1):
+        services.async_event_retry(event_id=event.pk, invoke_count=0, throttles=1)
+    event.refresh_from_db()
+    assert (event.throttles, event.attempts.count()) == (2, 1)
+    assert scheduled[-1] == ((event.pk, 0, 2), 2.0)
+
+
+def test_an_event_older_than_its_maximum_age_goes_to_on_failure(lam, learner, scheduled):
+    create_hello(lam, source=FAILING)
+    create_hello(lam, name="sink", source=SINK)
+    lam.put_function_event_invoke_config(
+        FunctionName="hello",
+        MaximumEventAgeInSeconds=60,
+        DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}},
+    )
+    event = _queued(lam, learner)
+    _finish_attempt(event, Invocation.Status.ERROR)
+    services.async_event_attempt_finished(invocation_id=event.current_id)
+    later = timezone.now() + timedelta(seconds=61)
+    services.async_event_retry(event_id=event.pk, invoke_count=1, throttles=0, now=later)
+    event.refresh_from_db()
+    assert event.status == AsyncEvent.Status.EXPIRED and event.attempts.count() == 1
+    delivered = Invocation.objects.get(function__name="sink")
+    record = json.loads(delivered.event)
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["responsePayload"]["errorMessage"] == "no x"
+
+
+def test_a_missing_destination_is_noted_not_raised(lam, learner, scheduled):
+    create_hello(lam)
+    create_hello(lam, name="sink", source=SINK)
+    lam.put_function_event_invoke_config(
+        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": ARN + "sink"}}
+    )
+    lam.delete_function(FunctionName="sink")
+    event = _queued(lam, learner)
+    Invocation.objects.filter(pk=event.current_id).update(
+        status=Invocation.Status.SUCCESS, payload="ok"
+    )
+    services.async_event_attempt_finished(invocation_id=event.current_id)
+    event.refresh_from_db()
+    assert event.status == AsyncEvent.Status.SUCCEEDED
+    assert "does not exist" in event.destination_note
