@@ -235,6 +235,7 @@ def _detail_context(
         **_result_context(latest, request),
         "history": selectors.invocation_list(function=function, limit=10),
         "help": catalog.CONFIG_HELP,
+        "service_map": selectors.function_service_map(function=function),
     }
 
 
@@ -247,6 +248,7 @@ def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict
         "invocation": invocation,
         "cost": selectors.invocation_cost(invocation=invocation, monthly_invocations=rate),
         "card": charts.report_card(run=invocation),
+        "trace": charts.call_trace(invocation.service_calls or []),
         "rate_form": rate_form if rate_form.is_bound else RateForm(initial={"rate": rate}),
         "sandbox_available": (selectors.sandbox_available() if invocation.is_pending else True),
     }
