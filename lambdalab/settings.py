@@ -192,6 +192,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # scripts/services.py --moto). Empty means not running; the pages that need them say so.
 LAB_SERVICES_URL = os.environ.get("LAB_SERVICES_URL", "")
 LAB_REGION = "us-east-1"
+# How long an environment's execution-role credentials are valid (IAM's longest role session).
+LAB_SESSION_SECONDS = env_int("LAB_SESSION_SECONDS", 12 * 3600)
 # SQS event source mappings: each poll waits this long for messages (SQS long polling), at most
 # this many batches of one mapping run at once (fewer if the function's concurrency is lower),
 # and a poller that was throttled or could not reach the queue waits this long to try again.
