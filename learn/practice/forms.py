@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -12,23 +13,36 @@ from learn.practice.services.grading import Response
 
 
 class QuizStartForm(forms.Form):
+    # One lesson from a link (?lesson=), or any ticked in the picker.
     lesson = forms.SlugField(required=False)
+    lessons = forms.MultipleChoiceField(required=False)
     topics = forms.MultipleChoiceField(required=False)
     length = forms.TypedChoiceField(
         choices=[(n, f"{n} questions") for n in QUIZ_LENGTHS], coerce=int, initial=10
     )
 
-    def __init__(self, *args: Any, topic_slugs: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, topic_slugs: list[str], lesson_slugs: Sequence[str] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        topics = self.fields["topics"]
+        topics, lessons = self.fields["topics"], self.fields["lessons"]
         assert isinstance(topics, forms.MultipleChoiceField)
+        assert isinstance(lessons, forms.MultipleChoiceField)
         topics.choices = [(slug, slug) for slug in topic_slugs]
+        lessons.choices = [(slug, slug) for slug in lesson_slugs]
 
 
 class MockStartForm(forms.Form):
     minutes = forms.TypedChoiceField(
         choices=[(10, "10 minutes"), (20, "20 minutes"), (30, "30 minutes")], coerce=int, initial=20
     )
+    lessons = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args: Any, lesson_slugs: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lessons = self.fields["lessons"]
+        assert isinstance(lessons, forms.MultipleChoiceField)
+        lessons.choices = [(slug, slug) for slug in lesson_slugs]
 
 
 class AnswerForm(forms.Form):

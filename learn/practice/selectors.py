@@ -76,6 +76,76 @@ def quiz_topic_list() -> QuerySet[Tag]:
     return topic_list(min_questions=QUIZ_TOPIC_MIN_QUESTIONS)
 
 
+# Tags that say what kind of question it is (a calculation, an interview classic, a bit of
+# history) rather than what it is about: no help in choosing what to practise.
+QUESTION_KIND_TAGS = frozenset(
+    {"arithmetic", "interview", "history", "design", "architecture", "use-cases", "basics"}
+)
+# A theme is worth offering beside the lessons when it cuts across this many of them.
+THEME_MIN_LESSONS = 4
+
+
+@dataclass
+class LessonChoice:
+    slug: str
+    title: str
+    question_count: int
+
+
+@dataclass
+class ModuleChoices:
+    title: str
+    lessons: list[LessonChoice]
+
+
+def quiz_lesson_groups() -> list[ModuleChoices]:
+    """The lessons a quiz or mock interview can draw from (those with questions other than
+    code challenges), grouped by module in course order, with how many questions each has."""
+    lessons = (
+        Lesson.objects.filter(published=True)
+        .annotate(
+            question_count=Count(
+                "questions",
+                filter=Q(questions__current_version__isnull=False)
+                & ~Q(questions__type=QuestionType.CODE),
+            )
+        )
+        .filter(question_count__gt=0)
+        .select_related("module")
+        .order_by("module__order", "module__slug", "order", "slug")
+    )
+    groups: list[ModuleChoices] = []
+    for lesson in lessons:
+        if not groups or groups[-1].title != lesson.module.title:
+            groups.append(ModuleChoices(title=lesson.module.title, lessons=[]))
+        groups[-1].lessons.append(
+            LessonChoice(
+                slug=lesson.slug,
+                title=lesson.title,
+                question_count=lesson.question_count,
+            )
+        )
+    return groups
+
+
+def quiz_theme_list() -> list[Tag]:
+    """The few topics worth offering beside the lessons: quiz topics that span at least
+    THEME_MIN_LESSONS lessons and say what a question is about (see QUESTION_KIND_TAGS)."""
+    spanning = (
+        quiz_topic_list()
+        .exclude(slug__in=QUESTION_KIND_TAGS)
+        .annotate(
+            lesson_count=Count(
+                "questions__lesson",
+                filter=Q(questions__current_version__isnull=False),
+                distinct=True,
+            )
+        )
+        .filter(lesson_count__gte=THEME_MIN_LESSONS)
+    )
+    return list(spanning.order_by("slug"))
+
+
 def question_get(*, slug: str) -> Question | None:
     """A published question by slug, with its lesson and current version, or None."""
     return (
@@ -151,21 +221,22 @@ class TopicScore:
         return round(100 * self.points / self.total) if self.total else 0
 
 
-def attempt_topic_scores(*, items: list[AttemptItem]) -> list[TopicScore]:
-    """Score per topic of an attempt: each item counts for each of its tags."""
+def attempt_lesson_scores(*, items: list[AttemptItem]) -> list[TopicScore]:
+    """Score per lesson of an attempt (one row per lesson its questions come from, weakest
+    first), rather than one per tag: a quiz of ten questions has a few lessons and dozens of
+    tags. Each row's lessons holds its own lesson when an answer there was not right."""
     scores: dict[str, TopicScore] = {}
     for item in items:
         answer = answer_of(item)
-        question = item.version.question
-        for tag in question.tags.all():
-            score = scores.setdefault(tag.slug, TopicScore(slug=tag.slug, label=tag.label))
-            score.total += 1
-            if answer is not None:
-                score.answered += 1
-                score.points += answer.score or 0.0
-            if answer is None or not answer.correct:
-                score.lessons[question.lesson.slug] = question.lesson.title
-    return sorted(scores.values(), key=lambda s: (s.percent, s.slug))
+        lesson = item.version.question.lesson
+        score = scores.setdefault(lesson.slug, TopicScore(slug=lesson.slug, label=lesson.title))
+        score.total += 1
+        if answer is not None:
+            score.answered += 1
+            score.points += answer.score or 0.0
+        if answer is None or not answer.correct:
+            score.lessons[lesson.slug] = lesson.title
+    return sorted(scores.values(), key=lambda s: (s.percent, s.label))
 
 
 def attempt_score(*, items: list[AttemptItem]) -> tuple[float, int]:

@@ -69,37 +69,43 @@ def _go(request: AuthedHtmxHttpRequest, url: str) -> HttpResponse:
 @require_GET
 @login_required
 def home(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    topics = list(selectors.quiz_topic_list())
     lesson_slug = request.GET.get("lesson", "")
-    form = QuizStartForm(
-        initial={"lesson": lesson_slug, "length": 10}, topic_slugs=[t.slug for t in topics]
-    )
     context = {
-        "form": form,
         "mock_form": MockStartForm(),
-        "topics": topics,
-        "lessons": selectors.lesson_choices(),
+        "lesson_groups": selectors.quiz_lesson_groups(),
+        "themes": selectors.quiz_theme_list(),
         "selected_lesson": lesson_slug,
+        "form": QuizStartForm(initial={"length": 10}, topic_slugs=[]),
         "summary": selectors.progress_summary(user=request.user),
         "challenge_count": Question.objects.filter(type="code").count(),
     }
     return render(request, "learn/practice/home.html", context)
 
 
+def _lesson_slugs() -> list[str]:
+    return [lesson.slug for group in selectors.quiz_lesson_groups() for lesson in group.lessons]
+
+
+def _lessons(slugs: list[str]) -> list[Lesson]:
+    return list(Lesson.objects.filter(slug__in=slugs)) if slugs else []
+
+
 @require_POST
 @login_required
 def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    form = QuizStartForm(request.POST, topic_slugs=[t.slug for t in selectors.quiz_topic_list()])
+    form = QuizStartForm(
+        request.POST,
+        topic_slugs=[t.slug for t in selectors.quiz_topic_list()],
+        lesson_slugs=_lesson_slugs(),
+    )
     if not form.is_valid():
-        messages.error(request, "Pick a length and topics from the lists.")
+        messages.error(request, "Pick a length, lessons and topics from the lists.")
         return _go(request, reverse("quiz"))
-    lesson = None
-    if form.cleaned_data["lesson"]:
-        lesson = Lesson.objects.filter(slug=form.cleaned_data["lesson"]).first()
     topics = list(selectors.quiz_topic_list().filter(slug__in=form.cleaned_data["topics"]))
+    lessons = _lessons([form.cleaned_data["lesson"], *form.cleaned_data["lessons"]])
     try:
         attempt = attempt_services.quiz_start(
-            user=request.user, length=form.cleaned_data["length"], lesson=lesson, topics=topics
+            user=request.user, length=form.cleaned_data["length"], lessons=lessons, topics=topics
         )
     except PracticeError as error:
         messages.error(request, str(error))
@@ -117,10 +123,12 @@ def quiz_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def mock_start(request: AuthedHtmxHttpRequest) -> HttpResponse:
-    form = MockStartForm(request.POST)
-    minutes = form.cleaned_data["minutes"] if form.is_valid() else attempt_services.MOCK_MINUTES
+    form = MockStartForm(request.POST, lesson_slugs=_lesson_slugs())
+    valid = form.is_valid()
+    minutes = form.cleaned_data["minutes"] if valid else attempt_services.MOCK_MINUTES
+    lessons = _lessons(form.cleaned_data["lessons"]) if valid else []
     try:
-        attempt = attempt_services.mock_start(user=request.user, minutes=minutes)
+        attempt = attempt_services.mock_start(user=request.user, minutes=minutes, lessons=lessons)
     except PracticeError as error:
         messages.error(request, str(error))
         return _go(request, reverse("quiz"))
@@ -442,7 +450,7 @@ def results(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
         "points": points,
         "total": total,
         "percent": round(100 * points / total) if total else 0,
-        "topics": selectors.attempt_topic_scores(items=items),
+        "topics": selectors.attempt_lesson_scores(items=items),
         "revisit": selectors.lessons_to_revisit(items=items),
         "ungraded": sum(
             1

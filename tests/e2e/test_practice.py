@@ -50,7 +50,9 @@ def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None
     load_bank()
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/quiz/?lesson=pricing")
-    expect(page.get_by_label("Lesson")).to_have_value("pricing")
+    quiz_form = page.locator("form[action$='/quiz/start/']")
+    expect(quiz_form.locator("input[name=lessons][value=pricing]")).to_be_checked()
+    expect(quiz_form.locator("input[name=lessons]:checked")).to_have_count(1)
     page.get_by_label("Length").select_option("5")
     page.get_by_role("button", name="Start quiz").click()
 
@@ -133,7 +135,7 @@ def test_mock_interview_pause_resume_finish_and_review(page: Page, live_server) 
 
     page.get_by_role("button", name="Finish now").click()
     expect(page.get_by_role("heading", name="Mock interview results")).to_be_visible()
-    expect(page.get_by_role("heading", name="Readiness per topic")).to_be_visible()
+    expect(page.get_by_role("heading", name="Readiness per lesson")).to_be_visible()
     expect(page.get_by_role("heading", name="Questions and model answers")).to_be_visible()
 
 

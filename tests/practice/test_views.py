@@ -55,7 +55,65 @@ def test_home_preselects_the_lesson_from_the_query(client_in, bank):
     slug = bank["single"].question.lesson.slug
     response = client_in.get(f"/quiz/?lesson={slug}")
     assert response.status_code == 200
-    assert f'value="{slug}" selected' in response.content.decode()
+    assert f'value="{slug}" checked' in response.content.decode()
+
+
+def test_the_picker_groups_lessons_by_module_and_offers_only_cross_lesson_themes(client_in):
+    from tests.practice.factories import LessonFactory, ModuleFactory, TagFactory
+
+    later = ModuleFactory(slug="later", title="Later on", order=2)
+    lessons = [LessonFactory(title=f"Lesson {n}") for n in range(4)]
+    lessons.append(LessonFactory(module=later, title="Lesson 4"))
+    wide, narrow, kind = (TagFactory(slug=s) for s in ("limits", "tmp", "arithmetic"))
+    for lesson in lessons:
+        for _ in range(2):
+            version = single_question(question__lesson=lesson)
+            version.question.tags.add(wide, kind)
+    single_question(question__lesson=lessons[0]).question.tags.add(narrow)
+    for _ in range(2):
+        single_question(question__lesson=lessons[0]).question.tags.add(narrow)
+    html = client_in.get(reverse("quiz")).content.decode()
+    picker = html.split('class="lesson-picker"', 1)[1].split("</fieldset>\n</fieldset>", 1)[0]
+    assert picker.index("<legend>Foundations</legend>") < picker.index("Lesson 0")
+    assert picker.index("Lesson 3") < picker.index("<legend>Later on</legend>")
+    assert picker.index("<legend>Later on</legend>") < picker.index("Lesson 4")
+    themes = html.split('class="theme-picker"', 1)[1].split("</details>", 1)[0]
+    # "limits" runs across five lessons; "tmp" stays in one; "arithmetic" says what kind of
+    # question it is, not what it is about.
+    assert 'value="limits"' in themes
+    assert 'value="tmp"' not in themes and 'value="arithmetic"' not in themes
+
+
+def test_a_quiz_from_several_lessons_and_a_mock_from_some_draw_only_from_them(client_in, bank):
+    from tests.practice.factories import LessonFactory
+
+    chosen = [bank["single"].question.lesson, bank["tf"].question.lesson]
+    other = LessonFactory()
+    single_question(question__lesson=other)
+    client_in.post(
+        reverse("practice_quiz_start"),
+        {"lessons": [lesson.slug for lesson in chosen], "length": 10},
+    )
+    quiz = Attempt.objects.get(kind=AttemptKind.QUIZ)
+    lessons = {item.version.question.lesson_id for item in quiz.items.all()}
+    assert lessons == {lesson.pk for lesson in chosen} and quiz.lesson is None
+    client_in.post(reverse("practice_mock_start"), {"minutes": 20, "lessons": [other.slug]})
+    mock = Attempt.objects.get(kind=AttemptKind.MOCK)
+    assert {item.version.question.lesson_id for item in mock.items.all()} == {other.pk}
+
+
+def test_results_score_each_lesson_not_each_tag(client_in, bank):
+    from tests.practice.factories import TagFactory
+
+    version = bank["single"]
+    for n in range(6):
+        version.question.tags.add(TagFactory(slug=f"tag-{n}"))
+    attempt = start_quiz(client_in, version.question.lesson.slug)
+    client_in.post(reverse("practice_finish", args=[attempt.pk]))
+    html = client_in.get(reverse("practice_results", args=[attempt.pk])).content.decode()
+    table = html.split('class="topic-scores"', 1)[1].split("</table>", 1)[0]
+    assert table.count('<th scope="row">') == 1 and version.question.lesson.title in table
+    assert "tag-3" not in table
 
 
 def test_plain_quiz_flow_with_feedback_and_results(client_in, bank):
@@ -209,7 +267,7 @@ def test_mock_hides_answers_until_the_end_then_shows_model_answers(client_in, ba
     assert client_in.get(reverse("practice_results", args=[attempt.pk])).status_code == 302
     client_in.post(reverse("practice_finish", args=[attempt.pk]))
     results = client_in.get(reverse("practice_results", args=[attempt.pk])).content.decode()
-    assert "Readiness per topic" in results and "Model answer" in results
+    assert "Readiness per lesson" in results and "Model answer" in results
 
 
 def test_mock_pause_and_resume_through_the_page(client_in, bank):

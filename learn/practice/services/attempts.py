@@ -127,19 +127,23 @@ def quiz_start(
     user: User,
     length: int = 10,
     lesson: Lesson | None = None,
+    lessons: Sequence[Lesson] = (),
     topics: Sequence[Tag] = (),
     now: datetime | None = None,
     seed: int | None = None,
 ) -> Attempt:
-    """Start a quiz of up to `length` questions from a lesson and/or topics (all if neither).
+    """Start a quiz of up to `length` questions from some lessons (lesson and lessons) and/or
+    topics (all if neither). The attempt names its lesson when there is just one.
 
     Raises PracticeError when nothing matches the selection.
     """
     if not 1 <= length <= 50:
         raise PracticeError("A quiz has between 1 and 50 questions.")
+    chosen = {item.pk: item for item in [*([lesson] if lesson else []), *lessons]}
+    lesson = next(iter(chosen.values())) if len(chosen) == 1 else None
     questions = _candidates()
-    if lesson is not None:
-        questions = questions.filter(lesson=lesson)
+    if chosen:
+        questions = questions.filter(lesson__in=list(chosen))
     if topics:
         questions = questions.filter(tags__in=topics).distinct()
     picked = _pick(list(questions), count=length, seen=_seen(user), rng=random.Random(seed))
@@ -174,15 +178,20 @@ def mock_start(
     user: User,
     minutes: int = MOCK_MINUTES,
     count: int = MOCK_QUESTIONS,
+    lessons: Sequence[Lesson] = (),
     now: datetime | None = None,
     seed: int | None = None,
 ) -> Attempt:
-    """Start a timed mock interview mixing question types, open interview questions first."""
+    """Start a timed mock interview mixing question types, open interview questions first,
+    from the given lessons (all when none). Raises PracticeError when none has questions."""
     if not 5 <= minutes <= 120 or not 1 <= count <= 30:
         raise PracticeError("A mock interview lasts 5 to 120 minutes with 1 to 30 questions.")
     rng = random.Random(seed)
     seen = _seen(user)
-    candidates = list(_candidates())
+    questions = _candidates()
+    if lessons:
+        questions = questions.filter(lesson__in=[item.pk for item in lessons])
+    candidates = list(questions)
     open_ones = [q for q in candidates if q.type == QuestionType.SHORT]
     open_ones.sort(key=lambda q: not q.interview)  # the course's eight come first
     rng.shuffle(open_ones)
@@ -199,6 +208,8 @@ def mock_start(
             if pool and len(picked) < count:
                 picked.append(pool.pop(0))
     if not picked:
+        if lessons:
+            raise PracticeError("Those lessons have no questions yet. Pick others.")
         raise PracticeError("The question bank is empty: load the content first.")
     rng.shuffle(picked)
     return _attempt_create(
