@@ -327,14 +327,16 @@ def function_service_map(
 ) -> charts.ServiceMap | None:
     """The function's triggers and the services its recent invocations called (with how many
     calls, and how many were denied or failed); None when it has neither yet."""
-    from sandbox.triggers.models import EventSourceMapping, InvocationTrigger
+    from sandbox.triggers.models import EventSourceMapping, InvocationTrigger, Trigger
 
     triggers: dict[tuple[str, str], None] = {}
+    kinds = dict(TriggerKind.choices)
     for arn in EventSourceMapping.objects.filter(function=function).values_list(
         "event_source_arn", flat=True
     ):
         triggers[("SQS", arn.rsplit(":", 1)[-1])] = None
-    kinds = dict(TriggerKind.choices)
+    for kind, arn in Trigger.objects.filter(function=function).values_list("kind", "source_arn"):
+        triggers.setdefault((str(kinds.get(kind, kind)), arn.rsplit(":", 1)[-1]), None)
     for kind, arn in (
         InvocationTrigger.objects.filter(invocation__function=function)
         .order_by("-created_at")
