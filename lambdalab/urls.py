@@ -12,6 +12,7 @@ urlpatterns = [
     # The lab's AWS services for learners' own boto3 and AWS CLI (endpoint_url <site>/aws/).
     path("", include("sandbox.aws.urls")),
     path("sandbox/", include("sandbox.urls")),
+    path("sandbox/", include("sandbox.triggers.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that do not link an icon (the admin's).
     path("favicon.ico", views.favicon),
