@@ -13,8 +13,19 @@ from django.conf import settings
 HEARTBEAT_PREFIX = "lambdalab:sandbox:worker:"
 
 
+_clients: dict[str, redis.Redis] = {}
+
+
 def heartbeat_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    """The process's client for heartbeats (one connection pool per URL: routing asks on
+    every invocation, and a new connection each time cost more than the question)."""
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+    return client
 
 
 def worker_alive(*, hostname: str) -> bool:
