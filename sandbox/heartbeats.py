@@ -17,14 +17,13 @@ _clients: dict[str, redis.Redis] = {}
 
 
 def heartbeat_client() -> redis.Redis:
-    """The process's client for heartbeats (one connection pool per URL: routing asks on
-    every invocation, and a new connection each time cost more than the question)."""
+    """A client of REDIS_URL with short timeouts, one per process and URL: its connections are
+    pooled, so a page that asks about workers does not open (and greet) a new one each time."""
     url = settings.REDIS_URL
     client = _clients.get(url)
     if client is None:
-        client = _clients[url] = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _clients[url] = client
     return client
 
 

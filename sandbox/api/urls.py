@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from sandbox.api import function_urls, pages, views
+from sandbox.api import event_sources, function_urls, pages, views
 
 app_name = "sandbox_api"
 _FN = r"(?P<name>[^/]+)"
@@ -32,6 +32,16 @@ urlpatterns = [
         rf"^2019-09-30/functions/{_FN}/concurrency/?$",
         views.get_concurrency_view,
         name="get_concurrency",
+    ),
+    re_path(
+        r"^2015-03-31/event-source-mappings/?$",
+        event_sources.mappings_view,
+        name="event_source_mappings",
+    ),
+    re_path(
+        r"^2015-03-31/event-source-mappings/(?P<mapping_uuid>[^/]+)/?$",
+        event_sources.mapping_view,
+        name="event_source_mapping",
     ),
     re_path(
         rf"^2019-09-25/functions/{_FN}/event-invoke-config/?$",

@@ -1,0 +1,26 @@
+"""Reading a ReportBatchItemFailures response as Lambda does."""
+
+from sandbox.triggers.events import sqs_batch_item_failures
+
+IDS = {"m1", "m2"}
+
+
+def test_no_response_or_an_empty_list_means_every_message_succeeded():
+    for payload in (None, "", {}, {"batchItemFailures": []}, {"other": 1}):
+        assert sqs_batch_item_failures(payload, message_ids=IDS) == set()
+
+
+def test_named_failures_are_returned():
+    payload = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert sqs_batch_item_failures(payload, message_ids=IDS) == {"m2"}
+
+
+def test_an_unusable_identifier_fails_the_whole_batch():
+    for failures in (
+        [{"itemIdentifier": ""}],
+        [{"itemIdentifier": None}],
+        [{"itemIdentifier": "x"}],
+        ["m1"],
+    ):
+        assert sqs_batch_item_failures({"batchItemFailures": failures}, message_ids=IDS) is None
+    assert sqs_batch_item_failures([1], message_ids=IDS) is None
