@@ -4,8 +4,11 @@ return (field names and casing exactly as Lambda sends them)."""
 from __future__ import annotations
 
 import base64
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote_plus, unquote_plus
 
 # The message attributes Lambda copies into a record's `attributes` (system attributes).
 _SQS_ATTRIBUTES = (
@@ -83,3 +86,71 @@ def sqs_batch_item_failures(payload: Any, *, message_ids: set[str]) -> set[str] 
             return None
         failed.add(identifier)
     return failed
+
+
+def s3_event(body: Mapping[str, Any], *, account_id: str) -> dict[str, Any] | None:
+    """Lambda's S3 event from the notification S3 sent to a queue (None: S3's test event).
+
+    moto's notification holds the core of each record; the fields Lambda's records carry
+    besides are added as S3 fills them for a request made with the learner's keys.
+    """
+    if body.get("Event") == "s3:TestEvent" or "Records" not in body:
+        return None
+    records = []
+    for record in body["Records"]:
+        s3 = dict(record.get("s3", {}))
+        bucket = dict(s3.get("bucket", {}))
+        bucket.setdefault("ownerIdentity", {"principalId": account_id})
+        s3["bucket"] = bucket
+        obj = dict(s3.get("object", {}))
+        # S3 form-encodes the key as quote_plus does but keeps "/" (moto encodes it too).
+        obj["key"] = quote_plus(unquote_plus(str(obj.get("key", ""))), safe="/")
+        obj.setdefault("sequencer", f"{int(time.time() * 1e6):X}")
+        s3["object"] = obj
+        records.append(
+            {
+                "eventVersion": record.get("eventVersion", "2.1"),
+                "eventSource": "aws:s3",
+                "awsRegion": record.get("awsRegion", ""),
+                "eventTime": record.get("eventTime", ""),
+                "eventName": record.get("eventName", ""),
+                "userIdentity": {"principalId": f"AWS:{account_id}"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {
+                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                    "x-amz-id-2": base64.b64encode(uuid.uuid4().bytes * 2).decode(),
+                },
+                "s3": s3,
+            }
+        )
+    return {"Records": records}
+
+
+def sns_event(body: Mapping[str, Any], *, subscription_arn: str) -> dict[str, Any] | None:
+    """Lambda's SNS event from the notification SNS delivered to a queue (None: not one)."""
+    if body.get("Type") != "Notification":
+        return None
+    sns = {
+        "Type": "Notification",
+        "MessageId": body.get("MessageId", ""),
+        "TopicArn": body.get("TopicArn", ""),
+        "Subject": body.get("Subject"),
+        "Message": body.get("Message", ""),
+        "Timestamp": body.get("Timestamp", ""),
+        "SignatureVersion": body.get("SignatureVersion", "1"),
+        "Signature": body.get("Signature", ""),
+        # Lambda spells these two with "Url", where the SNS message itself says "URL".
+        "SigningCertUrl": body.get("SigningCertURL", ""),
+        "UnsubscribeUrl": body.get("UnsubscribeURL", ""),
+        "MessageAttributes": body.get("MessageAttributes", {}),
+    }
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": sns,
+            }
+        ]
+    }

@@ -1,4 +1,4 @@
-"""Who runs an event source mapping's poller: a lease in Redis per (mapping, slot).
+"""Who runs an event source mapping's poller: a lease in Redis per (mapping, slot) or trigger.
 
 A poller is a Celery task that sends itself again after each batch; the lease (a random token
 with an expiry) keeps one chain per slot whatever redelivers or restarts it. A chain whose
@@ -12,7 +12,7 @@ import secrets
 import redis
 from django.conf import settings
 
-KEY_PREFIX = "lambdalab:triggers:sqs:"
+KEY_PREFIX = "lambdalab:triggers:"
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -38,25 +38,25 @@ def _client() -> redis.Redis:
     return _clients[url]
 
 
-def _key(mapping_id: int, slot: int) -> str:
-    return f"{KEY_PREFIX}{mapping_id}:{slot}"
+def _key(name: str) -> str:
+    return f"{KEY_PREFIX}{name}"
 
 
-def lease_take(*, mapping_id: int, slot: int, ttl_s: int) -> str | None:
+def lease_take(*, name: str, ttl_s: int) -> str | None:
     """A new token if the slot had no poller, else None."""
     token = secrets.token_hex(8)
-    taken = _client().set(_key(mapping_id, slot), token, nx=True, ex=ttl_s)
+    taken = _client().set(_key(name), token, nx=True, ex=ttl_s)
     return token if taken else None
 
 
-def lease_renew(*, mapping_id: int, slot: int, token: str, ttl_s: int) -> bool:
+def lease_renew(*, name: str, token: str, ttl_s: int) -> bool:
     """Whether the slot is still token's (and now for ttl_s more seconds)."""
-    return bool(_client().eval(_RENEW, 1, _key(mapping_id, slot), token, ttl_s))
+    return bool(_client().eval(_RENEW, 1, _key(name), token, ttl_s))
 
 
-def lease_release(*, mapping_id: int, slot: int, token: str) -> None:
-    _client().eval(_RELEASE, 1, _key(mapping_id, slot), token)
+def lease_release(*, name: str, token: str) -> None:
+    _client().eval(_RELEASE, 1, _key(name), token)
 
 
-def lease_held(*, mapping_id: int, slot: int) -> bool:
-    return bool(_client().exists(_key(mapping_id, slot)))
+def lease_held(*, name: str) -> bool:
+    return bool(_client().exists(_key(name)))

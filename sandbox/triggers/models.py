@@ -100,3 +100,54 @@ class InvocationTrigger(TimeStampedModel):
     @property
     def source_name(self) -> str:
         return self.source_arn.rsplit(":", 1)[-1]
+
+
+S3_EVENTS = (
+    "s3:ObjectCreated:*",
+    "s3:ObjectCreated:Put",
+    "s3:ObjectCreated:Post",
+    "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+    "s3:ObjectRemoved:*",
+    "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+)
+
+
+class Trigger(TimeStampedModel):
+    """A trigger that pushes events to a function (an S3 notification, an SNS subscription).
+
+    The lab's services deliver them to a queue of the learner's account named after the
+    trigger (RELAY_QUEUE_PREFIX), and a relay turns each message into an asynchronous invoke
+    with the event Lambda would send: moto's S3 and SNS deliver to SQS but not to our functions.
+    """
+
+    RELAY_QUEUE_PREFIX = "lambdalab-trigger-"
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="triggers")
+    kind = models.CharField(max_length=10, choices=TriggerKind.choices)
+    # arn:aws:s3:::<bucket> or arn:aws:sns:<region>:<account>:<topic>
+    source_arn = models.CharField(max_length=256)
+    account_id = models.CharField(max_length=12)
+    events = models.JSONField(default=list, blank=True)
+    prefix = models.CharField(max_length=256, blank=True)
+    suffix = models.CharField(max_length=256, blank=True)
+    subscription_arn = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.source_name} → {self.function}"
+
+    @property
+    def source_name(self) -> str:
+        return self.source_arn.rsplit(":", 1)[-1]
+
+    @property
+    def relay_queue(self) -> str:
+        return f"{self.RELAY_QUEUE_PREFIX}{self.pk}"
+
+    @property
+    def configuration_id(self) -> str:
+        return f"lambdalab-{self.pk}"

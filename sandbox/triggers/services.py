@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -29,9 +29,11 @@ from sandbox.models import Function, Invocation
 from sandbox.results import invocation_announce_finished
 from sandbox.triggers import events, leases
 from sandbox.triggers.models import (
+    S3_EVENTS,
     SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW,
     EventSourceMapping,
     InvocationTrigger,
+    Trigger,
     TriggerKind,
 )
 
@@ -176,19 +178,17 @@ def mapping_delete(*, mapping: EventSourceMapping) -> None:
 # ---------------------------------------------------------------- the poller
 
 
-def poll_wait_s(mapping: EventSourceMapping) -> int:
+def _esm(mapping_id: int, slot: int) -> str:
+    return f"esm:{mapping_id}:{slot}"
+
+
+def poll_wait_s() -> int:
     return max(0, min(20, settings.TRIGGERS_SQS_WAIT_SECONDS))
 
 
 def lease_ttl_s(mapping: EventSourceMapping) -> int:
     # Long enough for one batch: gathering it, INIT, the handler's timeout, deleting.
-    return (
-        poll_wait_s(mapping)
-        + mapping.maximum_batching_window_s
-        + mapping.function.timeout_s
-        + 10
-        + 60
-    )
+    return poll_wait_s() + mapping.maximum_batching_window_s + mapping.function.timeout_s + 10 + 60
 
 
 def poller_slots(mapping: EventSourceMapping) -> int:
@@ -210,7 +210,7 @@ def poller_start(*, mapping_id: int, slot: int) -> bool:
     mapping = EventSourceMapping.objects.select_related("function").filter(pk=mapping_id).first()
     if mapping is None or not mapping.enabled or slot >= poller_slots(mapping):
         return False
-    token = leases.lease_take(mapping_id=mapping_id, slot=slot, ttl_s=lease_ttl_s(mapping))
+    token = leases.lease_take(name=_esm(mapping_id, slot), ttl_s=lease_ttl_s(mapping))
     if token is None:
         return False
     tasks.sqs_poll.delay(mapping_id, slot, token)
@@ -218,13 +218,13 @@ def poller_start(*, mapping_id: int, slot: int) -> bool:
 
 
 def pollers_ensure() -> int:
-    """Start the first poller of every enabled mapping that has none (after a worker restart,
-    or a lease that expired). Returns how many were started."""
+    """Start the first poller of every enabled mapping and the relay of every trigger that has
+    none (after a worker restart, or a lease that expired). Returns how many were started."""
     started = 0
     for mapping_id in EventSourceMapping.objects.filter(enabled=True).values_list("pk", flat=True):
-        if not leases.lease_held(mapping_id=mapping_id, slot=0):
+        if not leases.lease_held(name=_esm(mapping_id, 0)):
             started += poller_start(mapping_id=mapping_id, slot=0)
-    return started
+    return started + relays_ensure()
 
 
 @dataclass
@@ -243,7 +243,7 @@ def _receive(client: Any, *, queue_url: str, mapping: EventSourceMapping) -> lis
     """Up to batch_size messages: one long poll, then more until the batching window closes."""
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + mapping.maximum_batching_window_s
-    wait = poll_wait_s(mapping)
+    wait = poll_wait_s()
     while len(messages) < mapping.batch_size:
         answer = client.receive_message(
             QueueUrl=queue_url,
@@ -394,22 +394,262 @@ def poller_step(*, mapping_id: int, slot: int, token: str, worker: str = "") -> 
     """
     mapping = EventSourceMapping.objects.select_related("function").filter(pk=mapping_id).first()
     if mapping is None or not mapping.enabled or slot >= poller_slots(mapping):
-        leases.lease_release(mapping_id=mapping_id, slot=slot, token=token)
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
         return None
     ttl = lease_ttl_s(mapping)
-    if not leases.lease_renew(mapping_id=mapping_id, slot=slot, token=token, ttl_s=ttl):
+    if not leases.lease_renew(name=_esm(mapping_id, slot), token=token, ttl_s=ttl):
         return None
     batch = poll_once(mapping_id=mapping_id, worker=worker)
     if batch is None:
-        leases.lease_release(mapping_id=mapping_id, slot=slot, token=token)
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
         return None
     if batch.received == 0 and slot > 0 and not batch.error:
         # Scale in: only the first poller waits on an empty queue.
-        leases.lease_release(mapping_id=mapping_id, slot=slot, token=token)
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
         return None
     if batch.received >= mapping.batch_size and not batch.throttled:
         # A full batch: the queue has a backlog, so scale out by one poller (up to the limit).
         poller_start(mapping_id=mapping_id, slot=slot + 1)
     if batch.throttled or batch.error:
+        return settings.TRIGGERS_SQS_BACKOFF_SECONDS
+    return 0.0
+
+
+# ---------------------------------------------------------------- S3 and SNS triggers
+
+
+RELAY_LEASE_SLACK_S = 60
+
+
+def _queue_arn(account_id: str, name: str) -> str:
+    return f"arn:aws:sqs:{settings.LAB_REGION}:{account_id}:{name}"
+
+
+def _relay_queue_create(trigger: Trigger) -> str:
+    """The trigger's queue in the learner's account; returns its ARN."""
+    sqs = lab_client("sqs", account_id=trigger.account_id)
+    sqs.create_queue(QueueName=trigger.relay_queue, Attributes={"VisibilityTimeout": "30"})
+    return _queue_arn(trigger.account_id, trigger.relay_queue)
+
+
+def bucket_notifications_sync(*, account_id: str, bucket: str) -> None:
+    """Point the bucket's notification configuration at the queues of its S3 triggers,
+    keeping whatever else the learner configured there."""
+    s3 = lab_client("s3", account_id=account_id)
+    config = s3.get_bucket_notification_configuration(Bucket=bucket)
+    config.pop("ResponseMetadata", None)
+    queues = [
+        entry
+        for entry in config.get("QueueConfigurations", [])
+        if not str(entry.get("Id", "")).startswith("lambdalab-")
+    ]
+    for trigger in Trigger.objects.filter(
+        kind=TriggerKind.S3, account_id=account_id, source_arn=f"arn:aws:s3:::{bucket}"
+    ):
+        entry: dict[str, Any] = {
+            "Id": trigger.configuration_id,
+            "QueueArn": _queue_arn(account_id, trigger.relay_queue),
+            "Events": list(trigger.events),
+        }
+        rules = [
+            {"Name": name, "Value": value}
+            for name, value in (("prefix", trigger.prefix), ("suffix", trigger.suffix))
+            if value
+        ]
+        if rules:
+            entry["Filter"] = {"Key": {"FilterRules": rules}}
+        queues.append(entry)
+    config["QueueConfigurations"] = queues
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+
+
+def s3_trigger_create(
+    *,
+    function: Function,
+    bucket: str,
+    events: list[str] | None = None,
+    prefix: str = "",
+    suffix: str = "",
+) -> Trigger:
+    """Invoke function (asynchronously, with Lambda's S3 event) when objects of one of the
+    owner's buckets are created or removed, filtered by key prefix and suffix.
+
+    Raises ValidationError for a bucket that is not in the owner's lab account or an event
+    type S3 does not send.
+    """
+    account_id = account_for(function.owner)
+    chosen = list(events or ["s3:ObjectCreated:*"])
+    unknown = [name for name in chosen if name not in S3_EVENTS]
+    if unknown:
+        raise ValidationError({"events": f"S3 sends no {', '.join(unknown)} events."})
+    try:
+        lab_client("s3", account_id=account_id).head_bucket(Bucket=bucket)
+    except (ClientError, ParamValidationError):
+        raise ValidationError(
+            {"bucket": f"There is no bucket {bucket} in your lab account."}
+        ) from None
+    with transaction.atomic():
+        trigger = Trigger(
+            function=function,
+            kind=TriggerKind.S3,
+            source_arn=f"arn:aws:s3:::{bucket}",
+            account_id=account_id,
+            events=chosen,
+            prefix=prefix,
+            suffix=suffix,
+        )
+        trigger.full_clean(exclude=["function"])
+        trigger.save()
+        _relay_queue_create(trigger)
+        bucket_notifications_sync(account_id=account_id, bucket=bucket)
+        transaction.on_commit(lambda: relay_start(trigger_id=trigger.pk))
+    return trigger
+
+
+def sns_trigger_create(*, function: Function, topic_arn: str) -> Trigger:
+    """Subscribe function to one of the owner's SNS topics (asynchronous invokes with Lambda's
+    SNS event). Raises ValidationError for a topic not in the owner's lab account."""
+    account_id = account_for(function.owner)
+    sns = lab_client("sns", account_id=account_id)
+    if topic_arn.split(":")[4:5] != [account_id]:
+        raise ValidationError({"topic_arn": f"There is no topic {topic_arn} in your lab account."})
+    try:
+        sns.get_topic_attributes(TopicArn=topic_arn)
+    except (ClientError, ParamValidationError):
+        raise ValidationError(
+            {"topic_arn": f"There is no topic {topic_arn} in your lab account."}
+        ) from None
+    with transaction.atomic():
+        trigger = Trigger.objects.create(
+            function=function, kind=TriggerKind.SNS, source_arn=topic_arn, account_id=account_id
+        )
+        queue_arn = _relay_queue_create(trigger)
+        trigger.subscription_arn = sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
+        )["SubscriptionArn"]
+        trigger.save(update_fields=["subscription_arn", "updated_at"])
+        transaction.on_commit(lambda: relay_start(trigger_id=trigger.pk))
+    return trigger
+
+
+def trigger_delete(*, trigger: Trigger) -> None:
+    """Stop the trigger: its notification or subscription and its queue go with it."""
+    pk, kind = trigger.pk, trigger.kind
+    queue = trigger.relay_queue
+    with transaction.atomic():
+        trigger.delete()
+        try:
+            if kind == TriggerKind.S3:
+                bucket_notifications_sync(account_id=trigger.account_id, bucket=trigger.source_name)
+            elif trigger.subscription_arn:
+                lab_client("sns", account_id=trigger.account_id).unsubscribe(
+                    SubscriptionArn=trigger.subscription_arn
+                )
+            sqs = lab_client("sqs", account_id=trigger.account_id)
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+        except ClientError:
+            # The bucket, topic or queue went already (deleted by the learner).
+            logger.info("trigger %s: nothing left to undo in the lab's services", pk)
+
+
+def relay_start(*, trigger_id: int) -> bool:
+    """Start the trigger's relay unless one runs. Returns whether it started."""
+    from sandbox.triggers import tasks
+
+    trigger = Trigger.objects.select_related("function").filter(pk=trigger_id).first()
+    if trigger is None:
+        return False
+    token = leases.lease_take(name=f"relay:{trigger_id}", ttl_s=poll_wait_s() + RELAY_LEASE_SLACK_S)
+    if token is None:
+        return False
+    tasks.relay_poll.delay(trigger_id, token)
+    return True
+
+
+def relays_ensure() -> int:
+    started = 0
+    for trigger_id in Trigger.objects.values_list("pk", flat=True):
+        if not leases.lease_held(name=f"relay:{trigger_id}"):
+            started += relay_start(trigger_id=trigger_id)
+    return started
+
+
+def _relay_event(trigger: Trigger, body: Any) -> dict[str, Any] | None:
+    if not isinstance(body, dict):
+        return None
+    if trigger.kind == TriggerKind.S3:
+        return events.s3_event(body, account_id=trigger.account_id)
+    return events.sns_event(body, subscription_arn=trigger.subscription_arn)
+
+
+def relay_once(*, trigger_id: int) -> Batch | None:
+    """Turn what the trigger's queue holds into asynchronous invokes of its function.
+
+    Returns None when the trigger is gone. A message is deleted once its invoke is queued (the
+    asynchronous invoke retries on its own from there); past the learner's limits it comes
+    back after TRIGGERS_SQS_BACKOFF_SECONDS, as Lambda retries a throttled event.
+    """
+    from sandbox.api import services as api_services
+
+    trigger = Trigger.objects.select_related("function__owner").filter(pk=trigger_id).first()
+    if trigger is None:
+        return None
+    batch = Batch()
+    try:
+        sqs = lab_client("sqs", account_id=trigger.account_id)
+        queue_url = sqs.get_queue_url(QueueName=trigger.relay_queue)["QueueUrl"]
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=poll_wait_s()
+        ).get("Messages", [])
+    except (ClientError, BotoCoreError, LabServicesUnavailable) as exc:
+        batch.error = str(exc)
+        return batch
+    batch.received = len(messages)
+    function = trigger.function
+    for message in messages:
+        try:
+            body = json.loads(message.get("Body", ""))
+        except ValueError:
+            body = None
+        event = _relay_event(trigger, body)
+        if event is not None:
+            try:
+                with transaction.atomic():
+                    queued = api_services.async_invoke(
+                        function=function,
+                        requested_by=function.owner,
+                        event_text=json.dumps(event),
+                    )
+                    if queued.current is not None:
+                        InvocationTrigger.objects.create(
+                            invocation=queued.current,
+                            kind=trigger.kind,
+                            source_arn=trigger.source_arn,
+                            records=len(event["Records"]),
+                        )
+            except (sandbox_services.LimitReached, ValidationError) as exc:
+                batch.throttled = True
+                batch.error = str(exc)
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=settings.TRIGGERS_SQS_BACKOFF_SECONDS,
+                )
+                continue
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        batch.deleted.append(message["MessageId"])
+    return batch
+
+
+def relay_step(*, trigger_id: int, token: str) -> float | None:
+    """One link of a relay chain; returns the delay before the next, or None to stop."""
+    name = f"relay:{trigger_id}"
+    if not leases.lease_renew(name=name, token=token, ttl_s=poll_wait_s() + RELAY_LEASE_SLACK_S):
+        return None
+    batch = relay_once(trigger_id=trigger_id)
+    if batch is None:
+        leases.lease_release(name=name, token=token)
+        return None
+    if batch.error:
         return settings.TRIGGERS_SQS_BACKOFF_SECONDS
     return 0.0

@@ -30,3 +30,10 @@ def sqs_poll(self: object, mapping_id: int, slot: int, token: str) -> None:
 @shared_task(ignore_result=True)
 def sqs_pollers_ensure() -> int:
     return services.pollers_ensure()
+
+
+@shared_task(bind=True, ignore_result=True)
+def relay_poll(self: object, trigger_id: int, token: str) -> None:
+    delay = services.relay_step(trigger_id=trigger_id, token=token)
+    if delay is not None:
+        relay_poll.apply_async((trigger_id, token), countdown=delay or None)
