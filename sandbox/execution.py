@@ -326,6 +326,7 @@ RESULT_FIELDS = (
     "invoke_ended_at",
     "init_started_at",
     "init_ended_at",
+    "service_calls",
     "failure_reason",
     "started_at",
     "finished_at",

@@ -98,7 +98,7 @@ def test_a_handler_is_denied_then_allowed_once_its_role_is_fixed(lab, client):
     page = client.get(
         reverse("sandbox:invocation_detail", kwargs={"pk": function.pk, "invocation_pk": denied.pk})
     ).content.decode()
-    assert "dynamodb:PutItem" in page and "denied" in page
+    assert 'data-call-outcome="denied"' in page and "dynamodb:PutItem" in page
     diagram = client.get(function.get_absolute_url()).content.decode()
     assert "data-service-map" in diagram and "DynamoDB" in diagram and "S3" in diagram
 
