@@ -7,12 +7,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # nodejs24.x: Node.js and the AWS SDK for JavaScript v3, pinned, from the npm registry.
 NODE_STAMP := .runtimes/.installed
+# python3.11: boto3 and botocore, pinned, from the package index, as Lambda ships them.
+PY_SDK_STAMP := .runtimes/python-sdk/.installed
 RUN_PACKAGES := redis-server bubblewrap python3.11
 TEST_PACKAGES := $(RUN_PACKAGES) chromium postgresql
 
-.PHONY: run test lint pytest bench system-run system-test clean node-runtime
+.PHONY: run test lint pytest bench system-run system-test clean node-runtime python-sdk
 
 node-runtime: $(NODE_STAMP)
+
+python-sdk: $(PY_SDK_STAMP)
 
 $(STAMP): pyproject.toml
 	@scripts/system-packages.sh python3-venv
@@ -25,13 +29,17 @@ $(NODE_STAMP): scripts/install-node.py sandbox/engine/runtimes/node/sdk/package-
 	$(PYTHON) scripts/install-node.py
 	@touch $(NODE_STAMP)
 
+$(PY_SDK_STAMP): $(STAMP) scripts/install-python-sdk.py sandbox/engine/runtimes/python/sdk/requirements.txt
+	$(PY) scripts/install-python-sdk.py
+	@touch $(PY_SDK_STAMP)
+
 system-run:
 	@scripts/system-packages.sh $(RUN_PACKAGES)
 
 system-test:
 	@scripts/system-packages.sh $(TEST_PACKAGES)
 
-run: system-run $(STAMP) $(NODE_STAMP)
+run: system-run $(STAMP) $(NODE_STAMP) $(PY_SDK_STAMP)
 	$(PY) scripts/dev.py
 
 lint: $(STAMP)
@@ -40,12 +48,12 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/djlint templates --lint
 
-pytest: system-test $(STAMP) $(NODE_STAMP)
+pytest: system-test $(STAMP) $(NODE_STAMP) $(PY_SDK_STAMP)
 	$(PY) scripts/services.py --redis --postgres --moto -- scripts/test-suite.sh
 
 test: system-test lint pytest
 
-bench: system-run $(STAMP) $(NODE_STAMP)
+bench: system-run $(STAMP) $(NODE_STAMP) $(PY_SDK_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/engine.py
 

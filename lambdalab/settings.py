@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "sandbox",
     "sandbox.api",
     "sandbox.aws",
+    "sandbox.triggers",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # scripts/services.py --moto). Empty means not running; the pages that need them say so.
 LAB_SERVICES_URL = os.environ.get("LAB_SERVICES_URL", "")
 LAB_REGION = "us-east-1"
+# How long an environment's execution-role credentials are valid (IAM's longest role session).
+LAB_SESSION_SECONDS = env_int("LAB_SESSION_SECONDS", 12 * 3600)
+# SQS event source mappings: each poll waits this long for messages (SQS long polling), at most
+# this many batches of one mapping run at once (fewer if the function's concurrency is lower),
+# and a poller that was throttled or could not reach the queue waits this long to try again.
+TRIGGERS_SQS_WAIT_SECONDS = env_int("TRIGGERS_SQS_WAIT_SECONDS", 2)
+TRIGGERS_SQS_MAX_POLLERS = env_int("TRIGGERS_SQS_MAX_POLLERS", 5)
+TRIGGERS_SQS_BACKOFF_SECONDS = env_int("TRIGGERS_SQS_BACKOFF_SECONDS", 2)
 
 
 def redis_cache_url(broker_url: str) -> str:
@@ -270,7 +279,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_SANDBOX_QUEUE = "sandbox"
-CELERY_TASK_ROUTES = {"sandbox.tasks.*": {"queue": CELERY_SANDBOX_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "sandbox.tasks.*": {"queue": CELERY_SANDBOX_QUEUE},
+    # Pollers run the functions they feed in the worker's pool.
+    "sandbox.triggers.tasks.*": {"queue": CELERY_SANDBOX_QUEUE},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task taken by a worker that died before acknowledging it is delivered again after this
 # long: just over the longest invocation (900 s timeout + 10 s INIT). Tasks are idempotent, so a
@@ -284,6 +297,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "study-expire-inactive-sessions": {
         "task": "learn.study.tasks.expire_inactive_sessions",
         "schedule": 300.0,
+    },
+    # Restarts an event source mapping's poller that a worker restart stopped.
+    "triggers-sqs-pollers": {
+        "task": "sandbox.triggers.tasks.sqs_pollers_ensure",
+        "schedule": 30.0,
     },
 }
 

@@ -10,6 +10,7 @@ urlpatterns = [
     # The Lambda API lives at the site root, as on AWS (/2015-03-31/functions/...).
     path("", include("sandbox.api.urls")),
     path("sandbox/", include("sandbox.urls")),
+    path("sandbox/", include("sandbox.triggers.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that do not link an icon (the admin's).
     path("favicon.ico", views.favicon),

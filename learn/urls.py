@@ -27,6 +27,7 @@ urlpatterns = [
     path("join/", include(join_urlpatterns)),
     path("instructor/lessons/preview/", instructor.lesson_preview, name="lesson_preview"),
     path("instructor/lessons/export/", instructor.lessons_export, name="lessons_export"),
+    path("instructor/lessons/order/", instructor.course_order_page, name="course_order"),
     path("instructor/lessons/<slug:slug>/export/", instructor.lesson_export, name="lesson_export"),
     path("instructor/lessons/<slug:slug>/edit/", instructor.lesson_edit_page, name="lesson_edit"),
     path(

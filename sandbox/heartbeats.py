@@ -13,8 +13,18 @@ from django.conf import settings
 HEARTBEAT_PREFIX = "lambdalab:sandbox:worker:"
 
 
+_clients: dict[str, redis.Redis] = {}
+
+
 def heartbeat_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    """A client of REDIS_URL with short timeouts, one per process and URL: its connections are
+    pooled, so a page that asks about workers does not open (and greet) a new one each time."""
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _clients[url] = client
+    return client
 
 
 def worker_alive(*, hostname: str) -> bool:

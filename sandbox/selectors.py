@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.http import Http404
 
@@ -24,6 +24,7 @@ from sandbox import charts
 from sandbox.engine import pricing
 from sandbox.heartbeats import HEARTBEAT_PREFIX, heartbeat_client
 from sandbox.models import Experiment, Function, Invocation
+from sandbox.triggers.models import TriggerKind
 
 # ---------------------------------------------------------------- access
 
@@ -114,6 +115,7 @@ def function_name_taken(*, owner: User, name: str) -> bool:
 
 INVOCATION_SOURCES = {
     "console": "Console or API",
+    "trigger": "A trigger",
     Experiment.Kind.BURST: "Concurrency lab",
     Experiment.Kind.TUNING: "Memory tuning",
 }
@@ -126,11 +128,20 @@ def invocation_list(
     so History, the filters and the function list's count agree.
 
     status filters one status, start "cold"/"warm" the kind of start, source one of
-    INVOCATION_SOURCES (the console and API, or a lab experiment's kind).
+    INVOCATION_SOURCES (the console and API, a trigger, or a lab experiment's kind). Each
+    carries trigger_kind and trigger_source (None unless a trigger started it).
     """
-    invocations = function.invocations.select_related("experiment")
+    invocations = function.invocations.select_related("experiment").annotate(
+        trigger_kind=Case(
+            *(When(trigger__kind=kind, then=Value(label)) for kind, label in TriggerKind.choices),
+            output_field=CharField(),
+        ),
+        trigger_source=F("trigger__source_arn"),
+    )
     if source == "console":
-        invocations = invocations.filter(experiment__isnull=True)
+        invocations = invocations.filter(experiment__isnull=True, trigger__isnull=True)
+    elif source == "trigger":
+        invocations = invocations.filter(trigger__isnull=False)
     elif source in INVOCATION_SOURCES:
         invocations = invocations.filter(experiment__kind=source)
     if status:

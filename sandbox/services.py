@@ -803,12 +803,15 @@ def invocation_start(
     event_text: str,
     requested_by: User,
     spec: FunctionSpec | None = None,
+    enqueue: bool = True,
 ) -> Invocation:
     """Queue one invocation of function's current code and configuration with event_text,
     or of spec (a published version of it) when given.
 
-    The Celery task is sent once the transaction commits. Raises ValidationError for an event
-    that is not JSON or over 6 MB, LimitReached past the per-user limits.
+    The Celery task is sent once the transaction commits; with enqueue=False none is, for a
+    caller on the sandbox worker that runs it at once (an event source mapping's poller).
+    Raises ValidationError for an event that is not JSON or over 6 MB, LimitReached past the
+    per-user limits.
     """
     event_parse(text=event_text)
     _check_quota_invoke(user=requested_by, function=function)
@@ -819,7 +822,8 @@ def invocation_start(
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
         )
-        transaction.on_commit(lambda: _send(tasks.invocation_run, invocation.pk, [invocation]))
+        if enqueue:
+            transaction.on_commit(lambda: _send(tasks.invocation_run, invocation.pk, [invocation]))
     return invocation
 
 

@@ -39,6 +39,7 @@ from sandbox.forms import (
 )
 from sandbox.models import Experiment, Function, Invocation
 from sandbox.results import invocation_wait_finished
+from sandbox.triggers import selectors as trigger_selectors
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:
@@ -234,6 +235,7 @@ def _detail_context(
         "invocation": latest,
         **_result_context(latest, request),
         "history": selectors.invocation_list(function=function, limit=10),
+        "triggers": trigger_selectors.function_triggers(function=function),
         "help": catalog.CONFIG_HELP,
     }
 

@@ -133,6 +133,9 @@ def start_moto(workdir: Path) -> tuple[str, Callable[[], None]]:
     process = subprocess.Popen(
         [str(server), "-H", "127.0.0.1", "-p", str(port)],
         cwd=workdir,
+        # S3 bucket names are global in moto as on AWS; without this, any account could read
+        # and write another account's bucket by name.
+        env={**os.environ, "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lambdalab.http import AuthedHtmxHttpRequest, HtmxHttpRequest
 from lambdalab.permissions import instructor_required
-from learn.cohorts import lesson_authoring
+from learn.cohorts import course_order, lesson_authoring
 from learn.forms import LessonEditForm
 from learn.models import Lesson
 from learn.selectors.lessons import module_list
@@ -204,3 +204,44 @@ def lesson_try_it_run(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse
     form = LessonEditForm(request.POST, instance=_lesson(slug))
     context.update(form=form, preview=_posted_preview(form), try_it_fields=TRY_IT_FIELDS)
     return render(request, "learn/lesson_edit.html", context, status=400 if problems else 200)
+
+
+# ---------------------------------------------------------------- course order
+
+
+def _numbers(post: Any, prefix: str) -> dict[int, int]:
+    numbers = {}
+    for key, value in post.items():
+        if key.startswith(prefix) and key[len(prefix) :].isdigit():
+            try:
+                numbers[int(key[len(prefix) :])] = int(value)
+            except ValueError:
+                continue  # not a number: that row keeps its place
+    return numbers
+
+
+def _move(value: str) -> tuple[str, str, int] | None:
+    kind, _, rest = value.partition(":")
+    direction, _, target = rest.partition(":")
+    if kind in {"module", "lesson"} and direction in course_order.MOVES and target.isdigit():
+        return kind, direction, int(target)
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+@instructor_required
+def course_order_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
+    """Order modules and lessons by dragging, with the move buttons (keyboard), or by number."""
+    if request.method == "POST":
+        changed = course_order.course_reorder(
+            actor=request.user,
+            module_numbers=_numbers(request.POST, "module-"),
+            lesson_numbers=_numbers(request.POST, "lesson-"),
+            move=_move(request.POST.get("move", "")),
+        )
+        if not request.htmx:
+            messages.success(request, "Order saved." if changed else "Nothing changed.")
+            return redirect("course_order")
+    context = {"outline": course_order.course_outline()}
+    template = "learn/course_order.html#outline" if request.htmx else "learn/course_order.html"
+    return render(request, template, context)

@@ -201,3 +201,57 @@ class ProvisionedConcurrencyConfig(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.function}:{self.qualifier} x{self.requested}"
+
+
+class FunctionUrlConfig(TimeStampedModel):
+    """A function URL: an HTTP endpoint under the site, /lambda-url/<url_id>/, that invokes
+    $LATEST or an alias with an API Gateway payload 2.0 event."""
+
+    class AuthType(models.TextChoices):
+        NONE = "NONE", "Public (the resource policy decides)"
+        AWS_IAM = "AWS_IAM", "SigV4-signed with the owner's access keys"
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="url_configs")
+    qualifier = models.CharField(max_length=128, default="$LATEST")
+    url_id = models.CharField(max_length=32, unique=True)
+    auth_type = models.CharField(max_length=8, choices=AuthType.choices)
+    # Lambda's Cors structure as given (AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders,
+    # MaxAge, AllowCredentials); {} for none.
+    cors = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["qualifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["function", "qualifier"], name="sandbox_api_url_qualifier"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function}:{self.qualifier} ({self.url_id})"
+
+
+class PolicyStatement(TimeStampedModel):
+    """One statement of a function's resource-based policy (AddPermission)."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="policy")
+    # "" for the unqualified function ($LATEST), else a version or alias.
+    qualifier = models.CharField(max_length=128, blank=True)
+    sid = models.CharField(max_length=100)
+    action = models.CharField(max_length=64)
+    principal = models.CharField(max_length=256)
+    source_arn = models.CharField(max_length=1024, blank=True)
+    source_account = models.CharField(max_length=12, blank=True)
+    function_url_auth_type = models.CharField(max_length=8, blank=True)
+    invoked_via_function_url = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["function", "qualifier", "sid"], name="sandbox_api_policy_sid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function}: {self.sid}"

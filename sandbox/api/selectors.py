@@ -10,7 +10,9 @@ from sandbox.api.models import (
     AccessKey,
     Alias,
     EventInvokeConfig,
+    FunctionUrlConfig,
     FunctionVersion,
+    PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
 from sandbox.models import Function
@@ -100,3 +102,24 @@ def provisioned_config_find(
 
 def provisioned_config_list(*, function: Function) -> list[ProvisionedConcurrencyConfig]:
     return list(function.provisioned_configs.select_related("function").order_by("qualifier"))
+
+
+def function_url_find(*, function: Function, qualifier: str) -> FunctionUrlConfig | None:
+    return function.url_configs.filter(qualifier=qualifier).select_related("function").first()
+
+
+def function_url_list(*, function: Function) -> list[FunctionUrlConfig]:
+    return list(function.url_configs.select_related("function").order_by("qualifier"))
+
+
+def function_url_by_id(*, url_id: str) -> FunctionUrlConfig | None:
+    """The URL config served at /lambda-url/<url_id>/, with its function and owner."""
+    return (
+        FunctionUrlConfig.objects.filter(url_id=url_id)
+        .select_related("function", "function__owner")
+        .first()
+    )
+
+
+def policy_statements(*, function: Function, qualifier: str) -> list[PolicyStatement]:
+    return list(function.policy.filter(qualifier=qualifier).select_related("function"))

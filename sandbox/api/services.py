@@ -32,7 +32,9 @@ from sandbox.api.models import (
     Alias,
     AsyncEvent,
     EventInvokeConfig,
+    FunctionUrlConfig,
     FunctionVersion,
+    PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
 from sandbox.engine import FunctionSpec
@@ -800,3 +802,144 @@ def provisioned_concurrency_apply(*, function_id: int, version_number: int) -> i
             ),
         )
     return ready
+
+
+# ---------------------------------------------------------------- function URLs and permissions
+
+_URL_ID_ALPHABET = string.ascii_lowercase + string.digits
+_CORS_FIELDS = {
+    "AllowCredentials": bool,
+    "AllowHeaders": list,
+    "AllowMethods": list,
+    "AllowOrigins": list,
+    "ExposeHeaders": list,
+    "MaxAge": int,
+}
+
+
+def _check_cors(cors: Any) -> dict[str, Any]:
+    if cors is None:
+        return {}
+    if not isinstance(cors, dict):
+        raise ValidationError("Cors must be a structure.")
+    for name, value in cors.items():
+        kind = _CORS_FIELDS.get(name)
+        if kind is None:
+            raise ValidationError(f"Cors has no field {name}.")
+        if kind is list and not (
+            isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        ):
+            raise ValidationError(f"Cors.{name} must be a list of strings.")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValidationError("Cors.MaxAge must be a whole number of seconds, at most 86400.")
+        if kind is int and value > 86400:
+            raise ValidationError("Cors.MaxAge must be a whole number of seconds, at most 86400.")
+        if kind is bool and not isinstance(value, bool):
+            raise ValidationError("Cors.AllowCredentials must be true or false.")
+    return dict(cors)
+
+
+def _check_auth_type(auth_type: Any) -> str:
+    if auth_type not in FunctionUrlConfig.AuthType.values:
+        raise ValidationError("AuthType must be NONE or AWS_IAM.")
+    return str(auth_type)
+
+
+def function_url_create(
+    *, function: Function, qualifier: str, auth_type: str, cors: Any = None
+) -> FunctionUrlConfig:
+    """Give function:qualifier ($LATEST or an alias) a URL. Raises ValidationError with code
+    "exists" when it has one, and plain ValidationError for a bad AuthType or Cors."""
+    config = FunctionUrlConfig(
+        function=function,
+        qualifier=qualifier,
+        auth_type=_check_auth_type(auth_type),
+        cors=_check_cors(cors),
+        url_id="".join(secrets.choice(_URL_ID_ALPHABET) for _ in range(32)),
+    )
+    if function.url_configs.filter(qualifier=qualifier).exists():
+        raise ValidationError("Function URL config already exists", code="exists")
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError:
+        raise ValidationError("Function URL config already exists", code="exists") from None
+    return config
+
+
+def function_url_update(
+    *, config: FunctionUrlConfig, auth_type: str | None = None, cors: Any = None
+) -> FunctionUrlConfig:
+    """Change a URL's AuthType or Cors (None leaves either as it is)."""
+    if auth_type is not None:
+        config.auth_type = _check_auth_type(auth_type)
+    if cors is not None:
+        config.cors = _check_cors(cors)
+    config.save()
+    return config
+
+
+def function_url_delete(*, config: FunctionUrlConfig) -> None:
+    config.delete()
+
+
+_ACTION_RE = re.compile(r"^(?:lambda:[*]|lambda:[A-Za-z]+|[*])$")
+_SID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def permission_add(
+    *,
+    function: Function,
+    qualifier: str,
+    sid: str,
+    action: str,
+    principal: str,
+    source_arn: str = "",
+    source_account: str = "",
+    function_url_auth_type: str = "",
+    invoked_via_function_url: bool | None = None,
+) -> PolicyStatement:
+    """Add a statement to function's resource-based policy (AddPermission).
+
+    Raises ValidationError with code "exists" for a statement id already used, plain
+    ValidationError for a malformed id, action, principal or FunctionUrlAuthType.
+    """
+    if not isinstance(sid, str) or not _SID_RE.match(sid):
+        raise ValidationError("StatementId must be 1-100 letters, digits, - or _.")
+    if not isinstance(action, str) or not _ACTION_RE.match(action):
+        raise ValidationError(
+            f"1 validation error detected: Value '{action}' at 'action' failed to satisfy "
+            r"constraint: Member must satisfy regular expression pattern: "
+            r"(lambda:[*]|lambda:[a-zA-Z]+|[*])"
+        )
+    if not isinstance(principal, str) or not principal:
+        raise ValidationError("Principal is required.")
+    if function_url_auth_type and function_url_auth_type not in FunctionUrlConfig.AuthType.values:
+        raise ValidationError("FunctionUrlAuthType must be NONE or AWS_IAM.")
+    if function.policy.filter(qualifier=qualifier, sid=sid).exists():
+        raise ValidationError(
+            f"The statement id ({sid}) provided already exists. Please provide a new statement "
+            "id, or remove the existing statement.",
+            code="exists",
+        )
+    try:
+        with transaction.atomic():
+            return PolicyStatement.objects.create(
+                function=function,
+                qualifier=qualifier,
+                sid=sid,
+                action=action,
+                principal=principal,
+                source_arn=source_arn or "",
+                source_account=source_account or "",
+                function_url_auth_type=function_url_auth_type or "",
+                invoked_via_function_url=invoked_via_function_url,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            f"The statement id ({sid}) provided already exists.", code="exists"
+        ) from None
+
+
+def permission_remove(*, statement: PolicyStatement) -> None:
+    statement.delete()

@@ -17,7 +17,9 @@ from sandbox.api import errors
 from sandbox.api.models import (
     Alias,
     EventInvokeConfig,
+    FunctionUrlConfig,
     FunctionVersion,
+    PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
 from sandbox.engine.environment import ACCOUNT_ID, REGION
@@ -232,3 +234,67 @@ def provisioned_config(
     if with_arn:
         shape = {"FunctionArn": function_arn(config.function.name, config.qualifier), **shape}
     return shape
+
+
+def function_url_config(*, config: FunctionUrlConfig, url: str) -> dict[str, Any]:
+    """A FunctionUrlConfig; url is where the site serves it (/lambda-url/<url_id>/)."""
+    qualifier = None if config.qualifier == LATEST else config.qualifier
+    return {
+        "FunctionUrl": url,
+        "FunctionArn": function_arn(config.function.name, qualifier),
+        "AuthType": config.auth_type,
+        "Cors": config.cors,
+        "CreationTime": timestamp(config.created_at),
+        "LastModifiedTime": timestamp(config.updated_at),
+        "InvokeMode": "BUFFERED",
+    }
+
+
+def _principal(value: str) -> Any:
+    if value == "*":
+        return "*"
+    if value.endswith(".amazonaws.com"):
+        return {"Service": value}
+    if re.fullmatch(r"\d{12}", value):
+        return {"AWS": f"arn:aws:iam::{value}:root"}
+    return {"AWS": value}
+
+
+def policy_statement(*, statement: PolicyStatement) -> dict[str, Any]:
+    """One statement of a resource-based policy, as GetPolicy and AddPermission show it."""
+    shape: dict[str, Any] = {
+        "Sid": statement.sid,
+        "Effect": "Allow",
+        "Principal": _principal(statement.principal),
+        "Action": statement.action,
+        "Resource": function_arn(statement.function.name, statement.qualifier or None),
+    }
+    condition: dict[str, dict[str, str]] = {}
+    if statement.function_url_auth_type:
+        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = (
+            statement.function_url_auth_type
+        )
+    if statement.source_account:
+        condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = statement.source_account
+    if statement.source_arn:
+        condition.setdefault("ArnLike", {})["AWS:SourceArn"] = statement.source_arn
+    if statement.invoked_via_function_url is not None:
+        condition["Bool"] = {
+            "lambda:InvokedViaFunctionUrl": str(statement.invoked_via_function_url).lower()
+        }
+    if condition:
+        shape["Condition"] = condition
+    return shape
+
+
+def policy(*, statements: list[PolicyStatement]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": [policy_statement(statement=s) for s in statements],
+    }
+
+
+def function_url_path(url_id: str) -> str:
+    """Where the site serves a function URL (not AWS's <url-id>.lambda-url.<region>.on.aws)."""
+    return f"/lambda-url/{url_id}/"

@@ -30,7 +30,9 @@ from sandbox.api.models import (
     AccessKey,
     Alias,
     EventInvokeConfig,
+    FunctionUrlConfig,
     FunctionVersion,
+    PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
 from sandbox.engine import FunctionSpec
@@ -465,7 +467,7 @@ def _event_text(body: bytes, *, kind: str = "RequestResponse") -> str:
     return text
 
 
-def _wait_seconds(invocation: Invocation) -> float:
+def wait_seconds(invocation: Invocation) -> float:
     timeout_s = int(invocation.config.get("timeout_s", 3))
     # INIT may take up to 10 s before the handler's own timeout starts.
     return timeout_s + 10 + settings.SANDBOX_API_QUEUE_WAIT_SECONDS
@@ -518,7 +520,7 @@ def invoke(call: Call, name: str) -> HttpResponse:
         raise errors.invalid(_validation_message(exc)) from None
     except sandbox_services.LimitReached as exc:
         raise _too_many(exc) from None
-    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=_wait_seconds(invocation))
+    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_seconds(invocation))
     invocation.refresh_from_db()
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
 
@@ -899,6 +901,163 @@ def delete_provisioned(call: Call, name: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# ---------------------------------------------------------------- function URLs
+
+
+def _url_qualifier(target: Target) -> str:
+    """A function URL belongs to $LATEST or an alias, never a version number (as on AWS)."""
+    if target.alias is not None:
+        return target.alias.name
+    if target.qualifier not in (None, shapes.LATEST):
+        raise errors.invalid(
+            "A function URL can point to $LATEST or an alias only, not to a version number."
+        )
+    return shapes.LATEST
+
+
+def _url_shape(call: Call, config: FunctionUrlConfig) -> dict[str, Any]:
+    url = call.request.build_absolute_uri(shapes.function_url_path(config.url_id))
+    return shapes.function_url_config(config=config, url=url)
+
+
+def _invoke_mode(data: dict[str, Any]) -> None:
+    if data.get("InvokeMode", "BUFFERED") != "BUFFERED":
+        raise errors.invalid("This sandbox answers function URLs buffered (InvokeMode BUFFERED).")
+
+
+def create_function_url(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    qualifier = _url_qualifier(target)
+    data = call.json()
+    _invoke_mode(data)
+    try:
+        config = services.function_url_create(
+            function=target.function,
+            qualifier=qualifier,
+            auth_type=str(data.get("AuthType") or ""),
+            cors=data.get("Cors"),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "exists":
+            arn = shapes.function_arn(target.function.name, target.qualifier)
+            raise errors.conflict(
+                f"Failed to create function url config for [functionArn = {arn}]. Error "
+                "message:  FunctionUrlConfig exists for this Lambda function"
+            ) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_url_shape(call, config), status=201)
+
+
+def _function_url(call: Call, name: str) -> FunctionUrlConfig:
+    target = _target(call, name)
+    config = selectors.function_url_find(function=target.function, qualifier=_url_qualifier(target))
+    if config is None:
+        raise errors.not_found("The resource you requested does not exist.")
+    return config
+
+
+def get_function_url(call: Call, name: str) -> HttpResponse:
+    return JsonResponse(_url_shape(call, _function_url(call, name)))
+
+
+def update_function_url(call: Call, name: str) -> HttpResponse:
+    config = _function_url(call, name)
+    data = call.json()
+    _invoke_mode(data)
+    try:
+        config = services.function_url_update(
+            config=config, auth_type=data.get("AuthType"), cors=data.get("Cors")
+        )
+    except ValidationError as exc:
+        raise errors.invalid(_validation_message(exc)) from None
+    return JsonResponse(_url_shape(call, config))
+
+
+def delete_function_url(call: Call, name: str) -> HttpResponse:
+    services.function_url_delete(config=_function_url(call, name))
+    return HttpResponse(status=204)
+
+
+def list_function_urls(call: Call, name: str) -> HttpResponse:
+    function = _unqualified(call, name)
+    configs = selectors.function_url_list(function=function)
+    page, marker = _page(call, [_url_shape(call, c) for c in configs])
+    body: dict[str, Any] = {"FunctionUrlConfigs": page}
+    if marker:
+        body["NextMarker"] = marker
+    return JsonResponse(body)
+
+
+# ---------------------------------------------------------------- resource-based policy
+
+
+def _policy_qualifier(target: Target) -> str:
+    return "" if target.qualifier in (None, shapes.LATEST) else str(target.qualifier)
+
+
+def add_permission(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    data = call.json()
+    invoked_via_url = data.get("InvokedViaFunctionUrl")
+    try:
+        statement = services.permission_add(
+            function=target.function,
+            qualifier=_policy_qualifier(target),
+            sid=data.get("StatementId") or "",
+            action=data.get("Action") or "",
+            principal=data.get("Principal") or "",
+            source_arn=str(data.get("SourceArn") or ""),
+            source_account=str(data.get("SourceAccount") or ""),
+            function_url_auth_type=str(data.get("FunctionUrlAuthType") or ""),
+            invoked_via_function_url=None if invoked_via_url is None else bool(invoked_via_url),
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "exists":
+            raise errors.conflict(_validation_message(exc)) from None
+        raise errors.invalid(_validation_message(exc)) from None
+    body = {"Statement": json.dumps(shapes.policy_statement(statement=statement))}
+    return JsonResponse(body, status=201)
+
+
+def get_policy(call: Call, name: str) -> HttpResponse:
+    target = _target(call, name)
+    statements = selectors.policy_statements(
+        function=target.function, qualifier=_policy_qualifier(target)
+    )
+    if not statements:
+        raise errors.not_found("The resource you requested does not exist.")
+    document = shapes.policy(statements=statements)
+    revision = shapes.revision_id(*[(s.pk, s.updated_at.isoformat()) for s in statements])
+    return JsonResponse({"Policy": json.dumps(document), "RevisionId": revision})
+
+
+def remove_permission(call: Call, name: str, sid: str) -> HttpResponse:
+    target = _target(call, name)
+    statement: PolicyStatement | None = next(
+        (
+            s
+            for s in selectors.policy_statements(
+                function=target.function, qualifier=_policy_qualifier(target)
+            )
+            if s.sid == sid
+        ),
+        None,
+    )
+    if statement is None:
+        raise errors.not_found(f"Statement {sid} is not found in resource policy.")
+    services.permission_remove(statement=statement)
+    return HttpResponse(status=204)
+
+
+function_url_view = operation(
+    POST=create_function_url,
+    GET=get_function_url,
+    PUT=update_function_url,
+    DELETE=delete_function_url,
+)
+function_urls_view = operation(GET=list_function_urls)
+policy_view = operation(GET=get_policy, POST=add_permission)
+policy_statement_view = operation(DELETE=remove_permission)
 provisioned_view = operation(GET=get_provisioned, PUT=put_provisioned, DELETE=delete_provisioned)
 versions_view = operation(GET=list_versions, POST=publish_version)
 aliases_view = operation(GET=list_aliases, POST=create_alias)

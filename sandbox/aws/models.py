@@ -25,3 +25,76 @@ class LabAccount(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.account_id
+
+
+role_name_validator = RegexValidator(
+    r"^[\w+=,.@-]{1,64}$", "Use 1-64 letters, digits or +=,.@_- as IAM does."
+)
+
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def lambda_trust_policy() -> dict[str, object]:
+    return dict(LAMBDA_TRUST_POLICY)
+
+
+class ExecutionRole(TimeStampedModel):
+    """A learner's IAM role in their lab account; functions run with its inline policies.
+
+    Our copy is what the gateway authorises against and what is re-created in moto after it
+    restarts; moto holds the same role so IAM's own API (GetRole, ListRolePolicies) answers.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_roles"
+    )
+    name = models.CharField(max_length=64, validators=[role_name_validator])
+    description = models.CharField(max_length=1000, blank=True)
+    trust_policy = models.JSONField(default=lambda_trust_policy)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="sandbox_aws_role_owner_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RolePolicy(TimeStampedModel):
+    """An inline policy of a role (IAM's PutRolePolicy)."""
+
+    role = models.ForeignKey(ExecutionRole, on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=128, validators=[role_name_validator])
+    document = models.JSONField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "name"], name="sandbox_aws_policy_role_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}/{self.name}"
+
+
+class FunctionRole(TimeStampedModel):
+    """Which execution role a function runs with (Lambda's Role)."""
+
+    function = models.OneToOneField(
+        "sandbox.Function", on_delete=models.CASCADE, related_name="execution_role"
+    )
+    role = models.ForeignKey(ExecutionRole, on_delete=models.CASCADE, related_name="functions")
+
+    def __str__(self) -> str:
+        return f"{self.function} -> {self.role}"

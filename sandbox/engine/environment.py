@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from sandbox.engine.protocol import (
     loads_bounded,
 )
 from sandbox.engine.runtimes import RUNTIMES
+from sandbox.engine.services import ENDPOINT_URL, JAIL_SOCKET, Endpoint, ServicesHub
 from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
 
@@ -67,6 +69,8 @@ class Outcome:
     handler_ms: float | None = None
     exit_reason: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # The calls the phase made to the lab's AWS services (services.Endpoint records them).
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Exit(Exception):
@@ -91,6 +95,8 @@ class ExecutionEnvironment:
         spawner: Spawner,
         provisioned: bool = False,
         uid: int = jail.SANDBOX_UID,
+        services: ServicesHub | None = None,
+        services_environment: Mapping[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self.uid = uid  # the host uid the jail runs as (one per live environment, as root)
@@ -117,6 +123,11 @@ class ExecutionEnvironment:
         self._pending = b""
         self._poller = select.poll()
         self._killed_for_memory = False
+        # The lab's AWS services: a socket of its own when the pool has a services handler,
+        # and the variables that reach them (the role's credentials).
+        self._services = services
+        self._services_environment = dict(services_environment or {})
+        self._endpoint: Endpoint | None = None
         # Set by stop() from another thread: what ran was ended from outside, for this reason.
         self.stop_reason = ""
 
@@ -132,6 +143,7 @@ class ExecutionEnvironment:
         with contextlib.ExitStack() as on_failure:
             on_failure.callback(self.kill)
             self._create_cgroup()
+            self._open_services()
             rlimits = self._rlimits()
             init_started = time.time()
             t0 = time.perf_counter()
@@ -140,6 +152,22 @@ class ExecutionEnvironment:
             self._await_runtime(rlimits, deadline)
             on_failure.pop_all()
         return self._await_init(init_started, t0, deadline, init_timeout_s)
+
+    def _open_services(self) -> None:
+        if self._services is None:
+            return
+        try:
+            self._endpoint = self._services.open(
+                directory=self.code_dir.parent,
+                spec=self.spec,
+                environment_id=self.id,
+                uid=self.uid,
+            )
+        except OSError as exc:
+            raise jail.JailUnavailable(f"cannot open the lab's services socket: {exc}") from exc
+
+    def _take_calls(self) -> list[dict[str, Any]]:
+        return self._endpoint.take_calls() if self._endpoint is not None else []
 
     def _create_cgroup(self) -> None:
         spec = self.spec
@@ -211,6 +239,7 @@ class ExecutionEnvironment:
                 resp_fd=resp_w,
                 seccomp_fd=filter_fd,
                 hostname="localhost",
+                services_socket=self._endpoint.path if self._endpoint is not None else None,
             )
             # bwrap reads its arguments from a memfd, so neither host users (ps) nor the jail
             # (/proc/1/cmdline) see the host paths, the pool's name or anything else in them.
@@ -260,6 +289,8 @@ class ExecutionEnvironment:
             raise jail.JailUnavailable("the runtime did not report in")
         runtime = RUNTIMES[self.spec.runtime]
         spec = self.spec
+        if self._endpoint is not None:
+            self._endpoint.begin()
         self._send(
             encode_request(
                 {
@@ -272,6 +303,8 @@ class ExecutionEnvironment:
                     "log_group_name": f"/aws/lambda/{spec.name}",
                     "log_stream_name": self.log_stream,
                     "rlimits": rlimits,
+                    # Where the runtime's relay to the lab's services connects (none: no relay).
+                    "services_socket": JAIL_SOCKET if self._endpoint is not None else "",
                     # The function's environment travels in this frame, never on a command line.
                     "environment": self._environment(runtime.execution_env, runtime.path_env),
                 }
@@ -279,6 +312,13 @@ class ExecutionEnvironment:
         )
 
     def _await_init(
+        self, init_started: float, t0: float, deadline: float, init_timeout_s: float
+    ) -> Outcome:
+        outcome = self._init_outcome(init_started, t0, deadline, init_timeout_s)
+        outcome.calls = self._take_calls()
+        return outcome
+
+    def _init_outcome(
         self, init_started: float, t0: float, deadline: float, init_timeout_s: float
     ) -> Outcome:
         try:
@@ -327,7 +367,13 @@ class ExecutionEnvironment:
             "PATH": path_env,
             "HOME": "/tmp",
         }
+        if self._endpoint is not None:
+            # The SDKs (boto3/botocore, the AWS SDK for JavaScript v3) send every call here.
+            env["AWS_ENDPOINT_URL"] = ENDPOINT_URL
         env.update(spec.environment)
+        if self._endpoint is not None:
+            # The execution role's credentials, as Lambda sets them (reserved: no spec has them).
+            env.update(self._services_environment)
         return env
 
     def invoke(
@@ -337,8 +383,20 @@ class ExecutionEnvironment:
 
         budget_s (default: the function's timeout) is the time left for this invocation, less
         when a retried INIT already used some of it. On timeout, crash, out-of-memory or an
-        output flood the environment is killed (dead).
+        output flood the environment is killed (dead). The outcome's calls are the requests
+        the invocation sent to the lab's services.
         """
+        if self._endpoint is not None:
+            self._endpoint.begin()
+        outcome = self._invoke(
+            request_id=request_id, event=event, trace_id=trace_id, budget_s=budget_s
+        )
+        outcome.calls = self._take_calls()
+        return outcome
+
+    def _invoke(
+        self, *, request_id: str, event: bytes, trace_id: str, budget_s: float | None
+    ) -> Outcome:
         spec = self.spec
         self.invocations += 1
         self.thaw()
@@ -691,6 +749,8 @@ class ExecutionEnvironment:
         if self.dead:
             return
         self.dead = True
+        if self._endpoint is not None:
+            self._endpoint.close()
         launcher = self._proc.pid if self._proc is not None else None
         if self.cgroup.dirs:
             # Everything but bwrap first: bwrap then reaps its child and exits, leaving no

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from sandbox.engine.runtimes import Runtime
+from sandbox.engine.services import JAIL_SOCKET
 
 SANDBOX_UID = 65534  # "nobody", inside and (through setpriv) outside the jail
 TASK_ROOT = "/var/task"
@@ -71,6 +72,7 @@ def bwrap_argv(
     resp_fd: int,
     seccomp_fd: int,
     hostname: str,
+    services_socket: Path | None = None,
 ) -> list[str]:
     """bwrap's options (without the program name), handed to it through --args FD.
 
@@ -151,6 +153,14 @@ def bwrap_argv(
                 "run scripts/install-node.py (make run and make test do)"
             )
         argv += ["--ro-bind", str(host_path), jail_path]
+    for host_path, jail_path in runtime.optional_ro_binds:
+        if host_path.is_dir():
+            argv += ["--ro-bind", str(host_path), jail_path]
+    if services_socket is not None:
+        # The environment's own socket to the lab's AWS services (services.py), the jail's one
+        # way out: the host side of it answers HTTP requests and connects nowhere itself.
+        # Read-only like the rest: connect() needs the socket's permission, not a writable mount.
+        argv += ["--ro-bind", str(services_socket), JAIL_SOCKET]
     argv += [
         "--chdir",
         TASK_ROOT,

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sandbox.engine.environment import INIT_TIMEOUT_S, ExecutionEnvironment, Out
 from sandbox.engine.jail import SANDBOX_UID, JailUnavailable
 from sandbox.engine.protocol import MAX_JSON_DEPTH, MAX_REQUEST_BYTES, json_depth
 from sandbox.engine.result import InvocationResult
+from sandbox.engine.services import ServicesHandler, ServicesHub
 from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec
 from sandbox.engine.workspace import Workspace
@@ -81,6 +82,12 @@ class EnvironmentPool:
     recently used first, before anyone is refused. keep_alive_s is how long an idle environment
     stays warm; max_idle_environments caps the warm ones kept. Each environment runs as its own
     host uid from `uids` (as root). use_cgroups=False forces the rlimit and SIGSTOP fallbacks.
+
+    services_handler, when given, is where handlers' calls to the lab's AWS services go: every
+    environment gets a socket to it (services.py) and `AWS_ENDPOINT_URL` pointing there, plus
+    the variables services_environment(spec) returns (the execution role's credentials). The
+    handler is called from the pool's threads, several at once. Without it the jail has no way
+    out at all.
     """
 
     def __init__(
@@ -98,6 +105,8 @@ class EnvironmentPool:
         use_cgroups: bool = True,
         uids: range = DEFAULT_UIDS,
         workdir: Path | None = None,
+        services_handler: ServicesHandler | None = None,
+        services_environment: Callable[[FunctionSpec], Mapping[str, str]] | None = None,
     ) -> None:
         if account_concurrency < 1:
             raise ValueError("account_concurrency must be at least 1")
@@ -156,6 +165,8 @@ class EnvironmentPool:
         )
         self._workspace = Workspace(name, workdir)
         self._spawner = Spawner()
+        self._services = ServicesHub(services_handler) if services_handler is not None else None
+        self._services_environment = services_environment
         self._stop = threading.Event()
         self._reaper = threading.Thread(
             target=self._reap_loop, name="lambdalab-reaper", daemon=True
@@ -493,6 +504,8 @@ class EnvironmentPool:
         if self._reaper.is_alive() and threading.current_thread() is not self._reaper:
             self._reaper.join(timeout=5)
         self._spawner.stop()
+        if self._services is not None:
+            self._services.stop()
         with self._lock:
             for fd in self._uid_locks.values():
                 os.close(fd)
@@ -694,6 +707,11 @@ class EnvironmentPool:
             self._claimed_code[spec.code_sha256] += 1
         try:
             code_dir = self._workspace.code_dir(spec)
+            services_env = (
+                self._services_environment(spec)
+                if self._services is not None and self._services_environment is not None
+                else None
+            )
         except BaseException:
             with self._lock:
                 self._claimed[spec.tenant] -= env_cost_mb(spec)
@@ -715,6 +733,8 @@ class EnvironmentPool:
                 spawner=self._spawner,
                 provisioned=provisioned,
                 uid=uid,
+                services=self._services,
+                services_environment=services_env,
             )
             env.cgroup = self._cgroups.child(f"env-{env.id}")
             self._claimed[spec.tenant] -= env_cost_mb(spec)

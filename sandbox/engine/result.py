@@ -54,6 +54,9 @@ class InvocationResult:
     init_ended_at: float | None = None
     # How each limit was enforced in this environment, e.g. {"memory": "cgroup", ...}.
     limits: dict[str, str] = field(default_factory=dict)
+    # The requests the handler (and, on a cold start, its INIT) sent to the lab's AWS services,
+    # oldest first, as the services handler recorded them (services.ServiceResponse.call).
+    service_calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -135,6 +138,7 @@ def from_outcomes(
         init_started_at=init.started_at if init is not None else None,
         init_ended_at=init.ended_at if init is not None else None,
         limits=dict(env.limits),
+        service_calls=_calls(init, failed_init, retry, outcome),
     )
 
 
@@ -193,7 +197,12 @@ def from_init_failure(
         init_started_at=failed_init.started_at,
         init_ended_at=failed_init.ended_at,
         limits=dict(env.limits),
+        service_calls=_calls(failed_init, retry),
     )
+
+
+def _calls(*phases: Outcome | None) -> list[dict[str, Any]]:
+    return [call for phase in phases if phase is not None for call in phase.calls]
 
 
 def throttled(

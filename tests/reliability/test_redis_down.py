@@ -6,6 +6,7 @@ test stops; every request is bounded (Browser.TIMEOUT_SECONDS), so a hang fails 
 """
 
 import json
+from unittest import mock
 
 import pytest
 import redis
@@ -88,3 +89,21 @@ def test_a_redis_outage_refuses_sandbox_work_clearly_and_loses_nothing(
     assert last.status == Invocation.Status.SUCCESS, last.failure_reason
     assert last.payload == {"hello": "world"}
     assert Invocation.objects.filter(status__in=Invocation.PENDING).count() == 0
+
+
+def test_a_code_challenge_run_the_broker_refuses_says_so_at_once(learner):
+    from kombu.exceptions import OperationalError
+
+    from learn.practice import tasks as practice_tasks
+    from learn.practice.models import SubmissionStatus
+    from learn.practice.services.challenges import QUEUE_UNAVAILABLE, submission_create
+    from tests.practice.factories import code_question
+
+    version = code_question()
+    with mock.patch.object(
+        practice_tasks.grade_submission, "apply_async", side_effect=OperationalError("refused")
+    ):
+        submission = submission_create(user=learner, version=version, code="def handler(e, c): 1")
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.ERROR
+    assert submission.error == QUEUE_UNAVAILABLE and submission.finished_at is not None

@@ -6,13 +6,17 @@ question's hidden tests in the sandbox.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from learn.practice import tasks
 from learn.practice.models import (
@@ -21,10 +25,13 @@ from learn.practice.models import (
     QuestionVersion,
     Submission,
     SubmissionKind,
+    SubmissionStatus,
 )
 from learn.practice.services.grading import PracticeError
 from learn.practice.services.reviews import card_ensure, utc
 from sandbox import services as sandbox_services
+
+logger = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = 64 * 1024
 # Where a Node.js answer starts: the question's starter is Python, the task and tests the same.
@@ -117,5 +124,22 @@ def _queue(
     return submission
 
 
+QUEUE_UNAVAILABLE = (
+    "The sandbox's queue (Redis) could not be reached, so the tests did not run. "
+    "Run them again in a moment."
+)
+
+
 def _enqueue(submission_id: int) -> None:
-    tasks.grade_submission.apply_async(args=[submission_id], queue=settings.CELERY_SANDBOX_QUEUE)
+    """Queue the grading; when the broker cannot take it, say so on the submission at once
+    (and free the learner's slot) rather than leave it queued for a task that does not exist."""
+    try:
+        tasks.grade_submission.apply_async(
+            args=[submission_id], queue=settings.CELERY_SANDBOX_QUEUE
+        )
+    except (KombuError, redis.RedisError, OSError):
+        logger.warning("could not queue the grading of submission %s", submission_id)
+        now = timezone.now()
+        Submission.objects.filter(pk=submission_id, status=SubmissionStatus.QUEUED).update(
+            status=SubmissionStatus.ERROR, error=QUEUE_UNAVAILABLE, finished_at=now, updated_at=now
+        )

@@ -17,6 +17,10 @@ HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parents[2]
 # Where scripts/install-node.py puts Node.js and the AWS SDK (make run / make test call it).
 NODE_HOME = PROJECT_ROOT / ".runtimes"
+# Where scripts/install-python-sdk.py puts boto3 and botocore, and where the jail shows them
+# (on Lambda's own path; the bootstrap puts it last on sys.path, so a bundled boto3 wins).
+PYTHON_SDK = NODE_HOME / "python-sdk"
+PYTHON_SDK_JAIL_PATH = "/var/lang/lib/python3.11/site-packages"
 
 
 def _node_heap_flags(memory_mb: int) -> tuple[str, ...]:
@@ -71,6 +75,9 @@ class Runtime:
     # Host directories bound read-only into the jail, as (host path, jail path): an interpreter
     # that does not live under /usr, and the libraries the runtime ships (the AWS SDK).
     ro_binds: tuple[tuple[Path, str], ...] = ()
+    # The same, for what the runtime can run without (Python's boto3: without it a handler's
+    # `import boto3` fails as it would with no SDK at all).
+    optional_ro_binds: tuple[tuple[Path, str], ...] = ()
     # Interpreter flags that depend on the function's memory (None: there are none).
     memory_flags: Callable[[int], tuple[str, ...]] | None = None
     # Whether the rlimits are set before the interpreter starts (prlimit) rather than by the
@@ -101,6 +108,7 @@ RUNTIMES: dict[str, Runtime] = {
         bootstrap=HERE / "python" / "bootstrap.py",
         execution_env="AWS_Lambda_python3.11",
         path_env="/usr/local/bin:/usr/bin:/bin",
+        optional_ro_binds=((PYTHON_SDK, PYTHON_SDK_JAIL_PATH),),
     ),
     "nodejs24.x": Runtime(
         name="nodejs24.x",

@@ -27,6 +27,8 @@ import time
 HEADER = struct.Struct(">II")
 MAX_RESPONSE_BYTES = 6_291_556  # Lambda's synchronous response limit
 TASK_ROOT = "/var/task"
+# boto3 and botocore, pinned and read-only, as Lambda ships them (scripts/install-python-sdk.py).
+SDK_PATH = "/var/lang/lib/python3.11/site-packages"
 
 
 def read_exact(fd, size):
@@ -203,6 +205,76 @@ def install_logging(state):
     logging.getLogger().addHandler(handler)
 
 
+RELAY_ADDRESS = ("127.0.0.1", 4566)  # AWS_ENDPOINT_URL, set by the host
+
+
+def start_relay(path):
+    """Relay the jail's 127.0.0.1:4566 to the lab's services socket at `path`, byte for byte.
+
+    The jail has no network: this is how boto3 (which honours AWS_ENDPOINT_URL) reaches the
+    lab's services. It runs on threads of this process, started before the handler's module
+    is imported; _socket and _thread rather than socket and threading, which would import
+    enum, selectors and more (milliseconds of every cold start).
+    """
+    import _socket
+    import _thread
+
+    listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+    listener.bind(RELAY_ADDRESS)
+    listener.listen(64)
+
+    def close_both(pair, lock, left):
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            for sock in pair:
+                sock.close()
+
+    def pump(src, dst, pair, lock, left, downstream):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            if downstream:
+                # The host ended the connection: end the client's too, waking the other pump.
+                for sock in pair:
+                    sock.shutdown(_socket.SHUT_RDWR)
+            else:
+                dst.shutdown(_socket.SHUT_WR)
+        except OSError:
+            pass
+        close_both(pair, lock, left)
+
+    def accept():
+        while True:
+            try:
+                fd, _ = listener._accept()  # type: ignore[attr-defined]
+            except OSError:
+                time.sleep(0.01)  # out of descriptors: let connections finish
+                continue
+            client = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
+            client.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            try:
+                upstream.connect(path)
+            except OSError:
+                client.close()
+                upstream.close()
+                continue
+            pair, lock, left = (client, upstream), _thread.allocate_lock(), [2]
+            _thread.start_new_thread(pump, (client, upstream, pair, lock, left, False))
+            _thread.start_new_thread(pump, (upstream, client, pair, lock, left, True))
+
+    _thread.start_new_thread(accept, ())
+
+
 def main():
     resp_fd = int(sys.argv[1])
     # Move the protocol pipes to close-on-exec descriptors and give the handler a harmless stdin,
@@ -224,8 +296,11 @@ def main():
         return 0
     # Lambda's variables and the function's own arrive here, not on any command line.
     os.environ.update(init["environment"])
+    if init.get("services_socket"):
+        start_relay(init["services_socket"])
     set_limits(init["rlimits"])
     sys.path.insert(0, TASK_ROOT)
+    sys.path.append(SDK_PATH)
     os.chdir(TASK_ROOT)
     state = {"request_id": "", "logging": False}
     handler, error = load_handler(init["handler"])

@@ -1,0 +1,573 @@
+"""The one way into the lab's AWS services for learners and handlers: verify, scope, authorise,
+forward to moto, record.
+
+    handle(request: GatewayRequest, *, mount: str = "", function_id: int | None = None)
+        -> GatewayResponse
+
+    GatewayRequest(method="PUT", target="/bucket/key?x=1", headers=[(name, value), ...], body=b"")
+        target is the path and query exactly as the client sent them (percent-encoded, with the
+        mount prefix if any); headers as received, any case, repeated names allowed.
+    mount: a path prefix the client's endpoint_url carries ("/aws" for the learner endpoint);
+        it is part of what was signed and is removed before the request goes to moto.
+    function_id: the function whose environment sent the request (the jail's socket passes
+        it); session credentials issued for any other function are refused.
+
+    GatewayResponse(status: int, headers: list[tuple[str, str]], body: bytes, call: Call)
+        Always a complete AWS-shaped response, never an exception: signature and credential
+        failures, AccessDenied, an unreachable moto (503) are answered in the service's own
+        error shape.
+    Call: service, operation, action, resource, outcome ("allowed" | "denied" | "error"),
+        status, duration_ms, account_id, principal (ARN), function_id: what an invocation lists.
+
+Callers are a learner's access key (sandbox.api AccessKey: everything in their own account) or an
+execution role's session (sandbox.aws.roles.session_credentials: what the role's policies allow).
+Every x-moto-* and hop-by-hop header the caller sent is dropped and x-moto-account-id is set to
+the caller's account, so no request can name another learner's account. Moto is reached over
+plain HTTP on loopback (LAB_SERVICES_URL); nothing here answers for the services themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+from xml.sax.saxutils import escape
+
+import urllib3
+from django.conf import settings
+
+from sandbox.api import sigv4
+from sandbox.api.errors import LambdaError
+from sandbox.aws import policies, roles
+from sandbox.aws.actions import Operation, operation_of
+
+SERVICES = frozenset({"s3", "dynamodb", "sqs", "sns", "events", "iam", "sts"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        "host",
+        "content-length",
+    }
+)
+
+ALLOWED, DENIED, ERROR = "allowed", "denied", "error"
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    method: str
+    target: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    action: str
+    resource: str
+    outcome: str
+    status: int
+    duration_ms: float
+    account_id: str = ""
+    principal: str = ""
+    function_id: int | None = None
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    call: Call
+
+
+@dataclass(frozen=True)
+class Caller:
+    account_id: str
+    principal: str
+    owner_id: int
+    session: roles.Session | None = None
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Refusal(Exception):
+    """A request answered by the gateway itself in the service's error shape."""
+
+    def __init__(self, code: str, message: str, status: int, *, outcome: str = DENIED) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.outcome = code, message, status, outcome
+
+
+# ------------------------------------------------------------------------------------ errors
+
+
+def _style(service: str, headers: dict[str, str]) -> str:
+    if service == "s3":
+        return "s3"
+    if headers.get("x-amz-target"):
+        return "json"
+    return "query"
+
+
+_JSON_TYPES = {
+    "dynamodb": "com.amazon.coral.service#{code}",
+    "sqs": "com.amazonaws.sqs#{code}",
+}
+_SIGNATURE_CODES = {
+    # LambdaError code -> (S3 code, JSON code, query code)
+    "MissingAuthenticationTokenException": (
+        "AccessDenied",
+        "MissingAuthenticationTokenException",
+        "MissingAuthenticationToken",
+    ),
+    "UnrecognizedClientException": (
+        "InvalidAccessKeyId",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+    ),
+    "InvalidSignatureException": (
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    ),
+    "IncompleteSignatureException": (
+        "AuthorizationHeaderMalformed",
+        "IncompleteSignatureException",
+        "IncompleteSignature",
+    ),
+}
+
+
+def error_response(
+    service: str, headers: dict[str, str], *, code: str, message: str, status: int
+) -> tuple[list[tuple[str, str]], bytes]:
+    """AWS's error shape of `service` for this request's protocol."""
+    request_id = str(uuid.uuid4())
+    style = _style(service, headers)
+    if style == "s3":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+        )
+        return [
+            ("Content-Type", "application/xml"),
+            ("x-amz-request-id", request_id),
+        ], body.encode()
+    if style == "json":
+        kind = _JSON_TYPES.get(service, "{code}").format(code=code)
+        payload: dict[str, str] = {"__type": kind, "message": message}
+        if service in ("dynamodb", "events"):
+            payload = {"__type": kind, "Message": message}
+        out = [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-RequestId", request_id),
+        ]
+        if service == "sqs":
+            out.append(("x-amzn-query-error", f"{code};Sender"))
+        return out, json.dumps(payload).encode()
+    namespace = {
+        "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
+        "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+        "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+        "sqs": "http://queue.amazonaws.com/doc/2012-11-05/",
+    }.get(service, "")
+    body = (
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+def _signature_refusal(error: LambdaError, service: str, headers: dict[str, str]) -> Refusal:
+    s3_code, json_code, query_code = _SIGNATURE_CODES.get(
+        error.code, (error.code, error.code, error.code)
+    )
+    style = _style(service, headers)
+    code = {"s3": s3_code, "json": json_code}.get(style, query_code)
+    status = 400 if style == "s3" and code == "AuthorizationHeaderMalformed" else 403
+    if style == "json" and service in ("dynamodb", "events") and code != "AccessDenied":
+        status = 400
+    return Refusal(code, error.message, status)
+
+
+def denial_message(
+    *, principal: str, operation: Operation, resource: str, decision: policies.Decision
+) -> str:
+    """IAM's message, with each service's own spelling of the action and resource."""
+    action = operation.action
+    if operation.service == "sqs":
+        action = action.lower()
+    elif operation.service == "sns":
+        action = "SNS:" + action.split(":", 1)[1]
+    shown = f'"{resource}"' if operation.service == "s3" else resource
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision is policies.Decision.EXPLICIT_DENY
+        else f"because no identity-based policy allows the {action} action"
+    )
+    return f"User: {principal} is not authorized to perform: {action} on resource: {shown} {why}"
+
+
+def _denied_code(service: str, style: str) -> tuple[str, int]:
+    if service == "s3":
+        return "AccessDenied", 403
+    if service == "sns":
+        return "AuthorizationError", 403
+    if service in ("dynamodb", "events"):
+        return "AccessDeniedException", 400
+    if service == "sqs":
+        return "AccessDenied", 403
+    return "AccessDenied", 403
+
+
+# ------------------------------------------------------------------------------------ callers
+
+
+def _learner_secret(key_id: str) -> tuple[str, int] | None:
+    from sandbox.api.models import AccessKey
+
+    row = (
+        AccessKey.objects.filter(access_key_id=key_id, revoked_at__isnull=True)
+        .values_list("secret", "owner_id")
+        .first()
+    )
+    return (row[0], row[1]) if row else None
+
+
+def _identify(
+    signed: sigv4.SignedRequest, headers: dict[str, str], service: str, function_id: int | None
+) -> Caller:
+    from django.contrib.auth.models import User
+
+    from sandbox.aws.accounts import account_for
+    from sandbox.aws.models import ExecutionRole
+
+    token = headers.get("x-amz-security-token", "")
+    found: dict[str, Any] = {}
+    if token:
+        try:
+            session = roles.session_from_token(token)
+        except roles.SessionError as exc:
+            status = 400 if _style(service, headers) == "json" and service != "sqs" else 403
+            code = exc.code
+            if _style(service, headers) == "json" and code == "InvalidClientTokenId":
+                code = "UnrecognizedClientException"
+            raise Refusal(code, str(exc), status) from None
+        if function_id is not None and session.function_id != function_id:
+            raise Refusal(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                403,
+            )
+
+        def secret_for(key_id: str) -> str | None:
+            return session.secret if key_id == session.access_key_id else None
+
+    else:
+
+        def secret_for(key_id: str) -> str | None:
+            row = _learner_secret(key_id)
+            if row is None:
+                return None
+            found["owner_id"] = row[1]
+            return row[0]
+
+    try:
+        sigv4.verify_service(signed, secret_for=secret_for, services=SERVICES)
+    except LambdaError as exc:
+        raise _signature_refusal(exc, service, headers) from None
+    if token:
+        role = (
+            ExecutionRole.objects.select_related("owner")
+            .prefetch_related("policies")
+            .filter(pk=session.role_id)
+            .first()
+        )
+        if role is None or account_for(role.owner) != session.account_id:
+            raise Refusal(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                403,
+            )
+        return Caller(
+            account_id=session.account_id,
+            principal=session.principal_arn,
+            owner_id=role.owner_id,
+            session=session,
+            documents=roles.role_documents(role),
+        )
+    owner = User.objects.get(pk=found["owner_id"])
+    account = account_for(owner)
+    return Caller(
+        account_id=account,
+        principal=f"arn:aws:iam::{account}:user/{owner.get_username()}",
+        owner_id=owner.pk,
+    )
+
+
+# Operations whose parameters wire one resource to another by ARN (a subscription's endpoint, a
+# rule's target, a dead-letter queue, a bucket's notifications). moto follows such ARNs into any
+# account, so a learner could make another learner's queue receive their messages; AWS would
+# need the other account's resource policy, which the lab has no way to grant. Refused.
+_WIRING = frozenset(
+    {
+        "Subscribe",
+        "SetSubscriptionAttributes",
+        "SetTopicAttributes",
+        "CreateTopic",
+        "CreateQueue",
+        "SetQueueAttributes",
+        "StartMessageMoveTask",
+        "PutTargets",
+        "PutRule",
+        "PutPermission",
+        "CreateEventBus",
+        "PutBucketNotification",
+        "PutBucketNotificationConfiguration",
+        "CreateEventSourceMapping",
+    }
+)
+_ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+
+
+def _refuse_foreign_arns(caller: Caller, operation: Operation, query: str, body: bytes) -> None:
+    if operation.name not in _WIRING and not operation.name.startswith("PutBucketNotification"):
+        return
+    text = unquote_plus(query) + "\n" + unquote_plus(body.decode("utf-8", "replace"))
+    for account in _ARN_ACCOUNT.findall(text):
+        if account != caller.account_id:
+            raise Refusal(
+                "AccessDenied",
+                f"The lab keeps each learner's resources in their own account: "
+                f"{operation.name} cannot name a resource of account {account}.",
+                403,
+            )
+
+
+def _authorise(caller: Caller, operation: Operation, service: str, headers: dict[str, str]) -> None:
+    if caller.session is None:
+        return  # a learner's own key: everything in their own account, as the account's root
+    if operation.action == "sts:GetCallerIdentity":
+        return  # needs no permission on AWS either
+    for resource in operation.resources or ("*",):
+        decision = policies.evaluate(caller.documents, action=operation.action, resource=resource)
+        if decision is not policies.Decision.ALLOW:
+            code, status = _denied_code(service, _style(service, headers))
+            raise Refusal(
+                code,
+                denial_message(
+                    principal=caller.principal,
+                    operation=operation,
+                    resource=resource,
+                    decision=decision,
+                ),
+                status,
+            )
+
+
+# ------------------------------------------------------------------------------------ moto
+
+_pools: dict[str, urllib3.HTTPConnectionPool] = {}
+
+
+def _pool() -> urllib3.HTTPConnectionPool:
+    url = settings.LAB_SERVICES_URL
+    pool = _pools.get(url)
+    if pool is None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            # Plain HTTP to a loopback moto only: nothing else is reachable from here.
+            raise Refusal(
+                "ServiceUnavailable", "The lab's AWS services are not running.", 503, outcome=ERROR
+            )
+        pool = urllib3.HTTPConnectionPool(
+            parts.hostname, parts.port or 80, maxsize=8, block=False, retries=False
+        )
+        _pools[url] = pool
+    return pool
+
+
+def _caller_identity(caller: Caller) -> tuple[list[tuple[str, str]], bytes]:
+    assert caller.session is not None
+    request_id = str(uuid.uuid4())
+    role_id = f"AROA{caller.session.role_id:016d}"
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<GetCallerIdentityResult><Arn>{escape(caller.principal)}</Arn>"
+        f"<UserId>{role_id}:{escape(caller.session.function_name)}</UserId>"
+        f"<Account>{caller.account_id}</Account></GetCallerIdentityResult>"
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    )
+    return [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+def _forward(
+    request: GatewayRequest, path: str, query: str, caller: Caller
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    connection_listed = {
+        token.strip().lower()
+        for name, value in request.headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    headers = urllib3.HTTPHeaderDict()
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in connection_listed or lower.startswith("x-moto-"):
+            continue
+        headers.add(name, value)
+    headers["x-moto-account-id"] = caller.account_id
+    target = path + (f"?{query}" if query else "")
+    try:
+        response = _pool().urlopen(
+            request.method,
+            target,
+            body=request.body or None,
+            headers=headers,
+            redirect=False,
+            preload_content=True,
+            decode_content=False,
+            timeout=urllib3.Timeout(connect=2, read=60),
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise Refusal(
+            "ServiceUnavailable",
+            f"The lab's AWS services are not reachable ({type(exc).__name__}).",
+            503,
+            outcome=ERROR,
+        ) from None
+    out = [
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() not in HOP_BY_HOP and not name.lower().startswith("x-moto-")
+    ]
+    return response.status, out, response.data
+
+
+# ------------------------------------------------------------------------------------ handle
+
+Observer = Callable[[Call, GatewayRequest, bytes, Any], None]
+_observers: list[Observer] = []
+
+
+def observe(observer: Observer) -> Observer:
+    """Register fn(call, request, response_body, caller) to run after every allowed call that
+    moto answered with success (sandbox.aws.records keeps learners' resources this way)."""
+    _observers.append(observer)
+    return observer
+
+
+def _scope_service(headers: dict[str, str]) -> str:
+    try:
+        return sigv4.parse_authorization(headers.get("authorization", ""))["service"]
+    except LambdaError:
+        return "s3" if not headers.get("x-amz-target") else "unknown"
+
+
+def handle(
+    request: GatewayRequest,
+    *,
+    mount: str = "",
+    function_id: int | None = None,
+    now: datetime | None = None,
+) -> GatewayResponse:
+    """Verify, scope, authorise and forward one request; see the module's docstring."""
+    started = time.perf_counter()
+    headers: dict[str, str] = {}
+    for name, value in request.headers:
+        lower = name.lower()
+        headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+    path, _, query = request.target.partition("?")
+    service = _scope_service(headers)
+    operation = Operation(service=service, name="", action="", resources=("*",))
+    caller: Caller | None = None
+
+    def finish(
+        status: int, out: list[tuple[str, str]], body: bytes, outcome: str, message: str = ""
+    ) -> GatewayResponse:
+        call = Call(
+            service=operation.service,
+            operation=operation.name,
+            action=operation.action,
+            resource=operation.resource,
+            outcome=outcome,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            account_id=caller.account_id if caller else "",
+            principal=caller.principal if caller else "",
+            function_id=function_id,
+            message=message,
+        )
+        return GatewayResponse(status=status, headers=out, body=body, call=call)
+
+    try:
+        if service not in SERVICES:
+            raise Refusal(
+                "UnknownService",
+                f"The lab has no service '{service}': it offers {', '.join(sorted(SERVICES))}.",
+                400,
+            )
+        mount = mount.rstrip("/")
+        if mount and not (path == mount or path.startswith(mount + "/")):
+            raise Refusal("NotFound", f"Requests go under {mount}/.", 404, outcome=ERROR)
+        signed = sigv4.SignedRequest(
+            method=request.method,
+            host=headers.get("host", ""),
+            path=path,
+            query_string=query,
+            headers=headers,
+            body=request.body,
+        )
+        caller = _identify(signed, headers, service, function_id)
+        inner = path[len(mount) :] or "/"
+        operation = operation_of(
+            service=service,
+            method=request.method,
+            path=inner,
+            query_string=query,
+            headers=headers,
+            body=request.body,
+            region=settings.LAB_REGION,
+            account=caller.account_id,
+        )
+        _authorise(caller, operation, service, headers)
+        _refuse_foreign_arns(caller, operation, query, request.body)
+        if caller.session is not None and operation.action == "sts:GetCallerIdentity":
+            out, body = _caller_identity(caller)
+            return finish(200, out, body, ALLOWED)
+        status, out, body = _forward(request, inner, query, caller)
+    except Refusal as refusal:
+        out, body = error_response(
+            service, headers, code=refusal.code, message=refusal.message, status=refusal.status
+        )
+        return finish(refusal.status, out, body, refusal.outcome, refusal.message)
+    if status >= 400:
+        return finish(status, out, body, ERROR)
+    result = finish(status, out, body, ALLOWED)
+    for observer in _observers:
+        observer(result.call, request, body, caller)
+    return result

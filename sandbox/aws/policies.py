@@ -1,0 +1,103 @@
+"""IAM identity-policy evaluation for execution roles, the way IAM decides (no Django).
+
+An explicit Deny in any statement wins; otherwise an Allow is needed; otherwise the request is
+implicitly denied. Action, NotAction, Resource and NotResource are matched with IAM's wildcards
+(`*` any run of characters, `?` one); actions ignore case, resources do not. Conditions are not
+evaluated: an Allow with a Condition never applies and a Deny with one always does, so an
+unsupported condition can only refuse more, never grant more.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+
+class Decision(enum.StrEnum):
+    ALLOW = "allow"
+    EXPLICIT_DENY = "explicit_deny"
+    IMPLICIT_DENY = "implicit_deny"
+
+
+class PolicyError(ValueError):
+    """A policy document IAM would refuse (MalformedPolicyDocument)."""
+
+
+@lru_cache(maxsize=4096)
+def _pattern(value: str, ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(
+        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in value
+    )
+    return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+
+def _matches(patterns: list[str], value: str, *, ignore_case: bool) -> bool:
+    return any(_pattern(p, ignore_case).match(value) for p in patterns)
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    body = document.get("Statement", [])
+    return [body] if isinstance(body, dict) else list(body)
+
+
+def validate(document: Any) -> dict[str, Any]:
+    """Return the document if IAM would accept it as an identity policy; raise PolicyError."""
+    if not isinstance(document, dict):
+        raise PolicyError("Syntax errors in policy.")
+    if document.get("Version", "2012-10-17") not in ("2012-10-17", "2008-10-17"):
+        raise PolicyError("The policy must use Version 2012-10-17.")
+    found = statements(document)
+    if not found:
+        raise PolicyError("Policy document must contain at least one Statement.")
+    for statement in found:
+        if not isinstance(statement, dict):
+            raise PolicyError("Syntax errors in policy.")
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise PolicyError("Each statement needs an Effect of Allow or Deny.")
+        if ("Action" in statement) == ("NotAction" in statement):
+            raise PolicyError("Each statement needs exactly one of Action or NotAction.")
+        if ("Resource" in statement) == ("NotResource" in statement):
+            raise PolicyError("Policy statement must contain resources.")
+        for key in ("Action", "NotAction"):
+            for action in _as_list(statement.get(key)):
+                if action != "*" and ":" not in action:
+                    raise PolicyError(f"Actions/Condition can contain only one colon: '{action}'")
+    return document
+
+
+def _applies(statement: dict[str, Any], action: str, resource: str) -> bool:
+    if "Action" in statement:
+        if not _matches(_as_list(statement["Action"]), action, ignore_case=True):
+            return False
+    elif _matches(_as_list(statement.get("NotAction")), action, ignore_case=True):
+        return False
+    if "Resource" in statement:
+        return _matches(_as_list(statement["Resource"]), resource, ignore_case=False)
+    return not _matches(_as_list(statement.get("NotResource")), resource, ignore_case=False)
+
+
+def evaluate(documents: Iterable[dict[str, Any]], *, action: str, resource: str) -> Decision:
+    """IAM's decision for one action on one resource under these identity policies."""
+    allowed = False
+    for document in documents:
+        for statement in statements(document):
+            if not isinstance(statement, dict):
+                continue
+            conditional = bool(statement.get("Condition"))
+            if statement.get("Effect") == "Deny":
+                if _applies(statement, action, resource):
+                    return Decision.EXPLICIT_DENY
+            elif statement.get("Effect") == "Allow" and not conditional:
+                allowed = allowed or _applies(statement, action, resource)
+    return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY

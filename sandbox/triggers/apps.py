@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class SandboxTriggersConfig(AppConfig):
+    """What runs learners' functions besides a direct invoke: event source mappings (SQS) and
+    the other triggers of the lab's AWS services."""
+
+    name = "sandbox.triggers"
+    label = "sandbox_triggers"
+    verbose_name = "Triggers"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,655 @@
+"""Writes of the triggers: event source mappings and the poller that feeds them to functions.
+
+An SQS mapping is polled by a chain of Celery tasks on the sandbox worker (see tasks.py): each
+link receives one batch from the learner's queue in the lab's moto server, runs it through the
+function synchronously on that worker, deletes what succeeded and leaves the rest to come back
+after the queue's visibility timeout, where moto's redrive policy moves it to the DLQ after
+maxReceiveCount receives, as SQS does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from sandbox import execution
+from sandbox import services as sandbox_services
+from sandbox.aws.accounts import account_for
+from sandbox.aws.clients import LabServicesUnavailable, lab_client
+from sandbox.models import Function, Invocation
+from sandbox.results import invocation_announce_finished
+from sandbox.triggers import events, leases
+from sandbox.triggers.models import (
+    S3_EVENTS,
+    SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW,
+    EventSourceMapping,
+    InvocationTrigger,
+    Trigger,
+    TriggerKind,
+)
+
+logger = logging.getLogger(__name__)
+
+_SQS_ARN = re.compile(
+    r"^arn:aws:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[\w-]{1,80}(\.fifo)?)$"
+)
+REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+
+
+class MappingConflict(Exception):
+    """The function already has a mapping of that source; str() names it."""
+
+
+# ---------------------------------------------------------------- mappings
+
+
+def _check_source(*, function: Function, event_source_arn: str) -> None:
+    match = _SQS_ARN.match(event_source_arn or "")
+    if match is None:
+        raise ValidationError(
+            {"event_source_arn": "Give the ARN of an SQS queue (arn:aws:sqs:region:account:name)."}
+        )
+    if match["account"] != account_for(function.owner) or match["region"] != settings.LAB_REGION:
+        raise ValidationError(
+            {"event_source_arn": f"There is no queue {event_source_arn} in your lab account."}
+        )
+    try:
+        lab_client("sqs", account_id=match["account"]).get_queue_url(QueueName=match["name"])
+    except ClientError:
+        raise ValidationError(
+            {"event_source_arn": f"There is no queue {event_source_arn} in your lab account."}
+        ) from None
+
+
+def _check_batching(mapping: EventSourceMapping) -> None:
+    if (
+        mapping.batch_size > SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW
+        and mapping.maximum_batching_window_s < 1
+    ):
+        raise ValidationError(
+            {
+                "batch_size": "Maximum batch window in seconds must be greater than 0 if maximum "
+                "batch size is greater than 10"
+            }
+        )
+    mapping.full_clean(exclude=["function"])
+
+
+def mapping_create(
+    *,
+    function: Function,
+    event_source_arn: str,
+    batch_size: int = 10,
+    maximum_batching_window_s: int = 0,
+    report_batch_item_failures: bool = False,
+    enabled: bool = True,
+) -> EventSourceMapping:
+    """Map an SQS queue of the function owner's lab account to the function.
+
+    Raises ValidationError for a source that is not one of the owner's queues or batching out of
+    Lambda's limits, MappingConflict if the function already polls that queue. Polling starts
+    once the transaction commits.
+    """
+    _check_source(function=function, event_source_arn=event_source_arn)
+    mapping = EventSourceMapping(
+        function=function,
+        event_source_arn=event_source_arn,
+        batch_size=batch_size,
+        maximum_batching_window_s=maximum_batching_window_s,
+        report_batch_item_failures=report_batch_item_failures,
+        enabled=enabled,
+        state=EventSourceMapping.State.CREATING if enabled else EventSourceMapping.State.DISABLED,
+    )
+    _check_batching(mapping)
+    existing = EventSourceMapping.objects.filter(
+        function=function, event_source_arn=event_source_arn
+    ).first()
+    if existing is not None:
+        raise MappingConflict(
+            f'An event source mapping with SQS arn (" {event_source_arn} ") and function '
+            f'(" {function.name} ") already exists. Please update or delete the existing mapping '
+            f"with UUID {existing.uuid}"
+        )
+    try:
+        with transaction.atomic():
+            mapping.save()
+    except IntegrityError:
+        raise MappingConflict(
+            f"The function {function.name} already has a mapping of {event_source_arn}."
+        ) from None
+    if enabled:
+        transaction.on_commit(lambda: poller_start(mapping_id=mapping.pk, slot=0))
+    return mapping
+
+
+def mapping_update(
+    *,
+    mapping: EventSourceMapping,
+    function: Function | None = None,
+    batch_size: int | None = None,
+    maximum_batching_window_s: int | None = None,
+    report_batch_item_failures: bool | None = None,
+    enabled: bool | None = None,
+) -> EventSourceMapping:
+    """Change a mapping; None leaves a setting as it is. Raises ValidationError."""
+    if function is not None:
+        if function.owner_id != mapping.function.owner_id:
+            raise ValidationError({"function": "That function is not yours."})
+        mapping.function = function
+    if batch_size is not None:
+        mapping.batch_size = batch_size
+    if maximum_batching_window_s is not None:
+        mapping.maximum_batching_window_s = maximum_batching_window_s
+    if report_batch_item_failures is not None:
+        mapping.report_batch_item_failures = report_batch_item_failures
+    starting = False
+    if enabled is not None and enabled != mapping.enabled:
+        mapping.enabled = enabled
+        # Disabling takes effect at the poller's next batch; there is nothing to wait for.
+        mapping.state = (
+            EventSourceMapping.State.ENABLING if enabled else EventSourceMapping.State.DISABLED
+        )
+        starting = enabled
+    _check_batching(mapping)
+    try:
+        with transaction.atomic():
+            mapping.save()
+    except IntegrityError:
+        raise MappingConflict("That function already has a mapping of this queue.") from None
+    if starting:
+        transaction.on_commit(lambda: poller_start(mapping_id=mapping.pk, slot=0))
+    return mapping
+
+
+def mapping_delete(*, mapping: EventSourceMapping) -> None:
+    """Stop polling (at the poller's next batch) and forget the mapping."""
+    mapping.delete()
+
+
+# ---------------------------------------------------------------- the poller
+
+
+def _esm(mapping_id: int, slot: int) -> str:
+    return f"esm:{mapping_id}:{slot}"
+
+
+def poll_wait_s() -> int:
+    return max(0, min(20, settings.TRIGGERS_SQS_WAIT_SECONDS))
+
+
+def lease_ttl_s(mapping: EventSourceMapping) -> int:
+    # Long enough for one batch: gathering it, INIT, the handler's timeout, deleting.
+    return poll_wait_s() + mapping.maximum_batching_window_s + mapping.function.timeout_s + 10 + 60
+
+
+def poller_slots(mapping: EventSourceMapping) -> int:
+    """How many batches of this mapping may run at once: no more than the function's
+    concurrency (its reservation, else the learner's share) allows, as Lambda scales pollers."""
+    function = mapping.function
+    limit = (
+        function.reserved_concurrency
+        if function.reserved_concurrency is not None
+        else settings.SANDBOX_LEARNER_CONCURRENCY
+    )
+    return max(0, min(limit, settings.TRIGGERS_SQS_MAX_POLLERS))
+
+
+def poller_start(*, mapping_id: int, slot: int) -> bool:
+    """Start the poller chain of a mapping's slot unless one runs. Returns whether it started."""
+    from sandbox.triggers import tasks
+
+    mapping = EventSourceMapping.objects.select_related("function").filter(pk=mapping_id).first()
+    if mapping is None or not mapping.enabled or slot >= poller_slots(mapping):
+        return False
+    token = leases.lease_take(name=_esm(mapping_id, slot), ttl_s=lease_ttl_s(mapping))
+    if token is None:
+        return False
+    tasks.sqs_poll.delay(mapping_id, slot, token)
+    return True
+
+
+def pollers_ensure() -> int:
+    """Start the first poller of every enabled mapping and the relay of every trigger that has
+    none (after a worker restart, or a lease that expired). Returns how many were started."""
+    started = 0
+    for mapping_id in EventSourceMapping.objects.filter(enabled=True).values_list("pk", flat=True):
+        if not leases.lease_held(name=_esm(mapping_id, 0)):
+            started += poller_start(mapping_id=mapping_id, slot=0)
+    return started + relays_ensure()
+
+
+@dataclass
+class Batch:
+    """What one poll did."""
+
+    received: int = 0
+    deleted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    throttled: bool = False
+    error: str = ""
+    invocation_id: int | None = None
+
+
+def _receive(client: Any, *, queue_url: str, mapping: EventSourceMapping) -> list[dict[str, Any]]:
+    """Up to batch_size messages: one long poll, then more until the batching window closes."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + mapping.maximum_batching_window_s
+    wait = poll_wait_s()
+    while len(messages) < mapping.batch_size:
+        answer = client.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, mapping.batch_size - len(messages)),
+            WaitTimeSeconds=wait,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        got = answer.get("Messages", [])
+        messages.extend(got)
+        remaining = deadline - time.monotonic()
+        if not messages or remaining <= 0:
+            break
+        if not got:
+            wait = max(0, min(20, int(remaining)))
+            if wait == 0:
+                break
+        else:
+            wait = 0
+    return messages
+
+
+def _failed_ids(
+    mapping: EventSourceMapping, invocation: Invocation, message_ids: set[str]
+) -> set[str]:
+    if invocation.status != Invocation.Status.SUCCESS:
+        return message_ids
+    if not mapping.report_batch_item_failures:
+        return set()
+    failed = events.sqs_batch_item_failures(invocation.payload, message_ids=message_ids)
+    return message_ids if failed is None else failed
+
+
+def poll_once(*, mapping_id: int, worker: str = "") -> Batch | None:
+    """Receive one batch of the mapping's queue and run it through the function, here and now.
+
+    Returns None when the mapping is gone or disabled (the poller stops), else what happened.
+    Messages that succeed are deleted; the others stay in flight until their visibility
+    timeout ends. The invocation counts toward the learner's share like any other: when the
+    learner is at their limit the batch is made visible again at once, unprocessed.
+    """
+    mapping = (
+        EventSourceMapping.objects.select_related("function__owner").filter(pk=mapping_id).first()
+    )
+    if mapping is None or not mapping.enabled:
+        return None
+    if mapping.state != EventSourceMapping.State.ENABLED:
+        EventSourceMapping.objects.filter(pk=mapping.pk).update(
+            state=EventSourceMapping.State.ENABLED
+        )
+    batch = Batch()
+    try:
+        client = lab_client("sqs", account_id=mapping.account_id)
+        queue_url = client.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
+        messages = _receive(client, queue_url=queue_url, mapping=mapping)
+    except (ClientError, BotoCoreError, LabServicesUnavailable) as exc:
+        batch.error = str(exc)
+        EventSourceMapping.objects.filter(pk=mapping.pk).update(
+            state_reason=f"Could not read the queue: {exc}"[:256]
+        )
+        return batch
+    batch.received = len(messages)
+    if not messages:
+        return batch
+    function = mapping.function
+    event = events.sqs_event(
+        messages, queue_arn=mapping.event_source_arn, region=settings.LAB_REGION
+    )
+    by_id = {message["MessageId"]: message for message in messages}
+    try:
+        with transaction.atomic():
+            invocation = sandbox_services.invocation_start(
+                function=function,
+                event_text=json.dumps(event),
+                requested_by=function.owner,
+                enqueue=False,
+            )
+            trigger = InvocationTrigger.objects.create(
+                invocation=invocation,
+                kind=TriggerKind.SQS,
+                source_arn=mapping.event_source_arn,
+                mapping=mapping,
+                records=len(messages),
+            )
+    except (sandbox_services.LimitReached, ValidationError) as exc:
+        batch.throttled = True
+        batch.error = str(exc)
+        _release(client, queue_url=queue_url, messages=messages)
+        return batch
+    batch.invocation_id = invocation.pk
+    try:
+        finished = execution.invocation_execute(invocation_id=invocation.pk, worker=worker)
+    finally:
+        invocation_announce_finished(invocation_id=invocation.pk)
+    failed = _failed_ids(mapping, finished or invocation, set(by_id))
+    succeeded = [message_id for message_id in by_id if message_id not in failed]
+    try:
+        _delete(client, queue_url=queue_url, messages=[by_id[i] for i in succeeded])
+    except (ClientError, BotoCoreError) as exc:
+        batch.error = str(exc)
+    batch.deleted = succeeded
+    batch.failed = sorted(failed)
+    trigger.outcome = {"deleted": succeeded, "failed": batch.failed}
+    trigger.save(update_fields=["outcome", "updated_at"])
+    EventSourceMapping.objects.filter(pk=mapping.pk).update(
+        last_processing_result="OK" if not failed else "PROBLEM: Function call failed",
+        state_reason="",
+    )
+    return batch
+
+
+def _delete(client: Any, *, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    for start in range(0, len(messages), 10):
+        chunk = messages[start : start + 10]
+        client.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": message["ReceiptHandle"]}
+                for n, message in enumerate(chunk)
+            ],
+        )
+
+
+def _release(client: Any, *, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    try:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            client.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {
+                        "Id": str(n),
+                        "ReceiptHandle": message["ReceiptHandle"],
+                        "VisibilityTimeout": 0,
+                    }
+                    for n, message in enumerate(chunk)
+                ],
+            )
+    except (ClientError, BotoCoreError):
+        logger.warning("could not make a throttled batch visible again", exc_info=True)
+
+
+def poller_step(*, mapping_id: int, slot: int, token: str, worker: str = "") -> float | None:
+    """One link of a poller chain: renew the lease, poll one batch, scale.
+
+    Returns the delay before the next link, or None when the chain ends (the mapping is gone or
+    disabled, the lease is another chain's, or an extra slot found the queue empty).
+    """
+    mapping = EventSourceMapping.objects.select_related("function").filter(pk=mapping_id).first()
+    if mapping is None or not mapping.enabled or slot >= poller_slots(mapping):
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
+        return None
+    ttl = lease_ttl_s(mapping)
+    if not leases.lease_renew(name=_esm(mapping_id, slot), token=token, ttl_s=ttl):
+        return None
+    batch = poll_once(mapping_id=mapping_id, worker=worker)
+    if batch is None:
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
+        return None
+    if batch.received == 0 and slot > 0 and not batch.error:
+        # Scale in: only the first poller waits on an empty queue.
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
+        return None
+    if batch.received >= mapping.batch_size and not batch.throttled:
+        # A full batch: the queue has a backlog, so scale out by one poller (up to the limit).
+        poller_start(mapping_id=mapping_id, slot=slot + 1)
+    if batch.throttled or batch.error:
+        return settings.TRIGGERS_SQS_BACKOFF_SECONDS
+    return 0.0
+
+
+# ---------------------------------------------------------------- S3 and SNS triggers
+
+
+RELAY_LEASE_SLACK_S = 60
+
+
+def _queue_arn(account_id: str, name: str) -> str:
+    return f"arn:aws:sqs:{settings.LAB_REGION}:{account_id}:{name}"
+
+
+def _relay_queue_create(trigger: Trigger) -> str:
+    """The trigger's queue in the learner's account; returns its ARN."""
+    sqs = lab_client("sqs", account_id=trigger.account_id)
+    sqs.create_queue(QueueName=trigger.relay_queue, Attributes={"VisibilityTimeout": "30"})
+    return _queue_arn(trigger.account_id, trigger.relay_queue)
+
+
+def bucket_notifications_sync(*, account_id: str, bucket: str) -> None:
+    """Point the bucket's notification configuration at the queues of its S3 triggers,
+    keeping whatever else the learner configured there."""
+    s3 = lab_client("s3", account_id=account_id)
+    config = s3.get_bucket_notification_configuration(Bucket=bucket)
+    config.pop("ResponseMetadata", None)
+    queues = [
+        entry
+        for entry in config.get("QueueConfigurations", [])
+        if not str(entry.get("Id", "")).startswith("lambdalab-")
+    ]
+    for trigger in Trigger.objects.filter(
+        kind=TriggerKind.S3, account_id=account_id, source_arn=f"arn:aws:s3:::{bucket}"
+    ):
+        entry: dict[str, Any] = {
+            "Id": trigger.configuration_id,
+            "QueueArn": _queue_arn(account_id, trigger.relay_queue),
+            "Events": list(trigger.events),
+        }
+        rules = [
+            {"Name": name, "Value": value}
+            for name, value in (("prefix", trigger.prefix), ("suffix", trigger.suffix))
+            if value
+        ]
+        if rules:
+            entry["Filter"] = {"Key": {"FilterRules": rules}}
+        queues.append(entry)
+    config["QueueConfigurations"] = queues
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+
+
+def s3_trigger_create(
+    *,
+    function: Function,
+    bucket: str,
+    events: list[str] | None = None,
+    prefix: str = "",
+    suffix: str = "",
+) -> Trigger:
+    """Invoke function (asynchronously, with Lambda's S3 event) when objects of one of the
+    owner's buckets are created or removed, filtered by key prefix and suffix.
+
+    Raises ValidationError for a bucket that is not in the owner's lab account or an event
+    type S3 does not send.
+    """
+    account_id = account_for(function.owner)
+    chosen = list(events or ["s3:ObjectCreated:*"])
+    unknown = [name for name in chosen if name not in S3_EVENTS]
+    if unknown:
+        raise ValidationError({"events": f"S3 sends no {', '.join(unknown)} events."})
+    try:
+        lab_client("s3", account_id=account_id).head_bucket(Bucket=bucket)
+    except (ClientError, ParamValidationError):
+        raise ValidationError(
+            {"bucket": f"There is no bucket {bucket} in your lab account."}
+        ) from None
+    with transaction.atomic():
+        trigger = Trigger(
+            function=function,
+            kind=TriggerKind.S3,
+            source_arn=f"arn:aws:s3:::{bucket}",
+            account_id=account_id,
+            events=chosen,
+            prefix=prefix,
+            suffix=suffix,
+        )
+        trigger.full_clean(exclude=["function"])
+        trigger.save()
+        _relay_queue_create(trigger)
+        bucket_notifications_sync(account_id=account_id, bucket=bucket)
+        transaction.on_commit(lambda: relay_start(trigger_id=trigger.pk))
+    return trigger
+
+
+def sns_trigger_create(*, function: Function, topic_arn: str) -> Trigger:
+    """Subscribe function to one of the owner's SNS topics (asynchronous invokes with Lambda's
+    SNS event). Raises ValidationError for a topic not in the owner's lab account."""
+    account_id = account_for(function.owner)
+    sns = lab_client("sns", account_id=account_id)
+    if topic_arn.split(":")[4:5] != [account_id]:
+        raise ValidationError({"topic_arn": f"There is no topic {topic_arn} in your lab account."})
+    try:
+        sns.get_topic_attributes(TopicArn=topic_arn)
+    except (ClientError, ParamValidationError):
+        raise ValidationError(
+            {"topic_arn": f"There is no topic {topic_arn} in your lab account."}
+        ) from None
+    with transaction.atomic():
+        trigger = Trigger.objects.create(
+            function=function, kind=TriggerKind.SNS, source_arn=topic_arn, account_id=account_id
+        )
+        queue_arn = _relay_queue_create(trigger)
+        trigger.subscription_arn = sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
+        )["SubscriptionArn"]
+        trigger.save(update_fields=["subscription_arn", "updated_at"])
+        transaction.on_commit(lambda: relay_start(trigger_id=trigger.pk))
+    return trigger
+
+
+def trigger_delete(*, trigger: Trigger) -> None:
+    """Stop the trigger: its notification or subscription and its queue go with it."""
+    pk, kind = trigger.pk, trigger.kind
+    queue = trigger.relay_queue
+    with transaction.atomic():
+        trigger.delete()
+        try:
+            if kind == TriggerKind.S3:
+                bucket_notifications_sync(account_id=trigger.account_id, bucket=trigger.source_name)
+            elif trigger.subscription_arn:
+                lab_client("sns", account_id=trigger.account_id).unsubscribe(
+                    SubscriptionArn=trigger.subscription_arn
+                )
+            sqs = lab_client("sqs", account_id=trigger.account_id)
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+        except ClientError:
+            # The bucket, topic or queue went already (deleted by the learner).
+            logger.info("trigger %s: nothing left to undo in the lab's services", pk)
+
+
+def relay_start(*, trigger_id: int) -> bool:
+    """Start the trigger's relay unless one runs. Returns whether it started."""
+    from sandbox.triggers import tasks
+
+    trigger = Trigger.objects.select_related("function").filter(pk=trigger_id).first()
+    if trigger is None:
+        return False
+    token = leases.lease_take(name=f"relay:{trigger_id}", ttl_s=poll_wait_s() + RELAY_LEASE_SLACK_S)
+    if token is None:
+        return False
+    tasks.relay_poll.delay(trigger_id, token)
+    return True
+
+
+def relays_ensure() -> int:
+    started = 0
+    for trigger_id in Trigger.objects.values_list("pk", flat=True):
+        if not leases.lease_held(name=f"relay:{trigger_id}"):
+            started += relay_start(trigger_id=trigger_id)
+    return started
+
+
+def _relay_event(trigger: Trigger, body: Any) -> dict[str, Any] | None:
+    if not isinstance(body, dict):
+        return None
+    if trigger.kind == TriggerKind.S3:
+        return events.s3_event(body, account_id=trigger.account_id)
+    return events.sns_event(body, subscription_arn=trigger.subscription_arn)
+
+
+def relay_once(*, trigger_id: int) -> Batch | None:
+    """Turn what the trigger's queue holds into asynchronous invokes of its function.
+
+    Returns None when the trigger is gone. A message is deleted once its invoke is queued (the
+    asynchronous invoke retries on its own from there); past the learner's limits it comes
+    back after TRIGGERS_SQS_BACKOFF_SECONDS, as Lambda retries a throttled event.
+    """
+    from sandbox.api import services as api_services
+
+    trigger = Trigger.objects.select_related("function__owner").filter(pk=trigger_id).first()
+    if trigger is None:
+        return None
+    batch = Batch()
+    try:
+        sqs = lab_client("sqs", account_id=trigger.account_id)
+        queue_url = sqs.get_queue_url(QueueName=trigger.relay_queue)["QueueUrl"]
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=poll_wait_s()
+        ).get("Messages", [])
+    except (ClientError, BotoCoreError, LabServicesUnavailable) as exc:
+        batch.error = str(exc)
+        return batch
+    batch.received = len(messages)
+    function = trigger.function
+    for message in messages:
+        try:
+            body = json.loads(message.get("Body", ""))
+        except ValueError:
+            body = None
+        event = _relay_event(trigger, body)
+        if event is not None:
+            try:
+                with transaction.atomic():
+                    queued = api_services.async_invoke(
+                        function=function,
+                        requested_by=function.owner,
+                        event_text=json.dumps(event),
+                    )
+                    if queued.current is not None:
+                        InvocationTrigger.objects.create(
+                            invocation=queued.current,
+                            kind=trigger.kind,
+                            source_arn=trigger.source_arn,
+                            records=len(event["Records"]),
+                        )
+            except (sandbox_services.LimitReached, ValidationError) as exc:
+                batch.throttled = True
+                batch.error = str(exc)
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=settings.TRIGGERS_SQS_BACKOFF_SECONDS,
+                )
+                continue
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        batch.deleted.append(message["MessageId"])
+    return batch
+
+
+def relay_step(*, trigger_id: int, token: str) -> float | None:
+    """One link of a relay chain; returns the delay before the next, or None to stop."""
+    name = f"relay:{trigger_id}"
+    if not leases.lease_renew(name=name, token=token, ttl_s=poll_wait_s() + RELAY_LEASE_SLACK_S):
+        return None
+    batch = relay_once(trigger_id=trigger_id)
+    if batch is None:
+        leases.lease_release(name=name, token=token)
+        return None
+    if batch.error:
+        return settings.TRIGGERS_SQS_BACKOFF_SECONDS
+    return 0.0

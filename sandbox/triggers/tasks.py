@@ -1,0 +1,39 @@
+"""Celery tasks of the triggers (routed to the `sandbox` queue: a poller runs the function in
+the worker's own EnvironmentPool, as the sandbox's invocation task does).
+
+Why a chain of tasks rather than a beat task per poll: a beat tick every few seconds would add
+its interval to every message's latency, and one poll per tick could not keep up with a busy
+queue. Each link long-polls the queue (TRIGGERS_SQS_WAIT_SECONDS), runs the batch and sends the
+next link straight away, so a message reaches the handler as soon as SQS hands it out; the lease
+in leases.py keeps one chain per slot, and the beat's watchdog restarts a chain that a worker
+restart broke.
+"""
+
+from celery import shared_task
+
+from sandbox.triggers import services
+
+
+def _worker_name(task: object) -> str:
+    return str(getattr(getattr(task, "request", None), "hostname", "") or "")
+
+
+@shared_task(bind=True, ignore_result=True)
+def sqs_poll(self: object, mapping_id: int, slot: int, token: str) -> None:
+    delay = services.poller_step(
+        mapping_id=mapping_id, slot=slot, token=token, worker=_worker_name(self)
+    )
+    if delay is not None:
+        sqs_poll.apply_async((mapping_id, slot, token), countdown=delay or None)
+
+
+@shared_task(ignore_result=True)
+def sqs_pollers_ensure() -> int:
+    return services.pollers_ensure()
+
+
+@shared_task(bind=True, ignore_result=True)
+def relay_poll(self: object, trigger_id: int, token: str) -> None:
+    delay = services.relay_step(trigger_id=trigger_id, token=token)
+    if delay is not None:
+        relay_poll.apply_async((trigger_id, token), countdown=delay or None)
