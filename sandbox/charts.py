@@ -478,7 +478,8 @@ def _verdict(
         )
         return Verdict(figure, None, lowest_size, ties, text)
     if ties:
-        names = ", ".join(f"{size} MB" for size in ties)
+        named = [f"{size} MB" for size in ties]
+        names = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
         text = (
             f"{figure}: lowest at {lowest_size} MB ({shown(lowest.mean)} on average), but {names} "
             f"{'is' if len(ties) == 1 else 'are'} within noise of it (the runs overlap)."
