@@ -394,7 +394,8 @@ def review_undo(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse
 def review_summary(request: AuthedHtmxHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     if attempt.kind != AttemptKind.REVIEW:
-        raise Http404("Not a review session.")
+        # A quiz or mock interview sums itself up on its results page.
+        return redirect("practice_results", attempt.pk)
     context = {"attempt": attempt, "summary": selectors.review_summary(attempt=attempt)}
     return render(request, "learn/practice/review_summary.html", context)
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from sandbox import execution
+from sandbox import execution, lab_services
 from sandbox.aws import roles
 from sandbox.aws.accounts import account_for
 from sandbox.aws.clients import lab_client
@@ -106,6 +106,6 @@ def test_a_handler_is_denied_then_allowed_once_its_role_is_fixed(lab, client):
 def test_code_that_is_no_functions_gets_no_credentials(lab):
     function = FunctionFactory()
     spec = spec_for(function=function, namespace="user-1/challenge-x")
-    assert execution.function_id_of(spec) is None
-    assert execution.services_environment(spec) == {}
-    assert execution.function_id_of(spec_for(function=function)) == function.pk
+    assert lab_services.function_id_of(spec) is None
+    assert lab_services.services_environment(spec) == {}
+    assert lab_services.function_id_of(spec_for(function=function)) == function.pk

@@ -52,15 +52,17 @@ PUBLIC = {
 PUBLIC_PATHS = {"/favicon.ico"}
 # Routes that take no session cookie and need no CSRF token (each with the reason).
 CSRF_EXEMPT: dict[str, str] = {}
-# The Lambda API answers SigV4-signed requests only: a session cookie (the owner's or anyone's)
-# gets 403, so it is checked as anonymous is, not as the owner.
-SIGNED_ONLY_NAMESPACES = ("sandbox_api:",)
+# The Lambda API, its function URLs and the lab's AWS endpoint take no session: SigV4 (or a
+# function URL's own AuthType) decides, so they are checked as anonymous is, not as the owner.
+SIGNED_ONLY_NAMESPACES = ("sandbox_api:", "sandbox_aws:")
 SIGNED_ONLY_EXCEPT = {"sandbox_api:access_keys", "sandbox_api:access_key_revoke"}
 # Parameters that name one learner's object, by the route's first path segment where one
 # name means different things: the value is that object of the owner's.
 OWNED_PARAMS = {"pk", "invocation_pk", "attempt_id", "answer_id", "submission_id", "session_id"}
 # Parameters that name shared content, or values a visitor brings (tokens, invitation codes).
 SHARED_PARAMS = {"slug", "name", "alias_name", "code", "token", "uidb64"}
+# Parameters of the signed-only routes: the signature, not the value, says whose object it is.
+SIGNED_PARAMS = {"mapping_uuid", "sid", "url_id", "path", "rest"}
 # Instructor pages: refused to learners and anonymous visitors before any lookup, so their
 # parameters need no real object (tests/cohorts cover what instructors may see).
 INSTRUCTOR_PREFIX = "instructor/"
@@ -160,6 +162,11 @@ def world() -> World:
             "code": "no-such-code",
             "token": "no-such-token",
             "uidb64": "MQ",
+            "mapping_uuid": "00000000-0000-4000-8000-000000000000",
+            "sid": "no-such-statement",
+            "url_id": "0" * 32,
+            "path": "/",
+            "rest": "/",
         },
     )
 
@@ -171,7 +178,7 @@ def url_for(route: Route, world: World) -> str:
         if param == "slug":
             kind = next((k for k in ("challenge", "question") if k in route.name), "lesson")
             return world.values[f"{kind}_slug"]
-        if param not in OWNED_PARAMS | SHARED_PARAMS:
+        if param not in OWNED_PARAMS | SHARED_PARAMS | SIGNED_PARAMS:
             pytest.fail(
                 f"{route.route}: add <{param}> to OWNED_PARAMS or SHARED_PARAMS in "
                 f"{__name__} and give it a value in the world fixture"
@@ -213,7 +220,7 @@ def test_every_route_is_seen() -> None:
     unknown = [
         r.route
         for r in ROUTES
-        if not r.instructor_only and set(r.params) - OWNED_PARAMS - SHARED_PARAMS
+        if not r.instructor_only and set(r.params) - OWNED_PARAMS - SHARED_PARAMS - SIGNED_PARAMS
     ]
     assert not unknown, "give these parameters a meaning above: " + ", ".join(unknown)
 

@@ -1,0 +1,95 @@
+"""The worker's side of handlers' calls to the lab's AWS services: the pool's
+services_handler and services_environment (sandbox/engine/pool.py says what each is for).
+
+Kept apart from sandbox.execution so the pool can take them without importing the module that
+uses the pool.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+
+from sandbox.engine import FunctionSpec
+from sandbox.engine.services import ServiceRequest, ServiceResponse
+from sandbox.models import Function
+
+# A console function's environments are named after it (Function.namespace; its tuning lab's
+# add "/tuning"). Other namespaces (code challenges, checks) belong to no function and no role.
+_FUNCTION_NAMESPACE = re.compile(r"^user-(\d+)/fn-(\d+)(?:/|$)")
+# The gateway runs on threads of its own, which keep their database connections between calls;
+# the engine's connection threads come and go with the jail's connections.
+GATEWAY_THREADS = 8
+_gateway_lock = threading.Lock()
+_gateway_pool: ThreadPoolExecutor | None = None
+
+
+def function_id_of(spec: FunctionSpec) -> int | None:
+    """The id of the console function spec runs as, or None (a code challenge, a check)."""
+    match = _FUNCTION_NAMESPACE.match(spec.namespace)
+    return int(match[2]) if match else None
+
+
+def services_environment(spec: FunctionSpec) -> dict[str, str]:
+    """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for a new environment of
+    spec: a session of its function's execution role (none for code that is not a function's,
+    whose SDK calls then fail for want of credentials, as they would with no role)."""
+    from sandbox.aws import roles
+
+    function_id = function_id_of(spec)
+    if function_id is None:
+        return {}
+    function = Function.objects.select_related("owner").filter(pk=function_id).first()
+    if function is None:
+        return {}
+    return roles.session_credentials(function)
+
+
+def services_handle(request: ServiceRequest) -> ServiceResponse:
+    """Answer one request a handler sent to the lab's services: through the gateway, which
+    verifies the role session, checks its policies and forwards to moto, as the function whose
+    environment sent it. The call goes on the invocation's record."""
+    global _gateway_pool
+    with _gateway_lock:
+        if _gateway_pool is None:
+            _gateway_pool = ThreadPoolExecutor(GATEWAY_THREADS, thread_name_prefix="lab-gateway")
+        threads = _gateway_pool
+    return threads.submit(_gateway_call, request).result()
+
+
+def _gateway_call(request: ServiceRequest) -> ServiceResponse:
+    from sandbox.aws import gateway
+
+    close_old_connections()
+    # A spec that is no function's may still sign with a learner's own keys; a role session
+    # names its function, and 0 is none.
+    function_id = function_id_of(request.function) or 0
+    response = gateway.handle(
+        gateway.GatewayRequest(
+            method=request.method,
+            target=request.target,
+            headers=request.headers,
+            body=request.body,
+        ),
+        function_id=function_id,
+    )
+    call = response.call
+    return ServiceResponse(
+        status=response.status,
+        headers=tuple(response.headers),
+        body=response.body,
+        call={
+            "service": call.service,
+            "operation": call.operation,
+            "action": call.action,
+            "resource": call.resource,
+            "outcome": call.outcome,
+            "status": call.status,
+            "ms": call.duration_ms,
+            "principal": call.principal,
+            "message": call.message[:500],
+        },
+    )
