@@ -8,7 +8,7 @@ tests plain objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import mean
@@ -376,9 +376,10 @@ def tuning_summary(
         _verdict("Init Duration", [(p.memory_mb, p.init) for p in points], billing_step=False),
         _verdict("Invocation duration", [(p.memory_mb, p.warm) for p in points], billing_step=True),
         _verdict(
-            "Cost per invocation",
+            "Cost",
             [(p.memory_mb, p.cost_spread) for p in points],
             billing_step=False,
+            shown=lambda value: f"${value:.4f} per million",
         ),
     ]
     per_size = max(
@@ -434,8 +435,16 @@ def _price(
     point.cost_before_2025 = blend(avg(cold_then), avg(warm_now))
 
 
+def _ms(value: float) -> str:
+    return f"{value:g} ms"
+
+
 def _verdict(
-    figure: str, spreads: list[tuple[int, Spread | None]], *, billing_step: bool
+    figure: str,
+    spreads: list[tuple[int, Spread | None]],
+    *,
+    billing_step: bool,
+    shown: Callable[[float], str] = _ms,
 ) -> Verdict:
     measured = [(size, s) for size, s in spreads if s is not None]
     if not measured:
@@ -471,12 +480,12 @@ def _verdict(
     if ties:
         names = ", ".join(f"{size} MB" for size in ties)
         text = (
-            f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), but {names} "
+            f"{figure}: lowest at {lowest_size} MB ({shown(lowest.mean)} on average), but {names} "
             f"{'is' if len(ties) == 1 else 'are'} within noise of it (the runs overlap)."
         )
         return Verdict(figure, None, lowest_size, ties, text)
     text = (
-        f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), beyond the noise "
+        f"{figure}: lowest at {lowest_size} MB ({shown(lowest.mean)} on average), beyond the noise "
         "of every other size."
     )
     return Verdict(figure, lowest_size, lowest_size, (), text)

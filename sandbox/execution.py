@@ -215,8 +215,37 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
         when = "while it ran" if result.environment_id else "before it ran"
         invocation.failure_reason = f"{reason} {when}."
     invocation.finished_at = timezone.now()
-    _write_patiently(invocation.save, what=f"the result of invocation {invocation.pk}")
+    _write_patiently(
+        lambda: invocation.save(update_fields=RESULT_FIELDS),
+        what=f"the result of invocation {invocation.pk}",
+    )
     return invocation
+
+
+# What invocation_store_result writes: the result, not the event and code snapshot again.
+RESULT_FIELDS = (
+    "status",
+    "request_id",
+    "payload",
+    "error",
+    "log",
+    "duration_ms",
+    "billed_duration_ms",
+    "billed_duration_with_init_ms",
+    "init_duration_ms",
+    "max_memory_used_mb",
+    "memory_size_mb",
+    "cold_start",
+    "environment_id",
+    "invoke_started_at",
+    "invoke_ended_at",
+    "init_started_at",
+    "init_ended_at",
+    "failure_reason",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
 
 
 def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:

@@ -537,8 +537,12 @@ def invoke(call: Call, name: str) -> HttpResponse:
     except sandbox_services.LimitReached as exc:
         raise _too_many(exc) from None
     invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_seconds(invocation))
-    invocation.refresh_from_db()
+    # The result only: the event and code snapshot are what this request sent.
+    invocation.refresh_from_db(fields=ANSWER_FIELDS)
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
+
+
+ANSWER_FIELDS = ["status", "failure_reason", "request_id", "payload", "error", "log"]
 
 
 def _wants_tail(call: Call) -> bool:
