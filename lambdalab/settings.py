@@ -195,6 +195,8 @@ LAB_SERVICES_URL = os.environ.get("LAB_SERVICES_URL", "")
 LAB_REGION = "us-east-1"
 # How long an environment's execution-role credentials are valid (IAM's longest role session).
 LAB_SESSION_SECONDS = env_int("LAB_SESSION_SECONDS", 12 * 3600)
+# The largest request the learner endpoint (/aws/) takes, e.g. an S3 PutObject body.
+LAB_MAX_REQUEST_BYTES = env_int("LAB_MAX_REQUEST_MB", 64) * 1024 * 1024
 # SQS event source mappings: each poll waits this long for messages (SQS long polling), at most
 # this many batches of one mapping run at once (fewer if the function's concurrency is lower),
 # and a poller that was throttled or could not reach the queue waits this long to try again.

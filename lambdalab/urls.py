@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("learn.study.urls")),
     # The Lambda API lives at the site root, as on AWS (/2015-03-31/functions/...).
     path("", include("sandbox.api.urls")),
+    # The lab's AWS services for learners' own boto3 and AWS CLI (endpoint_url <site>/aws/).
+    path("", include("sandbox.aws.urls")),
     path("sandbox/", include("sandbox.urls")),
     path("sandbox/", include("sandbox.triggers.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -8,7 +8,7 @@ tests plain objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import mean
@@ -376,9 +376,10 @@ def tuning_summary(
         _verdict("Init Duration", [(p.memory_mb, p.init) for p in points], billing_step=False),
         _verdict("Invocation duration", [(p.memory_mb, p.warm) for p in points], billing_step=True),
         _verdict(
-            "Cost per invocation",
+            "Cost",
             [(p.memory_mb, p.cost_spread) for p in points],
             billing_step=False,
+            shown=lambda value: f"${value:.4f} per million",
         ),
     ]
     per_size = max(
@@ -434,8 +435,16 @@ def _price(
     point.cost_before_2025 = blend(avg(cold_then), avg(warm_now))
 
 
+def _ms(value: float) -> str:
+    return f"{value:g} ms"
+
+
 def _verdict(
-    figure: str, spreads: list[tuple[int, Spread | None]], *, billing_step: bool
+    figure: str,
+    spreads: list[tuple[int, Spread | None]],
+    *,
+    billing_step: bool,
+    shown: Callable[[float], str] = _ms,
 ) -> Verdict:
     measured = [(size, s) for size, s in spreads if s is not None]
     if not measured:
@@ -469,14 +478,15 @@ def _verdict(
         )
         return Verdict(figure, None, lowest_size, ties, text)
     if ties:
-        names = ", ".join(f"{size} MB" for size in ties)
+        named = [f"{size} MB" for size in ties]
+        names = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
         text = (
-            f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), but {names} "
+            f"{figure}: lowest at {lowest_size} MB ({shown(lowest.mean)} on average), but {names} "
             f"{'is' if len(ties) == 1 else 'are'} within noise of it (the runs overlap)."
         )
         return Verdict(figure, None, lowest_size, ties, text)
     text = (
-        f"{figure}: lowest at {lowest_size} MB ({lowest.mean:g} on average), beyond the noise "
+        f"{figure}: lowest at {lowest_size} MB ({shown(lowest.mean)} on average), beyond the noise "
         "of every other size."
     )
     return Verdict(figure, lowest_size, lowest_size, (), text)
@@ -560,4 +570,128 @@ def report_card(*, run: Run) -> ReportCard | None:
         memory_fraction_pct=round(fraction * 100, 1),
         memory_width=round(width * fraction, 2),
         memory_class=memory_class,
+    )
+
+
+# ---------------------------------------------------------------- the lab's AWS services
+
+SERVICE_LABELS = {
+    "s3": "S3",
+    "dynamodb": "DynamoDB",
+    "sqs": "SQS",
+    "sns": "SNS",
+    "events": "EventBridge",
+    "iam": "IAM",
+    "sts": "STS",
+    "lambda": "Lambda",
+}
+TRACE_WIDTH = 300.0
+
+
+def service_label(service: str) -> str:
+    return SERVICE_LABELS.get(service, service or "unknown")
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    """One AWS call of an invocation, drawn as X-Ray draws a subsegment."""
+
+    number: int
+    service: str
+    operation: str
+    action: str
+    resource: str
+    outcome: str
+    status: int | None
+    ms: float
+    offset_ms: float
+    message: str
+    x: float
+    width: float
+
+
+def call_trace(calls: Sequence[dict[str, Any]]) -> list[TraceRow]:
+    """Rows and bar geometry (x and width out of TRACE_WIDTH) for an invocation's recorded
+    calls. Everything in a record came from the engine or the gateway, but is checked here as
+    data: a call without figures is drawn at 0 with no length."""
+
+    def number(value: object) -> float:
+        return float(value) if isinstance(value, int | float) and value >= 0 else 0.0
+
+    records = [
+        call for call in calls if isinstance(call, dict) and call.get("outcome") != "dropped"
+    ]
+    end = max((number(c.get("offset_ms")) + number(c.get("ms")) for c in records), default=0.0)
+    scale = TRACE_WIDTH / end if end > 0 else 0.0
+    rows = []
+    for index, call in enumerate(records, 1):
+        offset, ms = number(call.get("offset_ms")), number(call.get("ms"))
+        status = call.get("status")
+        rows.append(
+            TraceRow(
+                number=index,
+                service=service_label(str(call.get("service") or "")),
+                operation=str(call.get("operation") or "(unrecognised request)"),
+                action=str(call.get("action") or ""),
+                resource=str(call.get("resource") or ""),
+                outcome=str(call.get("outcome") or "error"),
+                status=status if isinstance(status, int) else None,
+                ms=round(ms, 2),
+                offset_ms=round(offset, 2),
+                message=str(call.get("message") or ""),
+                x=round(offset * scale, 2),
+                width=round(max(ms * scale, 1.0), 2),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class MapNode:
+    label: str
+    detail: str
+    y: int
+    calls: int = 0
+    denied: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceMap:
+    """Trigger → function → services, laid out for an SVG of width MAP_WIDTH."""
+
+    triggers: list[MapNode]
+    services: list[MapNode]
+    function_y: int
+    height: int
+
+
+MAP_ROW = 44
+
+
+def service_map(
+    *, triggers: Sequence[tuple[str, str]], services: Sequence[tuple[str, str, int, int, int]]
+) -> ServiceMap:
+    """Lay out the diagram: triggers as (label, detail); services as (label, operations,
+    calls, denied, errors). Each column is centred on the tallest."""
+    rows = max(len(triggers), len(services), 1)
+    height = rows * MAP_ROW + 8
+
+    def column(count: int) -> list[int]:
+        top = (height - count * MAP_ROW) / 2
+        return [int(top + i * MAP_ROW + 4) for i in range(count)]
+
+    return ServiceMap(
+        triggers=[
+            MapNode(label=label, detail=detail, y=y)
+            for (label, detail), y in zip(triggers, column(len(triggers)), strict=True)
+        ],
+        services=[
+            MapNode(label=label, detail=detail, y=y, calls=calls, denied=denied, errors=errors)
+            for (label, detail, calls, denied, errors), y in zip(
+                services, column(len(services)), strict=True
+            )
+        ],
+        function_y=column(1)[0],
+        height=height,
     )

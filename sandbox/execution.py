@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,7 +28,8 @@ from django.utils import timezone
 from lambdalab.json_input import JSONTooDeep, json_parse
 from sandbox import heartbeats
 from sandbox.engine import FunctionSpec, InvocationResult, JailUnavailable, SpecError
-from sandbox.models import Experiment, Invocation
+from sandbox.engine.services import ServiceRequest, ServiceResponse
+from sandbox.models import Experiment, Function, Invocation
 
 __all__ = [
     "MAX_RUNS_PER_SIZE",
@@ -44,6 +46,8 @@ __all__ = [
     "invocation_store_result",
     "invocations_sweep_stale",
     "invoke",
+    "services_environment",
+    "services_handle",
     "tuning_execute",
 ]
 
@@ -127,6 +131,86 @@ def function_retire(*, namespace: str, name: str) -> int:
     return pool.retire(namespace, name) + pool.retire(f"{namespace}/tuning", name)
 
 
+# ---------------------------------------------------------------- the lab's AWS services
+
+# A console function's environments are named after it (Function.namespace; its tuning lab's
+# add "/tuning"). Other namespaces (code challenges, checks) belong to no function and no role.
+_FUNCTION_NAMESPACE = re.compile(r"^user-(\d+)/fn-(\d+)(?:/|$)")
+# The gateway runs on threads of its own, which keep their database connections between calls;
+# the engine's connection threads come and go with the jail's connections.
+GATEWAY_THREADS = 8
+_gateway_lock = threading.Lock()
+_gateway_pool: ThreadPoolExecutor | None = None
+
+
+def function_id_of(spec: FunctionSpec) -> int | None:
+    """The id of the console function spec runs as, or None (a code challenge, a check)."""
+    match = _FUNCTION_NAMESPACE.match(spec.namespace)
+    return int(match[2]) if match else None
+
+
+def services_environment(spec: FunctionSpec) -> dict[str, str]:
+    """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for a new environment of
+    spec: a session of its function's execution role (none for code that is not a function's,
+    whose SDK calls then fail for want of credentials, as they would with no role)."""
+    from sandbox.aws import roles
+
+    function_id = function_id_of(spec)
+    if function_id is None:
+        return {}
+    function = Function.objects.select_related("owner").filter(pk=function_id).first()
+    if function is None:
+        return {}
+    return roles.session_credentials(function)
+
+
+def services_handle(request: ServiceRequest) -> ServiceResponse:
+    """Answer one request a handler sent to the lab's services: through the gateway, which
+    verifies the role session, checks its policies and forwards to moto, as the function whose
+    environment sent it. The call goes on the invocation's record."""
+    global _gateway_pool
+    with _gateway_lock:
+        if _gateway_pool is None:
+            _gateway_pool = ThreadPoolExecutor(GATEWAY_THREADS, thread_name_prefix="lab-gateway")
+        threads = _gateway_pool
+    return threads.submit(_gateway_call, request).result()
+
+
+def _gateway_call(request: ServiceRequest) -> ServiceResponse:
+    from sandbox.aws import gateway
+
+    close_old_connections()
+    # A spec that is no function's may still sign with a learner's own keys; a role session
+    # names its function, and 0 is none.
+    function_id = function_id_of(request.function) or 0
+    response = gateway.handle(
+        gateway.GatewayRequest(
+            method=request.method,
+            target=request.target,
+            headers=request.headers,
+            body=request.body,
+        ),
+        function_id=function_id,
+    )
+    call = response.call
+    return ServiceResponse(
+        status=response.status,
+        headers=tuple(response.headers),
+        body=response.body,
+        call={
+            "service": call.service,
+            "operation": call.operation,
+            "action": call.action,
+            "resource": call.resource,
+            "outcome": call.outcome,
+            "status": call.status,
+            "ms": call.duration_ms,
+            "principal": call.principal,
+            "message": call.message[:500],
+        },
+    )
+
+
 # ---------------------------------------------------------------- invocations
 
 
@@ -202,6 +286,7 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
     invocation.invoke_ended_at = result.ended_at or None
     invocation.init_started_at = result.init_started_at
     invocation.init_ended_at = result.init_ended_at
+    invocation.service_calls = result.service_calls
     if result.status == Invocation.Status.THROTTLED or (
         result.status == Invocation.Status.STOPPED and not result.environment_id
     ):
@@ -215,8 +300,38 @@ def invocation_store_result(*, invocation: Invocation, result: InvocationResult)
         when = "while it ran" if result.environment_id else "before it ran"
         invocation.failure_reason = f"{reason} {when}."
     invocation.finished_at = timezone.now()
-    _write_patiently(invocation.save, what=f"the result of invocation {invocation.pk}")
+    _write_patiently(
+        lambda: invocation.save(update_fields=RESULT_FIELDS),
+        what=f"the result of invocation {invocation.pk}",
+    )
     return invocation
+
+
+# What invocation_store_result writes: the result, not the event and code snapshot again.
+RESULT_FIELDS = (
+    "status",
+    "request_id",
+    "payload",
+    "error",
+    "log",
+    "duration_ms",
+    "billed_duration_ms",
+    "billed_duration_with_init_ms",
+    "init_duration_ms",
+    "max_memory_used_mb",
+    "memory_size_mb",
+    "cold_start",
+    "environment_id",
+    "invoke_started_at",
+    "invoke_ended_at",
+    "init_started_at",
+    "init_ended_at",
+    "service_calls",
+    "failure_reason",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
 
 
 def invocation_fail(*, invocation: Invocation, reason: str) -> Invocation:

@@ -221,6 +221,10 @@ class Invocation(TimeStampedModel):
     invoke_ended_at = models.FloatField(null=True, blank=True)
     init_started_at = models.FloatField(null=True, blank=True)
     init_ended_at = models.FloatField(null=True, blank=True)
+    # The AWS calls the handler made through the lab's gateway, oldest first, as the engine
+    # recorded them (service, operation, action, resource, outcome, status, duration_ms,
+    # offset_ms, message): the invocation page draws them as a trace.
+    service_calls = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,7 @@ import threading
 
 from django.conf import settings
 
+from sandbox import execution
 from sandbox.engine import EnvironmentPool
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def get_pool() -> EnvironmentPool:
                     settings.SANDBOX_UID_BASE,
                     settings.SANDBOX_UID_BASE + settings.SANDBOX_UID_COUNT,
                 ),
+                # Handlers reach the lab's AWS services (through the gateway) when they run.
+                services_handler=execution.services_handle if settings.LAB_SERVICES_URL else None,
+                services_environment=execution.services_environment,
             )
             pool.check()
             stats = pool.stats()

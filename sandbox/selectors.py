@@ -317,3 +317,62 @@ def user_pending_count(*, user: User) -> int:
     return Invocation.objects.filter(
         Q(requested_by=user) & Q(status__in=Invocation.PENDING)
     ).count()
+
+
+SERVICE_MAP_INVOCATIONS = 50  # recent invocations whose calls the function's diagram shows
+
+
+def function_service_map(
+    *, function: Function, recent: int = SERVICE_MAP_INVOCATIONS
+) -> charts.ServiceMap | None:
+    """The function's triggers and the services its recent invocations called (with how many
+    calls, and how many were denied or failed); None when it has neither yet."""
+    from sandbox.triggers.models import EventSourceMapping, InvocationTrigger, Trigger
+
+    triggers: dict[tuple[str, str], None] = {}
+    kinds = dict(TriggerKind.choices)
+    for arn in EventSourceMapping.objects.filter(function=function).values_list(
+        "event_source_arn", flat=True
+    ):
+        triggers[("SQS", arn.rsplit(":", 1)[-1])] = None
+    for kind, arn in Trigger.objects.filter(function=function).values_list("kind", "source_arn"):
+        triggers.setdefault((str(kinds.get(kind, kind)), arn.rsplit(":", 1)[-1]), None)
+    for kind, arn in (
+        InvocationTrigger.objects.filter(invocation__function=function)
+        .order_by("-created_at")
+        .values_list("kind", "source_arn")[:recent]
+    ):
+        triggers.setdefault((str(kinds.get(kind, kind)), arn.rsplit(":", 1)[-1]), None)
+    counts: dict[str, dict[str, Any]] = {}
+    recorded = (
+        function.invocations.exclude(service_calls=[])
+        .order_by("-created_at")
+        .values_list("service_calls", flat=True)[:recent]
+    )
+    for calls in recorded:
+        for call in calls if isinstance(calls, list) else []:
+            if not isinstance(call, dict) or call.get("outcome") == "dropped":
+                continue
+            entry = counts.setdefault(
+                str(call.get("service") or ""),
+                {"operations": {}, "calls": 0, "denied": 0, "errors": 0},
+            )
+            entry["calls"] += 1
+            entry["operations"][str(call.get("operation") or "")] = None
+            if call.get("outcome") == "denied":
+                entry["denied"] += 1
+            elif call.get("outcome") != "allowed":
+                entry["errors"] += 1
+    if not triggers and not counts:
+        return None
+    services = [
+        (
+            charts.service_label(name),
+            ", ".join(op for op in list(entry["operations"])[:3] if op),
+            entry["calls"],
+            entry["denied"],
+            entry["errors"],
+        )
+        for name, entry in sorted(counts.items())
+    ]
+    return charts.service_map(triggers=list(triggers), services=services)

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from lambdalab.json_input import JSONTooDeep, json_parse
-from learn.cohorts.selectors import sandbox_quota
+from learn.cohorts.selectors import Quota, sandbox_quota
 from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, heartbeats, routing, selectors, tasks
 from sandbox.engine import FunctionSpec, SpecError
@@ -647,9 +647,11 @@ test_event_delete.__test__ = False  # type: ignore[attr-defined]
 # ---------------------------------------------------------------- invocations
 
 
-def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
+def _check_quota_config(
+    *, user: User, memory_mb: int, timeout_s: int, quota: Quota | None = None
+) -> None:
     """Memory and timeout within what the learner's cohorts allow (ValidationError if not)."""
-    quota = sandbox_quota(user=user)
+    quota = quota or sandbox_quota(user=user)
     if memory_mb > quota.max_memory_mb:
         raise ValidationError(
             {"memory_mb": f"Your cohort allows at most {quota.max_memory_mb:,} MB of memory."}
@@ -660,29 +662,41 @@ def _check_quota_config(*, user: User, memory_mb: int, timeout_s: int) -> None:
         )
 
 
-def learner_capacity_check(*, user: User, adding: int, at_once: int | None = None) -> None:
+def learner_capacity_check(
+    *, user: User, adding: int, at_once: int | None = None, quota: Quota | None = None
+) -> None:
     """Refuse (LimitReached) work past the learner's per-minute rate or in-flight cap.
 
     Counts every way into the sandbox: invocations from the console and labs (and anything else
     that records an Invocation) and code challenge submissions. at_once is how many of the
     `adding` can run at the same time (a tuning run's invocations go one after another), when
     fewer than all. Call it inside the transaction that records the new work, after
-    learner_lock(user=...), so the count cannot race.
+    learner_lock(user=...), so the count cannot race. quota is the learner's sandbox_quota, when
+    the caller has it already.
     """
     since = timezone.now() - timedelta(minutes=1)
-    recent = Invocation.objects.filter(requested_by=user, created_at__gte=since).count()
-    recent += Submission.objects.filter(user=user, created_at__gte=since).count()
-    quota = sandbox_quota(user=user)
+    # One query per table (this runs on every invocation): both counts at once.
+    recent_or_pending = Q(created_at__gte=since) | Q(status__in=Invocation.PENDING)
+    invocations = Invocation.objects.filter(recent_or_pending, requested_by=user).aggregate(
+        recent=Count("pk", filter=Q(created_at__gte=since)),
+        pending=Count("pk", filter=Q(status__in=Invocation.PENDING)),
+    )
+    in_flight = [SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
+    submissions = Submission.objects.filter(
+        Q(created_at__gte=since) | Q(status__in=in_flight), user=user
+    ).aggregate(
+        recent=Count("pk", filter=Q(created_at__gte=since)),
+        pending=Count("pk", filter=Q(status__in=in_flight)),
+    )
+    recent = invocations["recent"] + submissions["recent"]
+    quota = quota or sandbox_quota(user=user)
     per_minute = quota.invocations_per_minute
     if recent + adding > per_minute:
         raise LimitReached(
             f"You can start {per_minute} invocations a minute (code challenge runs included) "
             f"and have started {recent} in the last minute. Wait a little and try again."
         )
-    pending = Invocation.objects.filter(requested_by=user, status__in=Invocation.PENDING).count()
-    pending += Submission.objects.filter(
-        user=user, status__in=[SubmissionStatus.QUEUED, SubmissionStatus.RUNNING]
-    ).count()
+    pending = invocations["pending"] + submissions["pending"]
     most = quota.max_concurrent
     if pending + (adding if at_once is None else min(at_once, adding)) > most:
         raise LimitReached(
@@ -692,11 +706,16 @@ def learner_capacity_check(*, user: User, adding: int, at_once: int | None = Non
         )
 
 
-def _check_quota_invoke(*, user: User, function: Function, memory_mb: int | None = None) -> None:
+def _check_quota_invoke(
+    *, user: User, function: Function, memory_mb: int | None = None, quota: Quota | None = None
+) -> None:
     """A function set up before a cohort quota existed is refused, not run above it."""
     try:
         _check_quota_config(
-            user=user, memory_mb=memory_mb or function.memory_mb, timeout_s=function.timeout_s
+            user=user,
+            memory_mb=memory_mb or function.memory_mb,
+            timeout_s=function.timeout_s,
+            quota=quota,
         )
     except ValidationError as error:
         problems = " ".join(m for ms in error.message_dict.values() for m in ms)
@@ -814,11 +833,12 @@ def invocation_start(
     per-user limits.
     """
     event_parse(text=event_text)
-    _check_quota_invoke(user=requested_by, function=function)
+    quota = sandbox_quota(user=requested_by)
+    _check_quota_invoke(user=requested_by, function=function, quota=quota)
     spec = spec or spec_for(function=function)
     with transaction.atomic():
         learner_lock(user=requested_by)
-        learner_capacity_check(user=requested_by, adding=1)
+        learner_capacity_check(user=requested_by, adding=1, quota=quota)
         (invocation,) = _new_invocations(
             function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
         )

@@ -237,6 +237,7 @@ def _detail_context(
         "history": selectors.invocation_list(function=function, limit=10),
         "triggers": trigger_selectors.function_triggers(function=function),
         "help": catalog.CONFIG_HELP,
+        "service_map": selectors.function_service_map(function=function),
     }
 
 
@@ -249,6 +250,7 @@ def _result_context(invocation: Invocation | None, request: HttpRequest) -> dict
         "invocation": invocation,
         "cost": selectors.invocation_cost(invocation=invocation, monthly_invocations=rate),
         "card": charts.report_card(run=invocation),
+        "trace": charts.call_trace(invocation.service_calls or []),
         "rate_form": rate_form if rate_form.is_bound else RateForm(initial={"rate": rate}),
         "sandbox_available": (selectors.sandbox_available() if invocation.is_pending else True),
     }

@@ -38,6 +38,7 @@ from learn.practice.services.grading import (
     output_differences,
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
+from learn.services.search import question_title
 
 READY_THRESHOLD = 0.8
 
@@ -563,7 +564,9 @@ def review_summary(*, attempt: Attempt, now: datetime | None = None) -> ReviewSu
     return ReviewSummary(
         reviewed=[
             ReviewedCard(
-                title=str(log.answer.item.version.question),
+                title=log.answer.item.version.question.title
+                or question_title(log.answer.item.version.prompt_markdown)
+                or log.answer.item.version.question.slug,
                 slug=log.answer.item.version.question.slug,
                 rating=log.get_rating_display(),
                 due_after=log.due_after,

@@ -25,7 +25,7 @@ def html_to_text(*, fragment: str) -> str:
     return _SPACE_RE.sub(" ", text.replace("\x02", "").replace("\x03", "")).strip()
 
 
-def _question_title(markdown_text: str) -> str:
+def question_title(markdown_text: str) -> str:
     """The prompt's first paragraph, whole: a title cut mid-sentence says less than none."""
     paragraph: list[str] = []
     for line in markdown_text.splitlines():
@@ -76,7 +76,7 @@ def _documents() -> list[SearchDocument]:
             SearchDocument(
                 kind=SearchDocument.Kind.QUESTION,
                 key=question.slug,
-                title=_question_title(version.prompt_markdown) or question.slug,
+                title=question_title(version.prompt_markdown) or question.slug,
                 body=f"{prompt} {html_to_text(fragment=version.explanation_html)}",
                 url=_question_url(question),
                 lesson_slug=question.lesson.slug,

@@ -45,7 +45,7 @@ def answer_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs
         .first()
     )
     if user_id is not None:
-        day_totals_refresh(user_id=user_id, moments=[instance.answered_at])
+        day_totals_refresh(user_id=user_id, moments=[instance.answered_at], what=["answers"])
 
 
 @receiver(post_save, sender="practice.ReviewLog", dispatch_uid="study_totals_review")
@@ -57,11 +57,11 @@ def review_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
         ReviewCard.objects.filter(pk=instance.card_id).values_list("user_id", flat=True).first()
     )
     if user_id is not None:
-        day_totals_refresh(user_id=user_id, moments=[instance.review_datetime])
+        day_totals_refresh(user_id=user_id, moments=[instance.review_datetime], what=["reviews"])
 
 
 @receiver(post_save, sender="study.StudySpan", dispatch_uid="study_totals_span")
 def span_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     from learn.study.services.totals import day_totals_refresh
 
-    day_totals_refresh(user_id=instance.user_id, moments=[instance.started_at])
+    day_totals_refresh(user_id=instance.user_id, moments=[instance.started_at], what=["seconds"])

@@ -302,7 +302,7 @@ def _invoke(request: HttpRequest, config: FunctionUrlConfig, path: str) -> HttpR
     except sandbox_services.LimitReached:
         return _message(429, "Too Many Requests")
     invocation_wait_finished(invocation_id=invocation.pk, timeout_s=views.wait_seconds(invocation))
-    invocation.refresh_from_db()
+    invocation.refresh_from_db(fields=views.ANSWER_FIELDS)
     if invocation.status == Invocation.Status.SUCCESS:
         response = http_response(invocation.payload)
     elif invocation.status == Invocation.Status.THROTTLED:

@@ -22,6 +22,7 @@ from sandbox.api.models import (
     PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
+from sandbox.aws import roles
 from sandbox.engine.environment import ACCOUNT_ID, REGION
 from sandbox.models import Function
 
@@ -45,11 +46,6 @@ class FunctionRef:
 def function_arn(name: str, qualifier: str | None = None) -> str:
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
     return f"{arn}:{qualifier}" if qualifier else arn
-
-
-def role_arn() -> str:
-    # The sandbox has no IAM of its own here: every function reports the one sandbox role.
-    return f"arn:aws:iam::{ACCOUNT_ID}:role/lambdalab-sandbox"
 
 
 def parse_function_name(value: str, *, qualifier: str | None = None) -> FunctionRef:
@@ -148,7 +144,7 @@ def configuration(
         "FunctionName": function.name,
         "FunctionArn": function_arn(function.name, None if version == LATEST else version),
         "Runtime": settings["runtime"],
-        "Role": role_arn(),
+        "Role": roles.function_role_arn(function),
         "Handler": settings["handler"],
         "CodeSize": package.size,
         "Description": function.description if description is None else description,

@@ -35,6 +35,8 @@ from sandbox.api.models import (
     PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
+from sandbox.aws import roles
+from sandbox.aws.models import ExecutionRole
 from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.engine.spec import ZIP_MAX_BYTES
@@ -249,6 +251,14 @@ def _zip_bytes(value: Any) -> bytes:
 # ---------------------------------------------------------------- functions
 
 
+def _role(user: User, arn: Any) -> ExecutionRole | None:
+    """Lambda's Role: an ARN of one of the learner's roles in their lab account."""
+    try:
+        return roles.role_for_api(owner=user, arn=str(arn or ""))
+    except roles.RoleError as exc:
+        raise errors.invalid(str(exc)) from None
+
+
 def create_function(call: Call) -> HttpResponse:
     data = call.json()
     if data.get("PackageType", "Zip") != "Zip":
@@ -259,6 +269,7 @@ def create_function(call: Call) -> HttpResponse:
     if len(architectures) != 1:
         raise errors.invalid("Architectures must name exactly one architecture.")
     name = str(data.get("FunctionName") or "")
+    role = _role(call.user, data.get("Role"))
     if selectors.function_find(owner=call.user, name=name) is not None:
         raise errors.conflict(f"Function already exist: {name}")
     try:
@@ -281,6 +292,8 @@ def create_function(call: Call) -> HttpResponse:
         raise errors.invalid(_validation_message(exc)) from None
     except sandbox_services.LimitReached as exc:
         raise LambdaError("CodeStorageExceededException", str(exc)) from None
+    if role is not None:
+        roles.function_role_set(function=function, role=role)
     if data.get("Publish"):
         version = services.version_publish(function=function)
         return JsonResponse(shapes.version_configuration(version=version), status=201)
@@ -381,6 +394,9 @@ def update_configuration(call: Call, name: str) -> HttpResponse:
         changes["ephemeral_storage_mb"] = (data["EphemeralStorage"] or {}).get("Size", 512)
     if "Environment" in data:
         changes["environment"] = (data["Environment"] or {}).get("Variables") or {}
+    role = _role(function.owner, data.get("Role"))
+    if role is not None:
+        roles.function_role_set(function=function, role=role)
     try:
         function = sandbox_services.function_update_config(function=function, **changes)
     except ValidationError as exc:
@@ -521,8 +537,12 @@ def invoke(call: Call, name: str) -> HttpResponse:
     except sandbox_services.LimitReached as exc:
         raise _too_many(exc) from None
     invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_seconds(invocation))
-    invocation.refresh_from_db()
+    # The result only: the event and code snapshot are what this request sent.
+    invocation.refresh_from_db(fields=ANSWER_FIELDS)
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
+
+
+ANSWER_FIELDS = ["status", "failure_reason", "request_id", "payload", "error", "log"]
 
 
 def _wants_tail(call: Call) -> bool:

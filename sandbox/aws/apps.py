@@ -8,3 +8,7 @@ class SandboxAwsConfig(AppConfig):
     label = "sandbox_aws"
     verbose_name = "Lab AWS services"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The gateway's observers: our records of learners' resources.
+        from sandbox.aws import records  # noqa: F401

@@ -13,9 +13,10 @@ forward to moto, record.
         it); session credentials issued for any other function are refused.
 
     GatewayResponse(status: int, headers: list[tuple[str, str]], body: bytes, call: Call)
-        Always a complete AWS-shaped response, never an exception: signature and credential
-        failures, AccessDenied, an unreachable moto (503) are answered in the service's own
-        error shape.
+        headers are moto's minus hop-by-hop and x-moto-* ones; Content-Length is kept (a HEAD's
+        is the object's size, with an empty body). Always a complete AWS-shaped response,
+        never an exception: signature and credential failures, AccessDenied, an unreachable
+        moto (503) are answered in the service's own error shape.
     Call: service, operation, action, resource, outcome ("allowed" | "denied" | "error"),
         status, duration_ms, account_id, principal (ARN), function_id: what an invocation lists.
 
@@ -36,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 from xml.sax.saxutils import escape
 
 import urllib3
@@ -367,6 +368,17 @@ def _refuse_foreign_arns(caller: Caller, operation: Operation, query: str, body:
             )
 
 
+def _check_policy(query: str, body: bytes) -> None:
+    """Refuse an inline policy the lab could not enforce before moto stores it."""
+    form = parse_qs(query, keep_blank_values=True)
+    form.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        policies.validate(json.loads((form.get("PolicyDocument") or ["{}"])[0]))
+    except ValueError as exc:  # PolicyError is a ValueError, as is bad JSON
+        message = str(exc) if isinstance(exc, policies.PolicyError) else "Syntax errors in policy."
+        raise Refusal("MalformedPolicyDocument", message, 400, outcome=ERROR) from None
+
+
 def _authorise(caller: Caller, operation: Operation, service: str, headers: dict[str, str]) -> None:
     if caller.session is None:
         return  # a learner's own key: everything in their own account, as the account's root
@@ -460,10 +472,12 @@ def _forward(
             503,
             outcome=ERROR,
         ) from None
+    # Content-Length stays: the body is complete, and a HEAD's length is the object's.
     out = [
         (name, value)
         for name, value in response.headers.items()
-        if name.lower() not in HOP_BY_HOP and not name.lower().startswith("x-moto-")
+        if (name.lower() == "content-length" or name.lower() not in HOP_BY_HOP)
+        and not name.lower().startswith("x-moto-")
     ]
     return response.status, out, response.data
 
@@ -556,6 +570,8 @@ def handle(
         )
         _authorise(caller, operation, service, headers)
         _refuse_foreign_arns(caller, operation, query, request.body)
+        if operation.action == "iam:PutRolePolicy":
+            _check_policy(query, request.body)
         if caller.session is not None and operation.action == "sts:GetCallerIdentity":
             out, body = _caller_identity(caller)
             return finish(200, out, body, ALLOWED)

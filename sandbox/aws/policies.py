@@ -48,7 +48,9 @@ def _matches(patterns: list[str], value: str, *, ignore_case: bool) -> bool:
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     body = document.get("Statement", [])
-    return [body] if isinstance(body, dict) else list(body)
+    if isinstance(body, dict):
+        return [body]
+    return list(body) if isinstance(body, list) else []
 
 
 def validate(document: Any) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def validate(document: Any) -> dict[str, Any]:
     if document.get("Version", "2012-10-17") not in ("2012-10-17", "2008-10-17"):
         raise PolicyError("The policy must use Version 2012-10-17.")
     found = statements(document)
-    if not found:
+    if not found or not isinstance(document.get("Statement"), list | dict):
         raise PolicyError("Policy document must contain at least one Statement.")
     for statement in found:
         if not isinstance(statement, dict):

@@ -325,3 +325,28 @@ def session_from_token(token: str, *, now: float | None = None) -> Session:
         function_name=claims["fn"],
         expires_at=claims["e"],
     )
+
+
+def function_role_arn(function: Function) -> str:
+    """The ARN Lambda's API reports as the function's Role (nothing is created to answer it)."""
+    name = (
+        FunctionRole.objects.filter(function=function).values_list("role__name", flat=True).first()
+    )
+    return f"{ROLE_ARN_PREFIX}{account_for(function.owner)}:role/{name or DEFAULT_ROLE}"
+
+
+def role_for_api(*, owner: User, arn: str) -> ExecutionRole | None:
+    """The role Lambda's `Role` (CreateFunction, UpdateFunctionConfiguration) names.
+
+    An ARN in the learner's own lab account must name one of their roles (RoleError
+    otherwise, as Lambda refuses a role it cannot assume). An ARN of any other account, such
+    as the 123456789012 placeholder of tutorials, gives None: the function keeps its current
+    role, since the lab has no other account a function could assume a role in.
+    """
+    if not arn:
+        return None
+    if arn.startswith(ROLE_ARN_PREFIX) and not arn.startswith(
+        f"{ROLE_ARN_PREFIX}{account_for(owner)}:"
+    ):
+        return None
+    return role_from_arn(owner=owner, arn=arn)

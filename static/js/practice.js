@@ -74,6 +74,8 @@
         mode: area.dataset.mode === "javascript" ? "javascript" : "python",
         lineNumbers: true,
         indentUnit: area.dataset.mode === "javascript" ? 2 : 4,
+        // On a phone long lines wrap: a sideways-scrolling editor hides code off screen.
+        lineWrapping: window.matchMedia("(max-width: 640px)").matches,
         // CodeMirror types into its own hidden textarea; give it the visible label's name.
         screenReaderLabel: area.labels.length ? area.labels[0].textContent.trim() : "Code editor",
         extraKeys: {

@@ -25,6 +25,8 @@
       autoCloseBrackets: true,
       readOnly: textarea.readOnly,
       viewportMargin: Infinity,
+      // On a phone long lines wrap: a sideways-scrolling editor hides code off screen.
+      lineWrapping: window.matchMedia("(max-width: 640px)").matches,
       screenReaderLabel: textarea.id === "code-editor" ? "Code editor" : "Event JSON editor",
       extraKeys: {
         Tab: function (cm) {

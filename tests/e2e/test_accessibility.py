@@ -1,36 +1,20 @@
 """Accessibility in a real browser: axe-core checks every kind of page in the light and dark theme.
 
 axe is test tooling vendored under tests/e2e/vendor/axe-core (see its README); the app never serves
-it. The site's CSP (`script-src 'self'`) rightly blocks an injected script, so these tests alone
-use a browser context that bypasses CSP.
+it. The site's CSP (`script-src 'self'`) rightly blocks an injected script, so these tests
+use a browser context that bypasses CSP (as do the screenshot tests).
 """
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from learn.services.content import content_load
+from tests.e2e.axe import AXE, AXE_RUN, FAILING_IMPACTS, WCAG_TAGS
 from tests.factories import PASSWORD, InstructorFactory
 from tests.sandbox.factories import FinishedInvocationFactory, FunctionFactory
-
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-FAILING_IMPACTS = {"serious", "critical"}
-
-AXE_RUN = """async (tags) => {
-    const results = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-    return results.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        targets: v.nodes.slice(0, 3).map((node) => node.target.join(" ")),
-        count: v.nodes.length,
-        why: (v.nodes[0].any[0] || v.nodes[0].all[0] || v.nodes[0].none[0] || {}).message || "",
-    }));
-}"""
 
 
 @pytest.fixture

@@ -26,12 +26,24 @@ def handler(event, context):
 """
 
 
-@pytest.fixture
-def own_pool() -> Iterator[EnvironmentPool]:
-    pool = EnvironmentPool(account_concurrency=4, keep_alive_s=600)
+@pytest.fixture(params=[True, False], ids=["cgroups", "fallbacks"])
+def own_pool(request) -> Iterator[EnvironmentPool]:
+    pool = EnvironmentPool(account_concurrency=4, keep_alive_s=600, use_cgroups=request.param)
     pool.check()
     yield pool
     pool.shutdown()
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    found.append(int(name))
+            except FileNotFoundError:
+                continue
+    return found
 
 
 def _open_fds() -> int:
@@ -73,6 +85,10 @@ def test_stop_ends_a_running_invocation_at_once_and_leaks_nothing(own_pool: Envi
     # exits by itself once its child is gone).
     if env.cgroup.dirs:
         assert [p for p in env.cgroup.pids() if p != env._proc.pid] == []
+    else:
+        from sandbox.engine.environment import _descendants
+
+        assert _descendants(env._proc.pid) == []
     thread.join(timeout=10)
     assert not thread.is_alive() and time.monotonic() - started < 10  # not the 60 s timeout
     (result,) = results
@@ -81,6 +97,8 @@ def test_stop_ends_a_running_invocation_at_once_and_leaks_nothing(own_pool: Envi
     assert result.error["errorMessage"].endswith("Error: Stopped by an instructor")
     assert "started" in result.log and "Sandbox.Stopped" in result.log and "REPORT" in result.log
     assert env.dead and env.released  # discarded: the next invocation is a cold start
+    if os.geteuid() == 0 and env.uid != 0:  # its own host uid: none of its processes is left
+        assert _processes_of(env.uid) == []
     assert _open_fds() == before
     assert own_pool.environments() == []
 

@@ -124,3 +124,15 @@ def test_the_data_migration_backfills_with_its_own_models(student) -> None:
     migration = importlib.import_module("learn.study.migrations.0003_backfill_day_totals")
     migration.backfill(apps, None)
     assert totals(student) == {date(2026, 3, 3): (1, 0, 0, 0)}
+
+
+def test_keeping_a_day_up_to_date_costs_a_few_queries_a_write(
+    student, django_assert_max_num_queries
+) -> None:
+    version = single_question()
+    first = answer(student, version, LATE, correct=True)
+    # The save; then the item's learner, the time zone, the day's answers, the update.
+    with django_assert_max_num_queries(5):
+        first.save(update_fields=["correct"])
+    with django_assert_max_num_queries(1):
+        first.save(update_fields=["score"])  # nothing the totals count: the save alone

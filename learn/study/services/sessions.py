@@ -152,7 +152,9 @@ def _credit(*, session: StudySession, moment: datetime, zone: ZoneInfo) -> datet
         )
     session.active_seconds += seconds
     # The span updates above send no post_save: bring the day totals along here.
-    day_totals_refresh(user_id=session.user_id, moments=[since, until - timedelta(seconds=1)])
+    day_totals_refresh(
+        user_id=session.user_id, moments=[since, until - timedelta(seconds=1)], what=["seconds"]
+    )
     return until
 
 

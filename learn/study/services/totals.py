@@ -2,11 +2,12 @@
 study time are written, and rebuilt from those rows when needed (a backfill, a change of time
 zone).
 
-A refresh recomputes the whole day from its source rows instead of adding to the counters, so
+A refresh recomputes a day's figure from its source rows instead of adding to the counters, so
 it is right however often it runs and whichever write path triggered it (the practice app's
 services, a grading worker, the admin, tests): the receivers in learn.study.signals call it
-after every save and delete of an Answer, a ReviewLog or a StudySpan, and the session
-heartbeat calls it after its bulk span updates, which send no signal.
+after every save of an Answer, a ReviewLog or a StudySpan (for that figure only: four
+queries), and the session heartbeat calls it after its bulk span updates, which send no
+signal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
 from learn.study.localtime import LocalDate
@@ -57,36 +58,56 @@ def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def day_totals_refresh(
-    *, user_id: int, moments: Iterable[datetime], sources: Sources | None = None
-) -> None:
-    """Recompute the learner's totals of the local days holding `moments` (UTC instants)."""
-    sources = sources or Sources.live()
-    zone = _zone(sources, user_id)
-    for day in sorted({moment.astimezone(zone).date() for moment in moments}):
-        start, end = _bounds(day, zone)
+FIELDS = ("answers", "reviews", "seconds")  # "answers" covers correct too
+
+
+def _day_values(
+    sources: Sources, user_id: int, start: datetime, end: datetime, what: str
+) -> dict[str, int]:
+    if what == "answers":
         graded = sources.answer.objects.filter(
             item__attempt__user_id=user_id,
             correct__isnull=False,
             answered_at__gte=start,
             answered_at__lt=end,
         ).aggregate(n=Count("id"), ok=Count("id", filter=Q(correct=True)))
+        return {"answers": graded["n"] or 0, "correct": graded["ok"] or 0}
+    if what == "reviews":
         reviews = sources.review_log.objects.filter(
             card__user_id=user_id, review_datetime__gte=start, review_datetime__lt=end
         ).count()
-        seconds = sources.study_span.objects.filter(
-            user_id=user_id, started_at__gte=start, started_at__lt=end
-        ).aggregate(total=Sum("seconds"))["total"]
-        values = {
-            "answers": graded["n"] or 0,
-            "correct": graded["ok"] or 0,
-            "reviews": reviews,
-            "seconds": seconds or 0,
-        }
-        if any(values.values()):
-            sources.day_total.objects.update_or_create(user_id=user_id, day=day, defaults=values)
-        else:
-            sources.day_total.objects.filter(user_id=user_id, day=day).delete()
+        return {"reviews": reviews}
+    seconds = sources.study_span.objects.filter(
+        user_id=user_id, started_at__gte=start, started_at__lt=end
+    ).aggregate(total=Sum("seconds"))["total"]
+    return {"seconds": seconds or 0}
+
+
+def day_totals_refresh(
+    *,
+    user_id: int,
+    moments: Iterable[datetime],
+    what: Iterable[str] = FIELDS,
+    sources: Sources | None = None,
+) -> None:
+    """Recompute the learner's totals of the local days holding `moments` (UTC instants):
+    the figures named by `what` (FIELDS), each from its own rows (a query each), then one
+    update (an insert for a new day)."""
+    sources = sources or Sources.live()
+    zone = _zone(sources, user_id)
+    for day in sorted({moment.astimezone(zone).date() for moment in moments}):
+        start, end = _bounds(day, zone)
+        values: dict[str, int] = {}
+        for name in what:
+            values.update(_day_values(sources, user_id, start, end, name))
+        rows = sources.day_total.objects.filter(user_id=user_id, day=day)
+        if rows.update(**values) or not any(values.values()):
+            continue
+        try:
+            with transaction.atomic():
+                sources.day_total.objects.create(user_id=user_id, day=day, **values)
+        except IntegrityError:  # another write made the day's row meanwhile
+            rows.update(**values)
 
 
 def _grouped(queryset: Any, column: str, zone: ZoneInfo, **aggregates: Any) -> list[dict]:
