@@ -15,11 +15,19 @@ class LabServicesUnavailable(RuntimeError):
     """The lab's services are not configured (LAB_SERVICES_URL is empty)."""
 
 
-def lab_client(service: str, *, account_id: str) -> Any:
-    """A boto3 client of `service` in the learner's account."""
+def lab_client(service: str, *, account_id: str, ensure: bool = True) -> Any:
+    """A boto3 client of `service` in the learner's account.
+
+    With ensure (the default), an account whose configuration a restarted moto lost is made
+    again first (sandbox.aws.rebuild); the rebuild itself passes ensure=False.
+    """
     url = settings.LAB_SERVICES_URL
     if not url:
         raise LabServicesUnavailable("The lab's AWS services are not running (LAB_SERVICES_URL).")
+    if ensure:
+        from sandbox.aws.rebuild import account_ensure
+
+        account_ensure(account_id=account_id, url=url)
     client = boto3.client(
         service,
         endpoint_url=url,

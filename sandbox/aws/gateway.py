@@ -575,6 +575,9 @@ def handle(
         if caller.session is not None and operation.action == "sts:GetCallerIdentity":
             out, body = _caller_identity(caller)
             return finish(200, out, body, ALLOWED)
+        from sandbox.aws.rebuild import account_ensure
+
+        account_ensure(account_id=caller.account_id, url=settings.LAB_SERVICES_URL)
         status, out, body = _forward(request, inner, query, caller)
     except Refusal as refusal:
         out, body = error_response(

@@ -22,6 +22,9 @@ class LabAccount(TimeStampedModel):
         unique=True,
         validators=[RegexValidator(r"^[1-9][0-9]{11}$", "An AWS account id is 12 digits.")],
     )
+    # The moto process this account's recorded configuration was last re-created in (see
+    # sandbox.aws.rebuild); a different one means moto restarted and it must be made again.
+    moto_generation = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return self.account_id
@@ -98,3 +101,36 @@ class FunctionRole(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.function} -> {self.role}"
+
+
+class ResourceKind(models.TextChoices):
+    BUCKET = "bucket", "S3 bucket"
+    TABLE = "table", "DynamoDB table"
+    QUEUE = "queue", "SQS queue"
+    TOPIC = "topic", "SNS topic"
+    SUBSCRIPTION = "subscription", "SNS subscription"
+
+
+class LabResource(TimeStampedModel):
+    """A learner's bucket, table, queue, topic or subscription: what was asked for when it was
+    made (spec, in the API's own parameter names), so it can be made again in a fresh moto.
+    Object and item contents are not kept: they live as long as the moto process."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_resources"
+    )
+    kind = models.CharField(max_length=16, choices=ResourceKind.choices)
+    # Bucket, table, queue or topic name; a subscription's "topic name|protocol|endpoint".
+    name = models.CharField(max_length=1024)
+    spec = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "kind", "name"], name="sandbox_aws_resource_owner_kind_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
