@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -26,7 +27,6 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from sandbox import services as sandbox_services
-from sandbox.api import tasks
 from sandbox.api.models import (
     AccessKey,
     Alias,
@@ -412,10 +412,16 @@ def async_invoke(
     return event
 
 
+def _task(name: str) -> Any:
+    """A task of sandbox.api.tasks, found by name: those tasks call back into this module (a
+    retry schedules the next), so this module does not import theirs."""
+    return current_app.tasks[f"sandbox.api.tasks.{name}"]
+
+
 def _schedule(event: AsyncEvent, *, delay_s: float) -> None:
     event_id, invoke_count, throttles = event.pk, event.invoke_count, event.throttles
     transaction.on_commit(
-        lambda: tasks.async_event_retry.apply_async(
+        lambda: _task("async_event_retry").apply_async(
             (event_id, invoke_count, throttles), countdown=delay_s
         )
     )
@@ -739,7 +745,7 @@ def _provision_on_commit(function: Function, version_number: int) -> None:
     def send() -> None:
         try:
             routing.task_send(
-                tasks.provisioned_concurrency_apply,
+                _task("provisioned_concurrency_apply"),
                 args=[function_id, version_number],
                 key=routing.routing_key(function_id=function_id),
             )

@@ -33,7 +33,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +46,7 @@ from sandbox.api import sigv4
 from sandbox.api.errors import LambdaError
 from sandbox.aws import policies, roles
 from sandbox.aws.actions import Operation, operation_of
+from sandbox.aws.calls import ALLOWED, DENIED, ERROR, Call, GatewayRequest, observers
 
 SERVICES = frozenset({"s3", "dynamodb", "sqs", "sns", "events", "iam", "sts"})
 HOP_BY_HOP = frozenset(
@@ -65,34 +65,6 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
-
-ALLOWED, DENIED, ERROR = "allowed", "denied", "error"
-
-
-@dataclass(frozen=True)
-class GatewayRequest:
-    method: str
-    target: str
-    headers: Sequence[tuple[str, str]]
-    body: bytes = b""
-
-
-@dataclass(frozen=True)
-class Call:
-    service: str
-    operation: str
-    action: str
-    resource: str
-    outcome: str
-    status: int
-    duration_ms: float
-    account_id: str = ""
-    principal: str = ""
-    function_id: int | None = None
-    message: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -484,16 +456,6 @@ def _forward(
 
 # ------------------------------------------------------------------------------------ handle
 
-Observer = Callable[[Call, GatewayRequest, bytes, Any], None]
-_observers: list[Observer] = []
-
-
-def observe(observer: Observer) -> Observer:
-    """Register fn(call, request, response_body, caller) to run after every allowed call that
-    moto answered with success (sandbox.aws.records keeps learners' resources this way)."""
-    _observers.append(observer)
-    return observer
-
 
 def _scope_service(headers: dict[str, str]) -> str:
     try:
@@ -587,6 +549,6 @@ def handle(
     if status >= 400:
         return finish(status, out, body, ERROR)
     result = finish(status, out, body, ALLOWED)
-    for observer in _observers:
+    for observer in observers:
         observer(result.call, request, body, caller)
     return result

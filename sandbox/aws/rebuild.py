@@ -19,9 +19,11 @@ import uuid
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 
 from sandbox.aws import records
 from sandbox.aws.accounts import MOTO_DEFAULT_ACCOUNT
+from sandbox.aws.connection import LabServicesUnavailable, moto_client
 from sandbox.aws.models import ExecutionRole, LabAccount, LabResource, ResourceKind
 
 logger = logging.getLogger(__name__)
@@ -36,9 +38,10 @@ _ensured: set[tuple[str, str]] = set()
 
 
 def _client(service: str, account_id: str) -> Any:
-    from sandbox.aws.clients import lab_client
-
-    return lab_client(service, account_id=account_id, ensure=False)
+    url = settings.LAB_SERVICES_URL
+    if not url:
+        raise LabServicesUnavailable("The lab's AWS services are not running (LAB_SERVICES_URL).")
+    return moto_client(service, url=url, account_id=account_id)
 
 
 def moto_generation(*, url: str, now: float | None = None) -> str:

@@ -18,7 +18,8 @@ from urllib.parse import parse_qs
 
 from django.contrib.auth.models import User
 
-from sandbox.aws import gateway, roles
+from sandbox.aws import roles
+from sandbox.aws.calls import Call, GatewayRequest, observe
 from sandbox.aws.models import ExecutionRole, LabResource, ResourceKind
 
 logger = logging.getLogger(__name__)
@@ -89,13 +90,13 @@ def queue_attributes_merge(*, owner: User, name: str, attributes: dict[str, str]
 # ------------------------------------------------------------------------------------ parsing
 
 
-def _form(request: gateway.GatewayRequest) -> dict[str, str]:
+def _form(request: GatewayRequest) -> dict[str, str]:
     values = parse_qs(request.target.partition("?")[2], keep_blank_values=True)
     values.update(parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True))
     return {key: items[0] for key, items in values.items()}
 
 
-def _json(request: gateway.GatewayRequest) -> dict[str, Any]:
+def _json(request: GatewayRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -103,7 +104,7 @@ def _json(request: gateway.GatewayRequest) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _is_json(request: gateway.GatewayRequest) -> bool:
+def _is_json(request: GatewayRequest) -> bool:
     return any(name.lower() == "x-amz-target" for name, _ in request.headers)
 
 
@@ -122,7 +123,7 @@ def _queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _iam(call: gateway.Call, request: gateway.GatewayRequest, owner: User) -> None:
+def _iam(call: Call, request: GatewayRequest, owner: User) -> None:
     form = _form(request)
     name = form.get("RoleName", "")
     if not name:
@@ -151,7 +152,7 @@ def _iam(call: gateway.Call, request: gateway.GatewayRequest, owner: User) -> No
         logger.warning("IAM %s on %s not recorded: %s", call.operation, name, exc)
 
 
-def _s3(call: gateway.Call, owner: User) -> None:
+def _s3(call: Call, owner: User) -> None:
     bucket = call.resource.removeprefix("arn:aws:s3:::")
     if call.operation == "CreateBucket":
         resource_record(owner=owner, kind=ResourceKind.BUCKET, name=bucket, spec={})
@@ -159,7 +160,7 @@ def _s3(call: gateway.Call, owner: User) -> None:
         resource_forget(owner=owner, kind=ResourceKind.BUCKET, name=bucket)
 
 
-def _dynamodb(call: gateway.Call, request: gateway.GatewayRequest, owner: User) -> None:
+def _dynamodb(call: Call, request: GatewayRequest, owner: User) -> None:
     body = _json(request)
     name = str(body.get("TableName") or "")
     if call.operation == "CreateTable":
@@ -178,7 +179,7 @@ def _dynamodb(call: gateway.Call, request: gateway.GatewayRequest, owner: User) 
         resource_forget(owner=owner, kind=ResourceKind.TABLE, name=name)
 
 
-def _sqs(call: gateway.Call, request: gateway.GatewayRequest, owner: User) -> None:
+def _sqs(call: Call, request: GatewayRequest, owner: User) -> None:
     if _is_json(request):
         body = _json(request)
         name = str(body.get("QueueName") or _queue_name(str(body.get("QueueUrl") or "")))
@@ -198,7 +199,7 @@ def _sqs(call: gateway.Call, request: gateway.GatewayRequest, owner: User) -> No
         resource_forget(owner=owner, kind=ResourceKind.QUEUE, name=name)
 
 
-def _sns(call: gateway.Call, request: gateway.GatewayRequest, body: bytes, owner: User) -> None:
+def _sns(call: Call, request: GatewayRequest, body: bytes, owner: User) -> None:
     form = _form(request)
     spec: dict[str, Any]
     if call.operation == "CreateTopic":
@@ -231,8 +232,8 @@ def _sns(call: gateway.Call, request: gateway.GatewayRequest, body: bytes, owner
         ).delete()
 
 
-@gateway.observe
-def record(call: gateway.Call, request: gateway.GatewayRequest, body: bytes, caller: Any) -> None:
+@observe
+def record(call: Call, request: GatewayRequest, body: bytes, caller: Any) -> None:
     """Keep the configuration a successful call made, changed or removed."""
     if call.operation not in RECORDED:
         return

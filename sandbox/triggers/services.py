@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -206,17 +207,21 @@ def poller_slots(mapping: EventSourceMapping) -> int:
     return max(0, min(limit, settings.TRIGGERS_SQS_MAX_POLLERS))
 
 
+def _task(name: str) -> Any:
+    """A task of sandbox.triggers.tasks, found by name: those tasks call back into this module,
+    so this module does not import theirs."""
+    return current_app.tasks[f"sandbox.triggers.tasks.{name}"]
+
+
 def poller_start(*, mapping_id: int, slot: int) -> bool:
     """Start the poller chain of a mapping's slot unless one runs. Returns whether it started."""
-    from sandbox.triggers import tasks
-
     mapping = EventSourceMapping.objects.select_related("function").filter(pk=mapping_id).first()
     if mapping is None or not mapping.enabled or slot >= poller_slots(mapping):
         return False
     token = leases.lease_take(name=_esm(mapping_id, slot), ttl_s=lease_ttl_s(mapping))
     if token is None:
         return False
-    tasks.sqs_poll.delay(mapping_id, slot, token)
+    _task("sqs_poll").delay(mapping_id, slot, token)
     return True
 
 
@@ -568,15 +573,13 @@ def trigger_delete(*, trigger: Trigger) -> None:
 
 def relay_start(*, trigger_id: int) -> bool:
     """Start the trigger's relay unless one runs. Returns whether it started."""
-    from sandbox.triggers import tasks
-
     trigger = Trigger.objects.select_related("function").filter(pk=trigger_id).first()
     if trigger is None:
         return False
     token = leases.lease_take(name=f"relay:{trigger_id}", ttl_s=poll_wait_s() + RELAY_LEASE_SLACK_S)
     if token is None:
         return False
-    tasks.relay_poll.delay(trigger_id, token)
+    _task("relay_poll").delay(trigger_id, token)
     return True
 
 
