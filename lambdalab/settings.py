@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -304,6 +305,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "triggers-sqs-pollers": {
         "task": "sandbox.triggers.tasks.sqs_pollers_ensure",
         "schedule": 30.0,
+    },
+    # EventBridge schedules: every due time fires once, however many ticks run.
+    "triggers-schedules": {
+        "task": "sandbox.triggers.tasks.schedules_fire",
+        "schedule": crontab(),  # at the start of every minute, when cron schedules fall due
     },
 }
 

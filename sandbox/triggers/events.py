@@ -154,3 +154,25 @@ def sns_event(body: Mapping[str, Any], *, subscription_arn: str) -> dict[str, An
             }
         ]
     }
+
+
+def eventbridge_event(
+    body: Mapping[str, Any], *, account_id: str, region: str
+) -> dict[str, Any] | None:
+    """The event as EventBridge hands it to a rule's Lambda target (None: not an event).
+
+    moto's copy to a queue may lack `account`; it is the rule's own account.
+    """
+    if "detail-type" not in body:
+        return None
+    return {
+        "version": body.get("version", "0"),
+        "id": body.get("id", ""),
+        "detail-type": body["detail-type"],
+        "source": body.get("source", ""),
+        "account": body.get("account") or account_id,
+        "time": body.get("time", ""),
+        "region": body.get("region") or region,
+        "resources": body.get("resources", []),
+        "detail": body.get("detail", {}),
+    }

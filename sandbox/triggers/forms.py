@@ -35,4 +35,33 @@ class SnsTriggerForm(forms.Form):
     topic = forms.CharField(max_length=256, help_text="The name of a topic in your lab account.")
 
 
-FORMS = {"sqs": SqsTriggerForm, "s3": S3TriggerForm, "sns": SnsTriggerForm}
+class RuleTriggerForm(forms.Form):
+    lessons: dict[str, str] = {}
+
+    rule = forms.CharField(max_length=64, label="Rule name")
+    bus_name = forms.CharField(max_length=256, initial="default", label="Event bus")
+    event_pattern = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        initial='{"source": ["my.app"]}',
+        help_text="Events put on the bus that match this pattern invoke the function.",
+    )
+
+
+class ScheduleTriggerForm(forms.Form):
+    lessons: dict[str, str] = {}
+
+    rule = forms.CharField(max_length=64, label="Schedule name")
+    expression = forms.CharField(
+        max_length=256,
+        initial="rate(5 minutes)",
+        help_text="rate(5 minutes) or cron(0 12 * * ? *), in UTC.",
+    )
+
+
+FORMS = {
+    "sqs": SqsTriggerForm,
+    "s3": S3TriggerForm,
+    "sns": SnsTriggerForm,
+    "events": RuleTriggerForm,
+    "schedule": ScheduleTriggerForm,
+}

@@ -115,11 +115,13 @@ S3_EVENTS = (
 
 
 class Trigger(TimeStampedModel):
-    """A trigger that pushes events to a function (an S3 notification, an SNS subscription).
+    """A trigger that pushes events to a function (an S3 notification, an SNS subscription, an
+    EventBridge rule with an event pattern, an EventBridge schedule).
 
     The lab's services deliver them to a queue of the learner's account named after the
     trigger (RELAY_QUEUE_PREFIX), and a relay turns each message into an asynchronous invoke
-    with the event Lambda would send: moto's S3 and SNS deliver to SQS but not to our functions.
+    with the event Lambda would send: moto's S3, SNS and EventBridge deliver to SQS but not to
+    our functions. Schedules are fired by Celery beat instead (moto runs no schedules).
     """
 
     RELAY_QUEUE_PREFIX = "lambdalab-trigger-"
@@ -133,6 +135,11 @@ class Trigger(TimeStampedModel):
     prefix = models.CharField(max_length=256, blank=True)
     suffix = models.CharField(max_length=256, blank=True)
     subscription_arn = models.CharField(max_length=256, blank=True)
+    # EventBridge: a rule's event pattern (JSON) on a bus, or a schedule and when it is next due.
+    event_pattern = models.TextField(blank=True)
+    bus_name = models.CharField(max_length=256, blank=True)
+    schedule_expression = models.CharField(max_length=256, blank=True)
+    next_due = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

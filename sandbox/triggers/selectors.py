@@ -59,6 +59,11 @@ def function_triggers(*, function: Function) -> list[TriggerRow]:
         )
     for trigger in function.triggers.all():
         parts = [", ".join(trigger.events)] if trigger.events else []
+        if trigger.event_pattern:
+            parts.append(f"bus {trigger.bus_name}, pattern {trigger.event_pattern}")
+        if trigger.schedule_expression:
+            due = f", next {trigger.next_due:%Y-%m-%d %H:%M} UTC" if trigger.next_due else ""
+            parts.append(f"{trigger.schedule_expression}{due}")
         if trigger.prefix:
             parts.append(f"prefix {trigger.prefix}")
         if trigger.suffix:

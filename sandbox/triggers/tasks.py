@@ -9,9 +9,14 @@ in leases.py keeps one chain per slot, and the beat's watchdog restarts a chain 
 restart broke.
 """
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from sandbox.triggers import services
+
+logger = logging.getLogger(__name__)
 
 
 def _worker_name(task: object) -> str:
@@ -20,9 +25,15 @@ def _worker_name(task: object) -> str:
 
 @shared_task(bind=True, ignore_result=True)
 def sqs_poll(self: object, mapping_id: int, slot: int, token: str) -> None:
-    delay = services.poller_step(
-        mapping_id=mapping_id, slot=slot, token=token, worker=_worker_name(self)
-    )
+    try:
+        delay = services.poller_step(
+            mapping_id=mapping_id, slot=slot, token=token, worker=_worker_name(self)
+        )
+    except Exception:
+        # The chain goes on (messages not deleted come back by themselves); the lease says
+        # whether it is still this chain's at the next link.
+        logger.exception("SQS poller of mapping %s failed", mapping_id)
+        delay = float(settings.TRIGGERS_SQS_BACKOFF_SECONDS)
     if delay is not None:
         sqs_poll.apply_async((mapping_id, slot, token), countdown=delay or None)
 
@@ -34,6 +45,15 @@ def sqs_pollers_ensure() -> int:
 
 @shared_task(bind=True, ignore_result=True)
 def relay_poll(self: object, trigger_id: int, token: str) -> None:
-    delay = services.relay_step(trigger_id=trigger_id, token=token)
+    try:
+        delay = services.relay_step(trigger_id=trigger_id, token=token)
+    except Exception:
+        logger.exception("relay of trigger %s failed", trigger_id)
+        delay = float(settings.TRIGGERS_SQS_BACKOFF_SECONDS)
     if delay is not None:
         relay_poll.apply_async((trigger_id, token), countdown=delay or None)
+
+
+@shared_task(ignore_result=True)
+def schedules_fire() -> int:
+    return services.schedules_fire()

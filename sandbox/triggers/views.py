@@ -48,6 +48,17 @@ def _add(function: Function, kind: str, data: dict[str, Any]) -> None:
             prefix=data["key_prefix"],
             suffix=data["key_suffix"],
         )
+    elif kind == "events":
+        services.rule_trigger_create(
+            function=function,
+            rule=data["rule"],
+            bus_name=data["bus_name"],
+            event_pattern=data["event_pattern"],
+        )
+    elif kind == "schedule":
+        services.schedule_trigger_create(
+            function=function, rule=data["rule"], expression=data["expression"]
+        )
     else:
         services.sns_trigger_create(
             function=function,

@@ -186,3 +186,22 @@ def test_the_console_adds_and_removes_an_sqs_trigger(client, learner, account, r
         {"remove": f"mapping:{mapping.pk}"},
     )
     assert not function.event_source_mappings.exists()
+
+
+def test_the_console_adds_a_schedule_and_says_what_is_wrong(client, learner, account):
+    from tests.sandbox.factories import FunctionFactory
+
+    function = FunctionFactory(owner=learner)
+    client.force_login(learner)
+    url = reverse("sandbox_triggers:function_triggers", args=[function.pk])
+    bad = client.post(
+        url, {"kind": "schedule", "schedule-rule": "tidy", "schedule-expression": "cron(0 3 * * *)"}
+    )
+    assert "six fields" in bad.content.decode()
+    response = client.post(
+        url,
+        {"kind": "schedule", "schedule-rule": "tidy", "schedule-expression": "cron(0 3 * * ? *)"},
+    )
+    assert response.status_code == 302
+    page = client.get(function.get_absolute_url()).content.decode()
+    assert "cron(0 3 * * ? *), next" in page and "EventBridge schedule" in page
