@@ -127,6 +127,7 @@ def bench_api(env: dict[str, str], memory_mb: int, n: int) -> list[float]:
             answer["Payload"].read()
             times.append((time.perf_counter() - start) * 1000)
         _print_phases(user)
+        _print_queries(key.access_key_id, secret)
         return times
     finally:
         for process in (server, worker):
@@ -152,6 +153,40 @@ def _print_phases(user: Any) -> None:
             f"\nphases p50: row created → worker claims it {pct(queued, 0.5):.2f} ms, "
             f"claim → result stored {pct(ran, 0.5):.2f} ms"
         )
+
+
+def _print_queries(key_id: str, secret: str) -> None:
+    """The database queries of one warm invoke's web side, counted in this process (the same
+    view, database and worker as the timed calls): a figure load does not blur."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    path = "/2015-03-31/functions/bench/invocations"
+    request = AWSRequest(
+        method="POST",
+        url=f"http://127.0.0.1{path}",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    SigV4Auth(Credentials(key_id, secret), "lambda", "us-east-1").add_auth(request)
+    headers = {
+        "HTTP_" + name.upper().replace("-", "_"): value
+        for name, value in request.headers.items()
+        if name.lower() != "content-type"
+    }
+    with CaptureQueriesContext(connection) as queries:
+        answer = Client().post(
+            path, data=b"{}", content_type="application/json", HTTP_HOST="127.0.0.1", **headers
+        )
+    writes = sum(1 for q in queries if not q["sql"].lstrip().upper().startswith("SELECT"))
+    print(
+        f"web side of one warm invoke (HTTP {answer.status_code}): {len(queries)} database "
+        f"statements, {writes} of them not SELECTs"
+    )
 
 
 def bench_engine(memory_mb: int, n: int) -> list[float]:

@@ -8,6 +8,10 @@ time), warm invocations per second with 2 worker threads, and memory per idle en
 (PSS of its processes). python-lambda-local (the optional `bench` extra) runs the same handler:
 its CLI for cold starts, its in-process `call()` for warm ones.
 
+Then what the AWS SDK the runtimes ship adds to a cold start (Init Duration p50, at 1,769 and
+128 MB): the trivial handler without and with the lab's services socket and relay, then a
+handler module that imports boto3 (and creates an S3 client), or @aws-sdk/client-s3.
+
 Each runtime (python3.11 and nodejs24.x) runs the same trivial handler. The floor is what no
 engine can beat: bwrap with the same namespaces starting the bare interpreter (`node -e 0`,
 `python3.11 -I -S -c pass`) and exiting, at full CPU; the cold start at 1,769 MB is shown as a
@@ -225,6 +229,74 @@ ROWS = [
 ]
 
 
+SDK_CASES = (
+    ("python3.11", "trivial, no services socket", None, HANDLER),
+    ("python3.11", "trivial, services socket + relay", True, HANDLER),
+    ("python3.11", "import boto3", True, "import boto3\n" + HANDLER),
+    (
+        "python3.11",
+        "import boto3; boto3.client('s3')",
+        True,
+        "import boto3\ns3 = boto3.client('s3')\n" + HANDLER,
+    ),
+    ("nodejs24.x", "trivial, services socket + relay", True, NODE_HANDLER),
+    (
+        "nodejs24.x",
+        "import @aws-sdk/client-s3; new S3Client",
+        True,
+        'import { S3Client } from "@aws-sdk/client-s3";\nconst s3 = new S3Client({});\n'
+        + NODE_HANDLER,
+    ),
+)
+
+
+def _no_calls(request: object) -> object:
+    raise RuntimeError("the benchmark's handlers call nothing")
+
+
+def bench_sdk(runtimes: list[str], n: int) -> None:
+    """Init Duration p50 of each SDK_CASES handler at 1,769 and 128 MB."""
+    print(f"Cold start with the SDK the runtime ships (Init Duration p50 of {n} cold starts, ms)")
+    print("".ljust(48) + "1769 MB".rjust(12) + "128 MB".rjust(12))
+    pools = {
+        None: EnvironmentPool(account_concurrency=4),
+        True: EnvironmentPool(account_concurrency=4, services_handler=_no_calls),  # type: ignore[arg-type]
+    }
+    try:
+        for runtime, label, services, source in SDK_CASES:
+            if runtime not in runtimes:
+                continue
+            cells = []
+            for memory_mb in (1769, 128):
+                inits = []
+                for i in range(n):
+                    handler, name = (
+                        ("index.handler", "index.mjs")
+                        if runtime == "nodejs24.x"
+                        else ("app.handler", "app.py")
+                    )
+                    result = pools[services].invoke(
+                        FunctionSpec(
+                            name="bench",
+                            handler=handler,
+                            code={name: source},
+                            runtime=runtime,
+                            memory_mb=memory_mb,
+                            timeout_s=30,
+                            namespace=f"bench-sdk-{label}-{memory_mb}-{i}",
+                        ),
+                        {},
+                    )
+                    assert result.status == "success" and result.init_duration_ms, result.log
+                    inits.append(result.init_duration_ms)
+                cells.append(f"{statistics.median(inits):.1f}")
+            print(f"{runtime} {label}".ljust(48) + "".join(c.rjust(12) for c in cells))
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples")
@@ -232,9 +304,15 @@ def main() -> None:
     parser.add_argument(
         "--runtime", action="append", choices=sorted(RUNTIMES), help="default: all of them"
     )
+    parser.add_argument(
+        "--sdk-only", action="store_true", help="only the cold starts with the runtimes' SDKs"
+    )
     args = parser.parse_args()
     runtimes = args.runtime or ["python3.11", "nodejs24.x"]
     cold_n, warm_n, seconds = (10, 300, 1.0) if args.quick else (40, 2000, 3.0)
+    if args.sdk_only:
+        bench_sdk(runtimes, 5 if args.quick else 10)
+        return
     print(f"Lambda Lab engine benchmark — {os.cpu_count()} CPUs, trivial handler", flush=True)
     figures: dict[str, dict[str, float]] = {}
     for runtime in runtimes:
@@ -278,6 +356,7 @@ def main() -> None:
         ">= 500 warm invocations/s."
     )
     print()
+    bench_sdk(runtimes, max(3, cold_n // 4))
     neighbour = noisy.bench_noisy_neighbour(*((200, 5) if args.quick else (1000, 15)))
     noisy.print_rows(neighbour)
     if args.json:

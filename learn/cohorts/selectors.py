@@ -23,6 +23,7 @@ from learn.practice.models import (
     ReviewCard,
     ReviewLog,
     Submission,
+    SubmissionKind,
     SubmissionStatus,
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
@@ -216,7 +217,8 @@ def learner_rows(
         rows[user_id].reviews_done = agg["done"]
         rows[user_id].seen(agg["seen"])
     for user_id, agg in _by_user(
-        Submission.objects.filter(user_id__in=ids),
+        # A run of the learner's own event is no attempt at the tests: it solves nothing.
+        Submission.objects.filter(user_id__in=ids, kind=SubmissionKind.TESTS),
         "user_id",
         solved=Count("version__question", filter=Q(status=SubmissionStatus.PASSED), distinct=True),
         seen=Max("created_at"),
@@ -274,7 +276,7 @@ def learner_get(*, cohort: Cohort, user_id: int) -> User:
 
 def learner_submissions(*, user: User, limit: int = 50) -> list[Submission]:
     return list(
-        Submission.objects.filter(user=user)
+        Submission.objects.filter(user=user, kind=SubmissionKind.TESTS)
         .select_related("version__question")
         .prefetch_related("results")
         .order_by("-created_at")[:limit]

@@ -85,6 +85,18 @@ def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None
     expect(page.locator("[data-next-due]")).to_contain_text("Next review")
     expect(page.locator("[data-next-due]")).to_contain_text("UTC")
 
+    # Undo, as in Anki: the card asks for a rating again; this time Again.
+    page.get_by_test_id("undo-rating").click()
+    expect(page.get_by_text("Rating undone: rate the card again.")).to_be_visible()
+    expect(page.locator("form.ratings")).to_be_visible()
+    page.keyboard.press("1")
+    expect(page.locator("[data-next-due]")).to_contain_text("Rated Again")
+    # The session's summary counts that one rating.
+    page.goto(re.sub(r"/\?.*$|/$", "/", page.url.split("?")[0]) + "summary/")
+    expect(page.get_by_test_id("reviewed-count")).to_contain_text("1 card")
+    expect(page.locator("[data-grade=Again]")).to_contain_text("1")
+    expect(page.locator("[data-grade=Good]")).to_contain_text("0")
+
 
 def test_run_tests_sends_the_code_in_the_editor(page: Page, live_server) -> None:
     load_bank()

@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.engine import EnvironmentPool, services
 from sandbox.engine.services import ServiceRequest, ServiceResponse, ServicesHub
-from tests.engine.support import TRIVIAL, make_spec
+from tests.engine.support import TRIVIAL, make_node_spec, make_spec
 
 ROLE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "ASIAROLEEXAMPLE",
@@ -329,25 +329,13 @@ def handler(event, context):
 """
 
 
-def _host_addresses() -> list[str]:
-    addresses = {"127.0.0.1"}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        # A UDP "connect" sends nothing; it only asks the kernel which address it would use.
-        try:
-            probe.connect(("10.255.255.255", 1))
-            addresses.add(probe.getsockname()[0])
-        except OSError:
-            pass
-    return sorted(addresses)
-
-
 def test_no_host_port_is_reachable_but_the_services(services_pool: EnvironmentPool):
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
-    targets = [[address, port] for address in _host_addresses()]
+    targets = [["127.0.0.1", port]]
     # Whatever else the host runs for the lab (Redis, the database, the web server, moto).
     for variable in ("REDIS_URL", "LAB_SERVICES_URL", "DATABASE_URL", "POSTGRES_URL"):
         value = os.environ.get(variable, "")
@@ -568,3 +556,67 @@ def test_boto3_in_the_jail_uses_s3_and_dynamodb_on_moto(moto_server: str):
 
     s3.meta.events.register("before-sign", name_account)
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["uploads"]
+
+
+NODE_SDK_HANDLER = """
+import {
+  S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand,
+} from "@aws-sdk/client-s3";
+import {
+  DynamoDBClient, CreateTableCommand, PutItemCommand, GetItemCommand,
+} from "@aws-sdk/client-dynamodb";
+
+const s3 = new S3Client({});
+const dynamodb = new DynamoDBClient({});
+
+export const handler = async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: "node-uploads" }));
+  await s3.send(new PutObjectCommand({ Bucket: "node-uploads", Key: "a.txt", Body: "hello" }));
+  const got = await s3.send(new GetObjectCommand({ Bucket: "node-uploads", Key: "a.txt" }));
+  await dynamodb.send(new CreateTableCommand({
+    TableName: "notes",
+    KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+    BillingMode: "PAY_PER_REQUEST",
+  }));
+  await dynamodb.send(new PutItemCommand({ TableName: "notes", Item: { id: { S: "1" } } }));
+  const item = await dynamodb.send(
+    new GetItemCommand({ TableName: "notes", Key: { id: { S: "1" } } }),
+  );
+  return {
+    body: await got.Body.transformToString(),
+    item: item.Item,
+    endpoint: process.env.AWS_ENDPOINT_URL,
+  };
+};
+"""
+
+
+def test_the_aws_sdk_for_javascript_in_the_jail_uses_s3_and_dynamodb_on_moto(moto_server: str):
+    import uuid
+
+    account = str(uuid.uuid4().int)[:12]
+    with EnvironmentPool(
+        account_concurrency=2,
+        services_handler=MotoForwarder(moto_server, account),
+        services_environment=lambda spec: ROLE_ENVIRONMENT,
+    ) as pool:
+        result = pool.invoke(make_node_spec(NODE_SDK_HANDLER, timeout_s=30), {})
+    assert result.status == "success", result.log
+    assert result.payload == {
+        "body": "hello",
+        "item": {"id": {"S": "1"}},
+        "endpoint": "http://127.0.0.1:4566",
+    }
+    assert {call["service"] for call in result.service_calls} == {"s3", "dynamodb"}
+
+
+def test_a_node_handler_that_never_settles_still_ends_with_the_relay_listening(
+    services_pool: EnvironmentPool,
+):
+    source = """
+    export const handler = () => new Promise(() => {});
+    """
+    result = services_pool.invoke(make_node_spec(source, timeout_s=5), {})
+    assert result.status == "success", result.log
+    assert result.payload is None

@@ -15,8 +15,10 @@
 // (decoded below: the host is trusted and sends only what json.loads produces); frames to the
 // host are JSON (the host never unmarshals what user code could forge).
 
+import { once } from "node:events";
 import fs from "node:fs";
 import Module, { createRequire } from "node:module";
+import net from "node:net";
 import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 
@@ -24,6 +26,7 @@ const TASK_ROOT = "/var/task";
 const SELF = "/var/runtime/bootstrap.mjs";
 const SDK_PARENT = "file:///var/runtime/bootstrap.mjs";
 const MAX_RESPONSE_BYTES = 6_291_556; // Lambda's synchronous response limit
+const RELAY_PORT = 4566; // AWS_ENDPOINT_URL's port, on the jail's own loopback
 const EXIT_UNHANDLED_REJECTION = 128;
 const EXIT_UNCAUGHT_EXCEPTION = 129;
 // What Lambda's Node.js 24 runtime says (Runtime.CallbackHandlerDeprecated) when the handler
@@ -325,6 +328,30 @@ function findSdkFromModules() {
   });
 }
 
+// ------------------------------------------------------------------------------ services
+
+// The jail has no network: the AWS SDK (which honours AWS_ENDPOINT_URL, set by the host to
+// http://127.0.0.1:4566) reaches the lab's services through this relay to the environment's
+// Unix socket, byte for byte. Unref'd, so a listening relay never keeps the event loop alive
+// (an async handler whose promise never settles must still end the invocation).
+async function startRelay(path) {
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const upstream = net.createConnection({ path, allowHalfOpen: true });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  server.on("error", () => {});
+  server.listen(RELAY_PORT, "127.0.0.1");
+  await once(server, "listening");
+  server.unref();
+}
+
 // ------------------------------------------------------------------------------ invoking
 
 function makeContext(init, meta) {
@@ -473,6 +500,7 @@ async function main() {
   findSdkFromModules();
   process.chdir(TASK_ROOT);
   state.init = init;
+  if (init.services_socket) await startRelay(init.services_socket);
 
   let handler;
   try {
