@@ -296,10 +296,20 @@ def _check_destination(arn: str, *, function: Function, qualifier: str) -> None:
     match = _DESTINATION_RE.match(arn)
     if match is None:
         raise ValidationError(f"The destination ARN {arn} is invalid.")
-    if match["service"] in ("sqs", "sns", "events", "s3"):
+    if match["service"] in ("sqs", "sns"):
+        from sandbox.aws.accounts import account_for
+
+        own = account_for(function.owner)
+        if match["account"] != own or ":" in match["resource"] or not match["resource"]:
+            raise ValidationError(
+                f"The destination ARN {arn} is invalid: name a queue or topic of your lab "
+                f"account ({own})."
+            )
+        return
+    if match["service"] in ("events", "s3"):
         raise ValidationError(
             f"The destination ARN {arn} names {match['service'].upper()}; this sandbox delivers "
-            "records to Lambda functions only so far."
+            "records to Lambda functions, SQS queues and SNS topics."
         )
     resource = _FUNCTION_RESOURCE_RE.match(match["resource"])
     if match["service"] != "lambda" or resource is None:
@@ -608,6 +618,11 @@ def _deliver(event: AsyncEvent, *, arn: str, record: dict[str, Any]) -> str:
     """Invoke the destination function asynchronously with record; return what went wrong
     (or "" when it was queued). Past the learner's limits it is queued to retry, throttled."""
     match = _DESTINATION_RE.match(arn)
+    if match is not None and match["service"] in ("sqs", "sns"):
+        event_id, text = event.pk, json.dumps(record)
+        # A network call: made once the transaction has committed, not while it holds locks.
+        transaction.on_commit(lambda: _deliver_to_lab(event_id=event_id, arn=arn, text=text))
+        return ""
     resource = _FUNCTION_RESOURCE_RE.match(match["resource"]) if match else None
     if resource is None:
         return f"The destination {arn} is not a Lambda function."
@@ -943,3 +958,25 @@ def permission_add(
 
 def permission_remove(*, statement: PolicyStatement) -> None:
     statement.delete()
+
+
+def _deliver_to_lab(*, event_id: int, arn: str, text: str) -> None:
+    """Send an invocation record to an SQS queue or SNS topic of the learner's lab account
+    (moto); a failure is noted on the event, as Lambda counts DestinationDeliveryFailures."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sandbox.aws.clients import LabServicesUnavailable, lab_client
+
+    match = _DESTINATION_RE.match(arn)
+    assert match is not None
+    try:
+        if match["service"] == "sqs":
+            sqs = lab_client("sqs", account_id=match["account"])
+            url = sqs.get_queue_url(QueueName=match["resource"])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=text)
+        else:
+            lab_client("sns", account_id=match["account"]).publish(TopicArn=arn, Message=text)
+    except (BotoCoreError, ClientError, LabServicesUnavailable) as exc:
+        AsyncEvent.objects.filter(pk=event_id).update(
+            destination_note=f"Not delivered to {arn}: {exc}"[:500]
+        )
