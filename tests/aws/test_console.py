@@ -148,3 +148,34 @@ def test_the_role_editor_applies_a_template_and_fixes_access(client: Client, lea
 def test_the_console_needs_a_login(client: Client) -> None:
     answer = client.get(reverse("sandbox_aws:resources"))
     assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
+
+
+def test_the_resources_page_asks_the_database_the_same_for_one_role_or_many(
+    client: Client, learner: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("sandbox_aws:resources")).status_code == 200
+        return len(captured)
+
+    def add(name: str) -> None:
+        role = roles.role_save(owner=learner, name=name)
+        roles.role_put_policy(
+            role=role,
+            name="p",
+            document={
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            },
+        )
+        roles.function_role_set(function=function_create(owner=learner, name=name), role=role)
+
+    add("one")
+    client.get(reverse("sandbox_aws:resources"))  # the account's first use is made once
+    one = queries()
+    for name in ("two", "three", "four"):
+        add(name)
+    assert queries() == one
