@@ -223,11 +223,31 @@ def alias_update(
     version = alias.function_version if function_version is None else function_version
     routing = alias.additional_weights if weights is None else dict(weights)
     _check_routing(function=alias.function, function_version=version, weights=routing)
-    alias.function_version = version
-    alias.additional_weights = routing
-    if description is not None:
-        alias.description = description
-    alias.save()
+    provisioned = alias.function.provisioned_configs.filter(qualifier=alias.name).first()
+    if provisioned is not None and (version == LATEST or routing):
+        raise ValidationError(
+            "An alias with provisioned concurrency must point to one published version "
+            "(no $LATEST, no routing weights); delete its provisioned concurrency config first."
+        )
+    with transaction.atomic():
+        alias.function_version = version
+        alias.additional_weights = routing
+        if description is not None:
+            alias.description = description
+        alias.save()
+        if provisioned is not None and provisioned.version_number != int(version):
+            # The alias's provisioned environments move to its new version, as on Lambda.
+            old = provisioned.version_number
+            if alias.function.provisioned_configs.filter(version_number=int(version)).exists():
+                raise ValidationError(
+                    f"Version {version} already has provisioned concurrency of its own."
+                )
+            provisioned.version_number = int(version)
+            provisioned.status = ProvisionedConcurrencyConfig.Status.IN_PROGRESS
+            provisioned.allocated = 0
+            provisioned.save()
+            _provision_on_commit(alias.function, old)
+            _provision_on_commit(alias.function, provisioned.version_number)
     return alias
 
 

@@ -534,17 +534,17 @@ def _queue_arn(account_id: str, name: str) -> str:
     return f"arn:aws:sqs:{settings.LAB_REGION}:{account_id}:{name}"
 
 
-def _relay_queue_create(trigger: Trigger) -> str:
+def _relay_queue_create(trigger: Trigger, *, ensure: bool = True) -> str:
     """The trigger's queue in the learner's account; returns its ARN."""
-    sqs = lab_client("sqs", account_id=trigger.account_id)
+    sqs = lab_client("sqs", account_id=trigger.account_id, ensure=ensure)
     sqs.create_queue(QueueName=trigger.relay_queue, Attributes={"VisibilityTimeout": "30"})
     return _queue_arn(trigger.account_id, trigger.relay_queue)
 
 
-def bucket_notifications_sync(*, account_id: str, bucket: str) -> None:
+def bucket_notifications_sync(*, account_id: str, bucket: str, ensure: bool = True) -> None:
     """Point the bucket's notification configuration at the queues of its S3 triggers,
     keeping whatever else the learner configured there."""
-    s3 = lab_client("s3", account_id=account_id)
+    s3 = lab_client("s3", account_id=account_id, ensure=ensure)
     config = s3.get_bucket_notification_configuration(Bucket=bucket)
     config.pop("ResponseMetadata", None)
     queues = [
@@ -955,3 +955,66 @@ def _latest_due(trigger: Trigger, *, due: datetime, now: datetime) -> datetime:
             break
         latest = following
     return latest
+
+
+# ---------------------------------------------------------------- after moto restarts
+
+
+def _rule_make(trigger: Trigger, *, ensure: bool = True) -> None:
+    client = lab_client("events", account_id=trigger.account_id, ensure=ensure)
+    rule = trigger.source_arn.rsplit("/", 1)[-1]
+    if trigger.kind == TriggerKind.SCHEDULE:
+        client.put_rule(Name=rule, ScheduleExpression=trigger.schedule_expression)
+        return
+    bus = trigger.bus_name or "default"
+    if bus != "default":
+        try:
+            client.create_event_bus(Name=bus)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
+    client.put_rule(Name=rule, EventPattern=trigger.event_pattern, EventBusName=bus)
+    client.put_targets(
+        Rule=rule,
+        EventBusName=bus,
+        Targets=[
+            {
+                "Id": trigger.configuration_id,
+                "Arn": _queue_arn(trigger.account_id, trigger.relay_queue),
+            }
+        ],
+    )
+
+
+def triggers_rebuild(*, account_id: str) -> int:
+    """Make the account's triggers again in a moto that lost them (sandbox.aws.rebuild calls
+    this once the account's own resources are back): each trigger's queue, the buckets'
+    notification configurations, the SNS subscriptions and the EventBridge rules. A trigger
+    whose bucket, topic or bus is gone is left for the learner to remove. Returns how many
+    were made."""
+    made = 0
+    buckets: set[str] = set()
+    for trigger in Trigger.objects.filter(account_id=account_id):
+        try:
+            if trigger.kind != TriggerKind.SCHEDULE:
+                queue_arn = _relay_queue_create(trigger, ensure=False)
+            if trigger.kind == TriggerKind.S3:
+                buckets.add(trigger.source_name)
+            elif trigger.kind == TriggerKind.SNS:
+                trigger.subscription_arn = lab_client(
+                    "sns", account_id=account_id, ensure=False
+                ).subscribe(TopicArn=trigger.source_arn, Protocol="sqs", Endpoint=queue_arn)[
+                    "SubscriptionArn"
+                ]
+                trigger.save(update_fields=["subscription_arn", "updated_at"])
+            else:
+                _rule_make(trigger, ensure=False)
+            made += 1
+        except ClientError as exc:
+            logger.warning("could not re-create trigger %s: %s", trigger.pk, exc)
+    for bucket in buckets:
+        try:
+            bucket_notifications_sync(account_id=account_id, bucket=bucket, ensure=False)
+        except ClientError as exc:
+            logger.warning("could not re-create the notifications of %s: %s", bucket, exc)
+    return made

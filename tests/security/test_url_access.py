@@ -23,8 +23,9 @@ from django.apps import apps
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
-from learn.practice.models import Submission
+from learn.practice.models import Attempt, AttemptKind, Submission
 from learn.practice.services.attempts import answer_submit, quiz_start
 from learn.practice.services.grading import Response
 from learn.study.services.sessions import session_start
@@ -52,15 +53,27 @@ PUBLIC = {
 PUBLIC_PATHS = {"/favicon.ico"}
 # Routes that take no session cookie and need no CSRF token (each with the reason).
 CSRF_EXEMPT: dict[str, str] = {}
-# The Lambda API answers SigV4-signed requests only: a session cookie (the owner's or anyone's)
-# gets 403, so it is checked as anonymous is, not as the owner.
-SIGNED_ONLY_NAMESPACES = ("sandbox_api:",)
+# The Lambda API and the lab's AWS endpoint answer SigV4-signed requests only: a session
+# cookie (the owner's or anyone's) gets 403, so they are checked as anonymous is, not as owner.
+SIGNED_ONLY_NAMESPACES = ("sandbox_api:", "sandbox_aws:")
 SIGNED_ONLY_EXCEPT = {"sandbox_api:access_keys", "sandbox_api:access_key_revoke"}
 # Parameters that name one learner's object, by the route's first path segment where one
 # name means different things: the value is that object of the owner's.
 OWNED_PARAMS = {"pk", "invocation_pk", "attempt_id", "answer_id", "submission_id", "session_id"}
 # Parameters that name shared content, or values a visitor brings (tokens, invitation codes).
-SHARED_PARAMS = {"slug", "name", "alias_name", "code", "token", "uidb64"}
+SHARED_PARAMS = {
+    "slug",
+    "name",
+    "alias_name",
+    "code",
+    "token",
+    "uidb64",
+    "sid",  # a resource policy statement's id, inside the function's own URL
+    "url_id",  # a function URL's id: public by design, answered by its auth type
+    "path",  # the path a function URL is called with
+    "mapping_uuid",  # an event source mapping's id (API only: signed requests)
+    "rest",  # the path of a request to the lab's AWS services (signed requests only)
+}
 # Instructor pages: refused to learners and anonymous visitors before any lookup, so their
 # parameters need no real object (tests/cohorts cover what instructors may see).
 INSTRUCTOR_PREFIX = "instructor/"
@@ -140,6 +153,7 @@ def world() -> World:
         user=owner, version=challenge, code="def handler(e, c):\n    return 1\n", tests_total=1
     )
     study = session_start(user=owner, minutes=15)
+    review = Attempt.objects.create(user=owner, kind=AttemptKind.REVIEW, started_at=timezone.now())
     key, _secret = access_key_create(owner=owner)
     return World(
         owner=owner,
@@ -157,6 +171,13 @@ def world() -> World:
             "challenge_slug": challenge.question.slug,
             "question_slug": question.question.slug,
             "alias_name": "live",
+            "sid": "no-such-statement",
+            "url_id": "0" * 32,
+            "path": "/",
+            "mapping_uuid": "00000000-0000-0000-0000-000000000000",
+            "rest": "/",
+            # A review session's summary exists for review sessions only.
+            "practice_review_summary:attempt_id": str(review.pk),
             "code": "no-such-code",
             "token": "no-such-token",
             "uidb64": "MQ",
@@ -177,7 +198,10 @@ def url_for(route: Route, world: World) -> str:
                 f"{__name__} and give it a value in the world fixture"
             )
         segment = route.route.strip("^").split("/", 1)[0]
-        return world.values.get(f"{segment}:{param}", world.values[param])
+        for key in (f"{route.name}:{param}", f"{segment}:{param}"):
+            if key in world.values:
+                return world.values[key]
+        return world.values[param]
 
     # A regular-expression route: its named groups get values, the rest is literal.
     text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: value(m.group(1)), route.route)
