@@ -236,6 +236,7 @@ def _detail_context(
         **_result_context(latest, request),
         "history": selectors.invocation_list(function=function, limit=10),
         "triggers": trigger_selectors.function_triggers(function=function),
+        "trigger_loop": trigger_selectors.loop_stopped_latest(function=function),
         "help": catalog.CONFIG_HELP,
         "service_map": selectors.function_service_map(function=function),
     }

@@ -223,11 +223,31 @@ def alias_update(
     version = alias.function_version if function_version is None else function_version
     routing = alias.additional_weights if weights is None else dict(weights)
     _check_routing(function=alias.function, function_version=version, weights=routing)
-    alias.function_version = version
-    alias.additional_weights = routing
-    if description is not None:
-        alias.description = description
-    alias.save()
+    provisioned = alias.function.provisioned_configs.filter(qualifier=alias.name).first()
+    if provisioned is not None and (version == LATEST or routing):
+        raise ValidationError(
+            "An alias with provisioned concurrency must point to one published version "
+            "(no $LATEST, no routing weights); delete its provisioned concurrency config first."
+        )
+    with transaction.atomic():
+        alias.function_version = version
+        alias.additional_weights = routing
+        if description is not None:
+            alias.description = description
+        alias.save()
+        if provisioned is not None and provisioned.version_number != int(version):
+            # The alias's provisioned environments move to its new version, as on Lambda.
+            old = provisioned.version_number
+            if alias.function.provisioned_configs.filter(version_number=int(version)).exists():
+                raise ValidationError(
+                    f"Version {version} already has provisioned concurrency of its own."
+                )
+            provisioned.version_number = int(version)
+            provisioned.status = ProvisionedConcurrencyConfig.Status.IN_PROGRESS
+            provisioned.allocated = 0
+            provisioned.save()
+            _provision_on_commit(alias.function, old)
+            _provision_on_commit(alias.function, provisioned.version_number)
     return alias
 
 
@@ -296,10 +316,20 @@ def _check_destination(arn: str, *, function: Function, qualifier: str) -> None:
     match = _DESTINATION_RE.match(arn)
     if match is None:
         raise ValidationError(f"The destination ARN {arn} is invalid.")
-    if match["service"] in ("sqs", "sns", "events", "s3"):
+    if match["service"] in ("sqs", "sns"):
+        from sandbox.aws.accounts import account_for
+
+        own = account_for(function.owner)
+        if match["account"] != own or ":" in match["resource"] or not match["resource"]:
+            raise ValidationError(
+                f"The destination ARN {arn} is invalid: name a queue or topic of your lab "
+                f"account ({own})."
+            )
+        return
+    if match["service"] in ("events", "s3"):
         raise ValidationError(
             f"The destination ARN {arn} names {match['service'].upper()}; this sandbox delivers "
-            "records to Lambda functions only so far."
+            "records to Lambda functions, SQS queues and SNS topics."
         )
     resource = _FUNCTION_RESOURCE_RE.match(match["resource"])
     if match["service"] != "lambda" or resource is None:
@@ -614,6 +644,11 @@ def _deliver(event: AsyncEvent, *, arn: str, record: dict[str, Any]) -> str:
     """Invoke the destination function asynchronously with record; return what went wrong
     (or "" when it was queued). Past the learner's limits it is queued to retry, throttled."""
     match = _DESTINATION_RE.match(arn)
+    if match is not None and match["service"] in ("sqs", "sns"):
+        event_id, text = event.pk, json.dumps(record)
+        # A network call: made once the transaction has committed, not while it holds locks.
+        transaction.on_commit(lambda: _deliver_to_lab(event_id=event_id, arn=arn, text=text))
+        return ""
     resource = _FUNCTION_RESOURCE_RE.match(match["resource"]) if match else None
     if resource is None:
         return f"The destination {arn} is not a Lambda function."
@@ -949,3 +984,25 @@ def permission_add(
 
 def permission_remove(*, statement: PolicyStatement) -> None:
     statement.delete()
+
+
+def _deliver_to_lab(*, event_id: int, arn: str, text: str) -> None:
+    """Send an invocation record to an SQS queue or SNS topic of the learner's lab account
+    (moto); a failure is noted on the event, as Lambda counts DestinationDeliveryFailures."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sandbox.aws.clients import LabServicesUnavailable, lab_client
+
+    match = _DESTINATION_RE.match(arn)
+    assert match is not None
+    try:
+        if match["service"] == "sqs":
+            sqs = lab_client("sqs", account_id=match["account"])
+            url = sqs.get_queue_url(QueueName=match["resource"])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=text)
+        else:
+            lab_client("sns", account_id=match["account"]).publish(TopicArn=arn, Message=text)
+    except (BotoCoreError, ClientError, LabServicesUnavailable) as exc:
+        AsyncEvent.objects.filter(pk=event_id).update(
+            destination_note=f"Not delivered to {arn}: {exc}"[:500]
+        )

@@ -167,4 +167,12 @@ def account_rebuild(lab: LabAccount) -> None:
         )
         subscription.spec = {**spec, "arn": made["SubscriptionArn"]}
         subscription.save(update_fields=["spec", "updated_at"])
-    logger.info("re-created lab account %s: %d roles and resources", account_id, len(resources))
+    from sandbox.triggers.services import triggers_rebuild
+
+    triggers = triggers_rebuild(account_id=account_id)
+    logger.info(
+        "re-created lab account %s: %d roles and resources, %d triggers",
+        account_id,
+        len(resources),
+        triggers,
+    )

@@ -46,6 +46,9 @@ MAX_HEADER_BYTES = 64 * 1024  # request line and headers together
 MAX_HEADERS = 128
 MAX_BODY_BYTES = 16 * 1024 * 1024  # an S3 PutObject from a handler; bigger uploads are refused
 MAX_CONNECTIONS = 16  # per environment (boto3 keeps up to 10 by default)
+# Request bodies an environment may have buffered on the host at once, over all its connections:
+# the worker's memory is not the environment's, so its cgroup does not bound this.
+MAX_BUFFERED_BYTES = 2 * MAX_BODY_BYTES
 MAX_CALLS = 1000  # calls recorded per invocation; the rest are counted, not kept
 REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
 IDLE_TIMEOUT_S = 60.0  # between requests on a kept-alive connection
@@ -140,6 +143,18 @@ class Endpoint:
         self._connections: set[socket.socket] = set()
         self._threads: set[threading.Thread] = set()
         self._calls = _Calls()
+        self._buffered = 0
+
+    def _reserve(self, size: int) -> None:
+        """Count size more body bytes against the environment's buffer (503 when full)."""
+        with self._lock:
+            if self._buffered + size > MAX_BUFFERED_BYTES:
+                raise _BadRequest(503, "too many large requests at once; try again")
+            self._buffered += size
+
+    def _unreserve(self, size: int) -> None:
+        with self._lock:
+            self._buffered -= size
 
     # -------------------------------------------------------------- call records
 
@@ -193,9 +208,11 @@ class Endpoint:
         thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        reader = _Reader(conn)
         try:
-            reader = _Reader(conn)
             while not self.closed:
+                self._unreserve(reader.reserved)
+                reader.reserved = 0
                 try:
                     request, keep_alive = _read_request(reader, self)
                 except _Closed:
@@ -222,6 +239,7 @@ class Endpoint:
         except OSError:
             return
         finally:
+            self._unreserve(reader.reserved)
             with self._lock:
                 self._connections.discard(conn)
                 self._threads.discard(threading.current_thread())
@@ -381,6 +399,7 @@ class _Reader:
         self.conn = conn
         self.buffer = bytearray()
         self.deadline = 0.0
+        self.reserved = 0  # body bytes of the current request counted against the endpoint
 
     def fill(self) -> bool:
         """Read more bytes before the deadline; False at end of stream."""
@@ -477,13 +496,15 @@ def _parse(reader: _Reader, endpoint: Endpoint) -> tuple[ServiceRequest, bool]:
             raise _BadRequest(501, "unsupported transfer encoding")
         if continue_expected:
             reader.conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = _read_chunked(reader)
+        body = _read_chunked(reader, endpoint)
     elif lengths is not None:
         if len(set(lengths)) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
             raise _BadRequest(400, "invalid Content-Length")
         size = int(lengths[0])
         if size > MAX_BODY_BYTES:
             raise _BadRequest(413, f"request body over {MAX_BODY_BYTES} bytes")
+        endpoint._reserve(size)
+        reader.reserved += size
         if continue_expected and size:
             reader.conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = reader.exactly(size)
@@ -501,7 +522,7 @@ def _parse(reader: _Reader, endpoint: Endpoint) -> tuple[ServiceRequest, bool]:
     return request, keep_alive
 
 
-def _read_chunked(reader: _Reader) -> bytes:
+def _read_chunked(reader: _Reader, endpoint: Endpoint) -> bytes:
     body = bytearray()
     while True:
         match = _CHUNK_SIZE.match(reader.line(1024))
@@ -512,6 +533,8 @@ def _read_chunked(reader: _Reader) -> bytes:
             raise _BadRequest(413, f"request body over {MAX_BODY_BYTES} bytes")
         if size == 0:
             break
+        endpoint._reserve(size)
+        reader.reserved += size
         body += reader.exactly(size)
         if reader.exactly(2) != b"\r\n":
             raise _BadRequest(400, "malformed chunk")

@@ -81,6 +81,9 @@ class TriggerKind(models.TextChoices):
     DYNAMODB = "dynamodb", "DynamoDB stream"
 
 
+LOOP_LIMIT = 16
+
+
 class InvocationTrigger(TimeStampedModel):
     """What started an invocation that no one asked for directly: the trigger and its source."""
 
@@ -93,6 +96,10 @@ class InvocationTrigger(TimeStampedModel):
     records = models.PositiveIntegerField(default=1)
     # How each record ended: ids of the SQS messages deleted and of those left to come back.
     outcome = models.JSONField(default=dict, blank=True)
+    # Rounds of a chain source → function → same source this invocation is (1: none before it);
+    # past LOOP_LIMIT the invocation is not run (recursive loop detection, as Lambda does).
+    depth = models.PositiveIntegerField(default=1)
+    loop_stopped = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.source_arn}"

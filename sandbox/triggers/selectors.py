@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from sandbox.models import Function
-from sandbox.triggers.models import EventSourceMapping
+from sandbox.triggers.models import EventSourceMapping, InvocationTrigger
 
 
 def mapping_list(
@@ -78,3 +78,13 @@ def function_triggers(*, function: Function) -> list[TriggerRow]:
             )
         )
     return rows
+
+
+def loop_stopped_latest(*, function: Function) -> InvocationTrigger | None:
+    """The latest event of the function that recursive loop detection stopped, if any."""
+    return (
+        InvocationTrigger.objects.filter(invocation__function=function, loop_stopped=True)
+        .select_related("invocation")
+        .order_by("-pk")
+        .first()
+    )

@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
@@ -23,6 +23,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from sandbox import execution
@@ -33,6 +34,7 @@ from sandbox.models import Function, Invocation
 from sandbox.results import invocation_announce_finished
 from sandbox.triggers import events, leases, schedules
 from sandbox.triggers.models import (
+    LOOP_LIMIT,
     S3_EVENTS,
     SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW,
     EventSourceMapping,
@@ -47,6 +49,8 @@ _SQS_ARN = re.compile(
     r"^arn:aws:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[\w-]{1,80}(\.fifo)?)$"
 )
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+# How far around an invocation's run an event its source sent still counts as its doing.
+LINEAGE_SLACK_S = 1.0
 
 
 class MappingConflict(Exception):
@@ -177,6 +181,87 @@ def mapping_update(
 def mapping_delete(*, mapping: EventSourceMapping) -> None:
     """Stop polling (at the poller's next batch) and forget the mapping."""
     mapping.delete()
+
+
+# ---------------------------------------------------------------- lineage
+
+
+def _sent_at(message: dict[str, Any]) -> datetime | None:
+    sent = message.get("Attributes", {}).get("SentTimestamp")
+    if not sent or not str(sent).isdigit():
+        return None
+    return datetime.fromtimestamp(int(sent) / 1000, tz=UTC)
+
+
+def lineage_depth(*, function: Function, source_arn: str, sent_at: datetime | None) -> int:
+    """Which round of a loop source → function → same source an event sent at sent_at is.
+
+    Lambda follows its own trace header through the SDK; here the event's source is matched
+    with what the function was doing when the source sent it: an event the source sent while
+    an invocation of this function that the same source triggered was running is taken to be
+    that invocation's doing (one round deeper). An upload of the learner's own that lands while
+    the function runs counts too, which only matters if it happens LOOP_LIMIT times in a row.
+    """
+    if sent_at is None:
+        return 1
+    slack = timedelta(seconds=LINEAGE_SLACK_S)
+    parent = (
+        InvocationTrigger.objects.filter(
+            invocation__function=function,
+            source_arn=source_arn,
+            loop_stopped=False,
+            invocation__started_at__lte=sent_at + slack,
+        )
+        .filter(
+            Q(invocation__finished_at__gte=sent_at - slack)
+            | Q(invocation__finished_at__isnull=True, invocation__started_at__isnull=False)
+        )
+        .order_by("-depth")
+        .values_list("depth", flat=True)
+        .first()
+    )
+    return parent + 1 if parent else 1
+
+
+def loop_message(*, kind: str, source_arn: str, depth: int) -> str:
+    return (
+        f"Lambda stopped a recursive loop: this {TriggerKind(kind).label} event from "
+        f"{source_arn} is the {depth}th in a chain where the function's own writes trigger it "
+        f"again (the limit is {LOOP_LIMIT} rounds). The event was not run. Write the result "
+        "somewhere else (another bucket, queue or topic, or a different prefix the trigger "
+        "does not match)."
+    )
+
+
+def _stop_loop(
+    *,
+    function: Function,
+    kind: str,
+    source_arn: str,
+    event: dict[str, Any],
+    depth: int,
+    mapping: EventSourceMapping | None = None,
+) -> Invocation:
+    """Record the event Lambda would not run, with the reason, where the learner looks."""
+    with transaction.atomic():
+        invocation = sandbox_services.invocation_start(
+            function=function,
+            event_text=json.dumps(event),
+            requested_by=function.owner,
+            enqueue=False,
+        )
+        InvocationTrigger.objects.create(
+            invocation=invocation,
+            kind=kind,
+            source_arn=source_arn,
+            mapping=mapping,
+            records=len(event.get("Records", [event])),
+            depth=depth,
+            loop_stopped=True,
+        )
+    return execution.invocation_fail(
+        invocation=invocation, reason=loop_message(kind=kind, source_arn=source_arn, depth=depth)
+    )
 
 
 # ---------------------------------------------------------------- the poller
@@ -321,6 +406,26 @@ def poll_once(*, mapping_id: int, worker: str = "") -> Batch | None:
         messages, queue_arn=mapping.event_source_arn, region=settings.LAB_REGION
     )
     by_id = {message["MessageId"]: message for message in messages}
+    depth = max(
+        lineage_depth(
+            function=function, source_arn=mapping.event_source_arn, sent_at=_sent_at(message)
+        )
+        for message in messages
+    )
+    if depth > LOOP_LIMIT:
+        stopped = _stop_loop(
+            function=function,
+            kind=TriggerKind.SQS,
+            source_arn=mapping.event_source_arn,
+            event=event,
+            depth=depth,
+            mapping=mapping,
+        )
+        batch.invocation_id = stopped.pk
+        # Dropped, as Lambda drops a looping event that has no DLQ to go to.
+        _delete(client, queue_url=queue_url, messages=messages)
+        batch.deleted = list(by_id)
+        return batch
     try:
         with transaction.atomic():
             invocation = sandbox_services.invocation_start(
@@ -335,6 +440,7 @@ def poll_once(*, mapping_id: int, worker: str = "") -> Batch | None:
                 source_arn=mapping.event_source_arn,
                 mapping=mapping,
                 records=len(messages),
+                depth=depth,
             )
     except (sandbox_services.LimitReached, ValidationError) as exc:
         batch.throttled = True
@@ -433,17 +539,17 @@ def _queue_arn(account_id: str, name: str) -> str:
     return f"arn:aws:sqs:{settings.LAB_REGION}:{account_id}:{name}"
 
 
-def _relay_queue_create(trigger: Trigger) -> str:
+def _relay_queue_create(trigger: Trigger, *, ensure: bool = True) -> str:
     """The trigger's queue in the learner's account; returns its ARN."""
-    sqs = lab_client("sqs", account_id=trigger.account_id)
+    sqs = lab_client("sqs", account_id=trigger.account_id, ensure=ensure)
     sqs.create_queue(QueueName=trigger.relay_queue, Attributes={"VisibilityTimeout": "30"})
     return _queue_arn(trigger.account_id, trigger.relay_queue)
 
 
-def bucket_notifications_sync(*, account_id: str, bucket: str) -> None:
+def bucket_notifications_sync(*, account_id: str, bucket: str, ensure: bool = True) -> None:
     """Point the bucket's notification configuration at the queues of its S3 triggers,
     keeping whatever else the learner configured there."""
-    s3 = lab_client("s3", account_id=account_id)
+    s3 = lab_client("s3", account_id=account_id, ensure=ensure)
     config = s3.get_bucket_notification_configuration(Bucket=bucket)
     config.pop("ResponseMetadata", None)
     queues = [
@@ -621,7 +727,10 @@ def relay_once(*, trigger_id: int) -> Batch | None:
         sqs = lab_client("sqs", account_id=trigger.account_id)
         queue_url = sqs.get_queue_url(QueueName=trigger.relay_queue)["QueueUrl"]
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=poll_wait_s()
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=poll_wait_s(),
+            AttributeNames=["SentTimestamp"],
         ).get("Messages", [])
     except (ClientError, BotoCoreError, LabServicesUnavailable) as exc:
         batch.error = str(exc)
@@ -634,7 +743,20 @@ def relay_once(*, trigger_id: int) -> Batch | None:
         except ValueError:
             body = None
         event = _relay_event(trigger, body)
+        depth = 1
         if event is not None:
+            depth = lineage_depth(
+                function=function, source_arn=trigger.source_arn, sent_at=_sent_at(message)
+            )
+        if event is not None and depth > LOOP_LIMIT:
+            _stop_loop(
+                function=function,
+                kind=trigger.kind,
+                source_arn=trigger.source_arn,
+                event=event,
+                depth=depth,
+            )
+        elif event is not None:
             try:
                 with transaction.atomic():
                     queued = api_services.async_invoke(
@@ -648,6 +770,7 @@ def relay_once(*, trigger_id: int) -> Batch | None:
                             kind=trigger.kind,
                             source_arn=trigger.source_arn,
                             records=len(event.get("Records", [event])),
+                            depth=depth,
                         )
             except (sandbox_services.LimitReached, ValidationError) as exc:
                 batch.throttled = True
@@ -835,3 +958,66 @@ def _latest_due(trigger: Trigger, *, due: datetime, now: datetime) -> datetime:
             break
         latest = following
     return latest
+
+
+# ---------------------------------------------------------------- after moto restarts
+
+
+def _rule_make(trigger: Trigger, *, ensure: bool = True) -> None:
+    client = lab_client("events", account_id=trigger.account_id, ensure=ensure)
+    rule = trigger.source_arn.rsplit("/", 1)[-1]
+    if trigger.kind == TriggerKind.SCHEDULE:
+        client.put_rule(Name=rule, ScheduleExpression=trigger.schedule_expression)
+        return
+    bus = trigger.bus_name or "default"
+    if bus != "default":
+        try:
+            client.create_event_bus(Name=bus)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
+    client.put_rule(Name=rule, EventPattern=trigger.event_pattern, EventBusName=bus)
+    client.put_targets(
+        Rule=rule,
+        EventBusName=bus,
+        Targets=[
+            {
+                "Id": trigger.configuration_id,
+                "Arn": _queue_arn(trigger.account_id, trigger.relay_queue),
+            }
+        ],
+    )
+
+
+def triggers_rebuild(*, account_id: str) -> int:
+    """Make the account's triggers again in a moto that lost them (sandbox.aws.rebuild calls
+    this once the account's own resources are back): each trigger's queue, the buckets'
+    notification configurations, the SNS subscriptions and the EventBridge rules. A trigger
+    whose bucket, topic or bus is gone is left for the learner to remove. Returns how many
+    were made."""
+    made = 0
+    buckets: set[str] = set()
+    for trigger in Trigger.objects.filter(account_id=account_id):
+        try:
+            if trigger.kind != TriggerKind.SCHEDULE:
+                queue_arn = _relay_queue_create(trigger, ensure=False)
+            if trigger.kind == TriggerKind.S3:
+                buckets.add(trigger.source_name)
+            elif trigger.kind == TriggerKind.SNS:
+                trigger.subscription_arn = lab_client(
+                    "sns", account_id=account_id, ensure=False
+                ).subscribe(TopicArn=trigger.source_arn, Protocol="sqs", Endpoint=queue_arn)[
+                    "SubscriptionArn"
+                ]
+                trigger.save(update_fields=["subscription_arn", "updated_at"])
+            else:
+                _rule_make(trigger, ensure=False)
+            made += 1
+        except ClientError as exc:
+            logger.warning("could not re-create trigger %s: %s", trigger.pk, exc)
+    for bucket in buckets:
+        try:
+            bucket_notifications_sync(account_id=account_id, bucket=bucket, ensure=False)
+        except ClientError as exc:
+            logger.warning("could not re-create the notifications of %s: %s", bucket, exc)
+    return made

@@ -99,6 +99,7 @@ def function_triggers_page(request: AuthedHtmxHttpRequest, pk: int) -> HttpRespo
             "function": function,
             "can_edit": access.can_edit,
             "triggers": selectors.function_triggers(function=function),
+            "trigger_loop": selectors.loop_stopped_latest(function=function),
             "forms": forms,
         },
     )

@@ -23,6 +23,12 @@
       } else {
         target.click();
       }
+    } else if ((event.key === "u" || event.key === "U") && !typing(event.target)) {
+      // Undo the rating just given, as Anki's undo does.
+      var undo = item.querySelector('[data-key="u"]');
+      if (!undo) return;
+      event.preventDefault();
+      undo.click();
     } else if (event.key === "Enter" && !(event.target && event.target.tagName === "TEXTAREA")) {
       if (event.target && (event.target.tagName === "BUTTON" || event.target.tagName === "A")) return;
       var form = item.querySelector("[data-answer-form]");

@@ -86,7 +86,7 @@ def test_take_a_short_quiz_then_answer_a_review(page: Page, live_server) -> None
     expect(page.locator("[data-next-due]")).to_contain_text("UTC")
 
     # Undo, as in Anki: the card asks for a rating again; this time Again.
-    page.get_by_test_id("undo-rating").click()
+    page.keyboard.press("u")
     expect(page.get_by_text("Rating undone: rate the card again.")).to_be_visible()
     expect(page.locator("form.ratings")).to_be_visible()
     page.keyboard.press("1")

@@ -23,8 +23,9 @@ from django.apps import apps
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
-from learn.practice.models import Submission
+from learn.practice.models import Attempt, AttemptKind, Submission
 from learn.practice.services.attempts import answer_submit, quiz_start
 from learn.practice.services.grading import Response
 from learn.study.services.sessions import session_start
@@ -52,17 +53,27 @@ PUBLIC = {
 PUBLIC_PATHS = {"/favicon.ico"}
 # Routes that take no session cookie and need no CSRF token (each with the reason).
 CSRF_EXEMPT: dict[str, str] = {}
-# The Lambda API, its function URLs and the lab's AWS endpoint take no session: SigV4 (or a
-# function URL's own AuthType) decides, so they are checked as anonymous is, not as the owner.
+# The Lambda API and the lab's AWS endpoint answer SigV4-signed requests only: a session
+# cookie (the owner's or anyone's) gets 403, so they are checked as anonymous is, not as owner.
 SIGNED_ONLY_NAMESPACES = ("sandbox_api:", "sandbox_aws:")
 SIGNED_ONLY_EXCEPT = {"sandbox_api:access_keys", "sandbox_api:access_key_revoke"}
 # Parameters that name one learner's object, by the route's first path segment where one
 # name means different things: the value is that object of the owner's.
 OWNED_PARAMS = {"pk", "invocation_pk", "attempt_id", "answer_id", "submission_id", "session_id"}
 # Parameters that name shared content, or values a visitor brings (tokens, invitation codes).
-SHARED_PARAMS = {"slug", "name", "alias_name", "code", "token", "uidb64"}
-# Parameters of the signed-only routes: the signature, not the value, says whose object it is.
-SIGNED_PARAMS = {"mapping_uuid", "sid", "url_id", "path", "rest"}
+SHARED_PARAMS = {
+    "slug",
+    "name",
+    "alias_name",
+    "code",
+    "token",
+    "uidb64",
+    "sid",  # a resource policy statement's id, inside the function's own URL
+    "url_id",  # a function URL's id: public by design, answered by its auth type
+    "path",  # the path a function URL is called with
+    "mapping_uuid",  # an event source mapping's id (API only: signed requests)
+    "rest",  # the path of a request to the lab's AWS services (signed requests only)
+}
 # Instructor pages: refused to learners and anonymous visitors before any lookup, so their
 # parameters need no real object (tests/cohorts cover what instructors may see).
 INSTRUCTOR_PREFIX = "instructor/"
@@ -142,6 +153,7 @@ def world() -> World:
         user=owner, version=challenge, code="def handler(e, c):\n    return 1\n", tests_total=1
     )
     study = session_start(user=owner, minutes=15)
+    review = Attempt.objects.create(user=owner, kind=AttemptKind.REVIEW, started_at=timezone.now())
     key, _secret = access_key_create(owner=owner)
     return World(
         owner=owner,
@@ -159,14 +171,16 @@ def world() -> World:
             "challenge_slug": challenge.question.slug,
             "question_slug": question.question.slug,
             "alias_name": "live",
-            "code": "no-such-code",
-            "token": "no-such-token",
-            "uidb64": "MQ",
-            "mapping_uuid": "00000000-0000-4000-8000-000000000000",
             "sid": "no-such-statement",
             "url_id": "0" * 32,
             "path": "/",
+            "mapping_uuid": "00000000-0000-0000-0000-000000000000",
             "rest": "/",
+            # A review session's summary exists for review sessions only.
+            "practice_review_summary:attempt_id": str(review.pk),
+            "code": "no-such-code",
+            "token": "no-such-token",
+            "uidb64": "MQ",
         },
     )
 
@@ -178,13 +192,16 @@ def url_for(route: Route, world: World) -> str:
         if param == "slug":
             kind = next((k for k in ("challenge", "question") if k in route.name), "lesson")
             return world.values[f"{kind}_slug"]
-        if param not in OWNED_PARAMS | SHARED_PARAMS | SIGNED_PARAMS:
+        if param not in OWNED_PARAMS | SHARED_PARAMS:
             pytest.fail(
                 f"{route.route}: add <{param}> to OWNED_PARAMS or SHARED_PARAMS in "
                 f"{__name__} and give it a value in the world fixture"
             )
         segment = route.route.strip("^").split("/", 1)[0]
-        return world.values.get(f"{segment}:{param}", world.values[param])
+        for key in (f"{route.name}:{param}", f"{segment}:{param}"):
+            if key in world.values:
+                return world.values[key]
+        return world.values[param]
 
     # A regular-expression route: its named groups get values, the rest is literal.
     text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: value(m.group(1)), route.route)
@@ -220,7 +237,7 @@ def test_every_route_is_seen() -> None:
     unknown = [
         r.route
         for r in ROUTES
-        if not r.instructor_only and set(r.params) - OWNED_PARAMS - SHARED_PARAMS - SIGNED_PARAMS
+        if not r.instructor_only and set(r.params) - OWNED_PARAMS - SHARED_PARAMS
     ]
     assert not unknown, "give these parameters a meaning above: " + ", ".join(unknown)
 

@@ -167,9 +167,12 @@ def test_no_page_anywhere_carries_the_probe_unescaped(probed, instructor) -> Non
     owner, staff = as_user(world.owner), as_user(instructor)
     seen = 0
     for route in ROUTES:
-        if route.name.startswith("sandbox_api:") or "/export" in route.route:
-            continue
-        url = url_for(route, world)
+        if route.signed_only or "/export" in route.route:
+            continue  # no HTML: signed API answers and file downloads
+        try:
+            url = url_for(route, world)
+        except (KeyError, pytest.fail.Exception):
+            continue  # a parameter not given a value here; test_url_access insists on them
         for client in (owner, staff):
             response = client.get(url)
             if response.get("Content-Type", "").startswith("text/html"):

@@ -86,6 +86,19 @@ def test_event_invoke_configs(lam):
         {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}},
         {"DestinationConfig": {"OnSuccess": {"Destination": ARN + "hello"}}},
         {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:1:q"}}},
+        # A queue of another account than the learner's lab account.
+        {
+            "DestinationConfig": {
+                "OnFailure": {"Destination": "arn:aws:sqs:us-east-1:" + "4" * 12 + ":q"}
+            }
+        },
+        {
+            "DestinationConfig": {
+                "OnFailure": {
+                    "Destination": "arn:aws:events:us-east-1:" + "4" * 12 + ":event-bus/b"
+                }
+            }
+        },
         {"DestinationConfig": {"OnSuccess": {"Destination": ARN.replace("1234", "9999") + "x"}}},
     ],
 )
@@ -323,3 +336,51 @@ def test_a_missing_destination_is_noted_not_raised(lam, learner, scheduled):
     event.refresh_from_db()
     assert event.status == AsyncEvent.Status.SUCCEEDED
     assert "does not exist" in event.destination_note
+
+
+def test_records_reach_an_sqs_queue_and_an_sns_topic(lam, learner, scheduled, moto_server):
+    from sandbox.aws.accounts import account_for
+    from sandbox.aws.clients import lab_client
+
+    account = account_for(learner)
+    sqs = lab_client("sqs", account_id=account)
+    sns = lab_client("sns", account_id=account)
+    failures = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    notified = sqs.create_queue(QueueName="notified")["QueueUrl"]
+    topic = sns.create_topic(Name="done")["TopicArn"]
+    notified_arn = sqs.get_queue_attributes(QueueUrl=notified, AttributeNames=["QueueArn"])
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=notified_arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    create_hello(lam, source=FAILING)
+    lam.put_function_event_invoke_config(
+        FunctionName="hello",
+        MaximumRetryAttempts=0,
+        DestinationConfig={
+            "OnFailure": {"Destination": f"arn:aws:sqs:us-east-1:{account}:failures"},
+            "OnSuccess": {"Destination": topic},
+        },
+    )
+    failed = _queued(lam, learner)
+    _finish_attempt(failed, Invocation.Status.ERROR)
+    services.async_event_attempt_finished(invocation_id=failed.current_id)
+    ok = _queued(lam, learner)
+    Invocation.objects.filter(pk=ok.current_id).update(
+        status=Invocation.Status.SUCCESS, payload={"done": True}
+    )
+    services.async_event_attempt_finished(invocation_id=ok.current_id)
+
+    (message,) = sqs.receive_message(QueueUrl=failures, WaitTimeSeconds=1)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["requestId"] == str(failed.request_id)
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    (message,) = sqs.receive_message(QueueUrl=notified, WaitTimeSeconds=1)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["responsePayload"] == {"done": True}
+    failed.refresh_from_db()
+    assert failed.destination_note == ""

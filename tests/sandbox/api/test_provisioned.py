@@ -143,3 +143,25 @@ def test_an_alias_with_provisioned_concurrency_starts_warm(celery_worker_process
 
     lam.delete_provisioned_concurrency_config(FunctionName="hello", Qualifier="live")
     assert not ProvisionedConcurrencyConfig.objects.exists()
+
+
+def test_an_aliass_provisioned_concurrency_follows_it_to_another_version(lam):
+    published(lam)
+    lam.create_alias(FunctionName="hello", Name="live", FunctionVersion="1")
+    lam.put_provisioned_concurrency_config(
+        FunctionName="hello", Qualifier="live", ProvisionedConcurrentExecutions=1
+    )
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_alias(FunctionName="hello", Name="live", FunctionVersion="$LATEST")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_alias(
+            FunctionName="hello",
+            Name="live",
+            RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}},
+        )
+    lam.update_alias(FunctionName="hello", Name="live", FunctionVersion="2")
+    config = ProvisionedConcurrencyConfig.objects.get()
+    assert (config.version_number, config.status) == (2, "IN_PROGRESS")
+    # Version 1 holds no provisioned concurrency any more: it can go.
+    lam.delete_function(FunctionName="hello", Qualifier="1")
+    assert lam.get_alias(FunctionName="hello", Name="live")["FunctionVersion"] == "2"
