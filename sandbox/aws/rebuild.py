@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,6 +32,17 @@ logger = logging.getLogger(__name__)
 MARKER = "/lambdalab/moto-generation"
 # How long a process trusts the generation it last read: a restart is noticed within this.
 CHECK_EVERY_S = 3.0
+
+# What other apps keep of an account in moto (sandbox.triggers: notifications, subscriptions,
+# rules), each made again after the account's own resources: (what, fn(account_id) -> count).
+_also: list[tuple[str, Callable[[str], int]]] = []
+
+
+def rebuild_also(what: str, rebuild: Callable[[str], int]) -> None:
+    """Register rebuild(account_id) -> how many it made, run when an account is re-created
+    (apps register in their AppConfig.ready, so this module imports none of them)."""
+    _also.append((what, rebuild))
+
 
 _lock = threading.Lock()
 _generation: dict[str, tuple[str, float]] = {}
@@ -167,12 +179,10 @@ def account_rebuild(lab: LabAccount) -> None:
         )
         subscription.spec = {**spec, "arn": made["SubscriptionArn"]}
         subscription.save(update_fields=["spec", "updated_at"])
-    from sandbox.triggers.services import triggers_rebuild
-
-    triggers = triggers_rebuild(account_id=account_id)
+    also = [f"{count} {what}" for what, rebuild in _also if (count := rebuild(account_id))]
     logger.info(
-        "re-created lab account %s: %d roles and resources, %d triggers",
+        "re-created lab account %s: %d roles and resources%s",
         account_id,
         len(resources),
-        triggers,
+        "".join(f", {made}" for made in also),
     )

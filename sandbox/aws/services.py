@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from django.conf import settings
 from django.contrib.auth.models import User
 
@@ -33,6 +33,9 @@ def _aws(method: Any, **kwargs: Any) -> Any:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise ResourceError(f"{error.get('Code')}: {error.get('Message')}") from None
+    except ParamValidationError as exc:
+        # Refused by boto3 before it was sent (an empty or too long name, a bad type).
+        raise ResourceError(str(exc.kwargs.get("report", exc)).strip()) from None
 
 
 # ------------------------------------------------------------------------------------ S3

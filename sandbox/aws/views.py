@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -255,12 +256,16 @@ def object_upload_view(request: AuthedHtmxHttpRequest, name: str) -> HttpRespons
 
 @login_required
 @require_GET
-def object_download_view(request: AuthedHtmxHttpRequest, name: str) -> StreamingHttpResponse:
+def object_download_view(request: AuthedHtmxHttpRequest, name: str) -> HttpResponseBase:
     key = request.GET.get("key", "")
+    if not key:
+        raise Http404("Name the object to download: ?key=<its key>.")
     try:
         found = selectors.object_download(owner=request.user, bucket=name, key=key)
     except selectors.ResourceMissing as exc:
         raise Http404(str(exc)) from None
+    except selectors.ServicesDown as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(
         found["Body"].iter_chunks(64 * 1024),
         content_type=found.get("ContentType") or "application/octet-stream",

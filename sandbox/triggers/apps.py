@@ -9,3 +9,11 @@ class SandboxTriggersConfig(AppConfig):
     label = "sandbox_triggers"
     verbose_name = "Triggers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sandbox.aws import rebuild
+        from sandbox.triggers import services
+
+        rebuild.rebuild_also(
+            "triggers", lambda account_id: services.triggers_rebuild(account_id=account_id)
+        )
