@@ -354,3 +354,35 @@ def test_burst_timeline_marks_when_each_request_was_fired():
     assert "fired at +0.0 ms" in timeline.admissions[0][1]
     # The environments' rows sit under the row of requests.
     assert timeline.rows[0].y == charts.TIMELINE_TOP + charts.TIMELINE_ROW
+
+
+def test_call_trace_draws_each_call_on_the_phase_timeline_and_tolerates_junk():
+    rows = charts.call_trace(
+        [
+            {
+                "service": "s3",
+                "operation": "GetObject",
+                "outcome": "allowed",
+                "ms": 10,
+                "offset_ms": 0,
+            },
+            {
+                "service": "dynamodb",
+                "operation": "PutItem",
+                "outcome": "denied",
+                "ms": 10,
+                "offset_ms": 20,
+            },
+            {"outcome": "error", "status": 400, "ms": "junk", "offset_ms": -5},
+            "not a call",
+            {"outcome": "dropped", "count": 3},
+        ]
+    )
+    assert [(r.service, r.operation, r.outcome) for r in rows] == [
+        ("S3", "GetObject", "allowed"),
+        ("DynamoDB", "PutItem", "denied"),
+        ("unknown", "(unrecognised request)", "error"),
+    ]
+    assert [r.x for r in rows] == [0.0, 200.0, 0.0]
+    assert rows[0].width == 100.0 and rows[2].width == 1.0
+    assert charts.call_trace([]) == []
