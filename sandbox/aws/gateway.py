@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 from xml.sax.saxutils import escape
 
 import urllib3
@@ -329,6 +329,11 @@ def _identify(
     )
 
 
+# moto's own API (/moto-api/reset empties every account), its instance metadata and favicon
+# are answered by moto before any service sees the request: never forwarded, whatever the
+# encoding (moto matches the decoded path). Buckets of those names cannot be used in the lab.
+_MOTO_OWN = re.compile(r"^/+(?:moto-api|latest/|favicon\.ico$)", re.IGNORECASE)
+
 # Operations whose parameters wire one resource to another by ARN (a subscription's endpoint, a
 # rule's target, a dead-letter queue, a bucket's notifications). moto follows such ARNs into any
 # account, so a learner could make another learner's queue receive their messages; AWS would
@@ -558,6 +563,8 @@ def handle(
         )
         caller = _identify(signed, headers, service, function_id)
         inner = path[len(mount) :] or "/"
+        if _MOTO_OWN.match(unquote(inner)):
+            raise Refusal("AccessDenied", "Access Denied", 403)
         operation = operation_of(
             service=service,
             method=request.method,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -298,13 +298,22 @@ def test_session_credentials_are_bound_to_their_function_and_expire(services: st
 
 
 def _signed(
-    *, method: str, url: str, body: bytes, key: str, secret: str, payload: str
+    *,
+    method: str,
+    url: str,
+    body: bytes,
+    key: str,
+    secret: str,
+    payload: str,
+    signer: type[SigV4Auth] = SigV4Auth,
 ) -> gateway.GatewayRequest:
+    """A request signed by hand. SigV4Auth keeps the payload hash given (S3's signer would
+    put its own) but encodes the path again; S3SigV4Auth signs the path as it is."""
     request = AWSRequest(
         method=method, url=url, data=body, headers={"X-Amz-Content-SHA256": payload}
     )
     request.context["timestamp"] = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    SigV4Auth(Credentials(key, secret), "s3", "us-east-1").add_auth(request)
+    signer(Credentials(key, secret), "s3", "us-east-1").add_auth(request)
     parts = urlsplit(url)
     headers = [(k, v) for k, v in request.headers.items()] + [("Host", parts.netloc)]
     return gateway.GatewayRequest(method=method, target=parts.path, headers=headers, body=body)
@@ -386,3 +395,23 @@ def test_without_moto_the_gateway_answers_503_in_shape() -> None:
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert calls[0].outcome == "error"
     assert json.loads(json.dumps(calls[0].as_dict()))["service"] == "dynamodb"
+
+
+@pytest.mark.parametrize("path", ["/moto-api/reset", "/moto%2Dapi/reset", "//moto-api/reset"])
+def test_motos_own_api_is_never_reached(services: str, path: str) -> None:
+    user, key, secret = learner()
+    bucket = f"keep-{account_for(user)}"
+    through_gateway("s3", key=key, secret=secret).create_bucket(Bucket=bucket)
+    reset = _signed(
+        method="POST",
+        url=f"{ENDPOINT}{path}",
+        body=b"",
+        key=key,
+        secret=secret,
+        payload=hashlib.sha256(b"").hexdigest(),
+        signer=S3SigV4Auth,
+    )
+    answer = gateway.handle(reset)
+    assert answer.status == 403 and b"AccessDenied" in answer.body
+    own = lab_client("s3", account_id=account_for(user))
+    assert [b["Name"] for b in own.list_buckets()["Buckets"]] == [bucket]
