@@ -359,6 +359,24 @@ _WIRING = frozenset(
 _ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
 
+def _refuse_foreign_resources(
+    caller: Caller, operation: Operation, service: str, headers: dict[str, str]
+) -> None:
+    """A resource of another account named by ARN (SNS, for one, publishes across accounts in
+    moto): refused as AWS refuses it without a resource policy granting access."""
+    for resource in operation.resources:
+        match = _ARN_ACCOUNT.match(resource)
+        if match and match[1] != caller.account_id:
+            code, status = _denied_code(service, _style(service, headers))
+            action = denial_message(
+                principal=caller.principal,
+                operation=operation,
+                resource=resource,
+                decision=policies.Decision.IMPLICIT_DENY,
+            ).replace("no identity-based policy", "no resource-based policy")
+            raise Refusal(code, action, status)
+
+
 def _refuse_foreign_arns(caller: Caller, operation: Operation, query: str, body: bytes) -> None:
     if operation.name not in _WIRING and not operation.name.startswith("PutBucketNotification"):
         return
@@ -575,6 +593,7 @@ def handle(
             region=settings.LAB_REGION,
             account=caller.account_id,
         )
+        _refuse_foreign_resources(caller, operation, service, headers)
         _authorise(caller, operation, service, headers)
         _refuse_foreign_arns(caller, operation, query, request.body)
         if operation.action == "iam:PutRolePolicy":

@@ -144,6 +144,21 @@ def test_tenancy_another_learners_key_and_a_forged_account_header_reach_nothing(
         with pytest.raises(ClientError) as caught:
             attempt()
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    # Naming Alice's topic by ARN is refused (moto itself would publish across accounts).
+    alice_sns = through_gateway("sns", key=alice_key, secret=alice_secret)
+    alice_topic = alice_sns.create_topic(Name="news")["TopicArn"]
+    with pytest.raises(ClientError) as caught:
+        through_gateway("sns", key=bob_key, secret=bob_secret).publish(
+            TopicArn=alice_topic, Message="from bob"
+        )
+    assert caught.value.response["Error"]["Code"] == "AuthorizationError"
+    assert "no resource-based policy allows the SNS:Publish action" in str(caught.value)
+    alice_jobs = f"http://sqs.us-east-1.localhost/{account_for(alice)}/jobs"
+    with pytest.raises(ClientError) as caught:
+        through_gateway("sqs", key=bob_key, secret=bob_secret).send_message(
+            QueueUrl=alice_jobs, MessageBody="from bob"
+        )
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
     # Wiring one of Bob's resources to one of Alice's by ARN is refused too.
     alice_queue = f"arn:aws:sqs:us-east-1:{account_for(alice)}:jobs"
     bob_sns = through_gateway("sns", key=bob_key, secret=bob_secret)
