@@ -20,11 +20,13 @@ _MAPPING_PARAMETERS = {
     "batch_size": "BatchSize",
     "maximum_batching_window_s": "MaximumBatchingWindowInSeconds",
     "function": "FunctionName",
+    "starting_position": "StartingPosition",
+    "maximum_retry_attempts": "MaximumRetryAttempts",
 }
 
 
 def mapping_shape(mapping: EventSourceMapping, *, state: str | None = None) -> dict[str, Any]:
-    return {
+    shape: dict[str, Any] = {
         "UUID": str(mapping.uuid),
         "EventSourceMappingArn": (
             f"arn:aws:lambda:{shapes.REGION}:{shapes.ACCOUNT_ID}:event-source-mapping:"
@@ -41,6 +43,14 @@ def mapping_shape(mapping: EventSourceMapping, *, state: str | None = None) -> d
             [services.REPORT_BATCH_ITEM_FAILURES] if mapping.report_batch_item_failures else []
         ),
     }
+    if mapping.is_stream:
+        shape.update(
+            StartingPosition=mapping.starting_position,
+            BisectBatchOnFunctionError=mapping.bisect_batch_on_function_error,
+            MaximumRetryAttempts=mapping.maximum_retry_attempts,
+            LastProcessingResult=mapping.last_processing_result,
+        )
+    return shape
 
 
 def _invalid(exc: ValidationError) -> errors.LambdaError:
@@ -105,13 +115,20 @@ def create_mapping(call: Call) -> HttpResponse:
     source = data.get("EventSourceArn")
     if not isinstance(source, str) or not source:
         raise errors.invalid("EventSourceArn is required.")
-    if data.get("StartingPosition") is not None:
-        raise errors.invalid("StartingPosition is not valid for SQS event sources.")
+    stream = source.startswith("arn:aws:dynamodb:")
+    position = data.get("StartingPosition") or ""
+    if not isinstance(position, str):
+        raise errors.invalid("StartingPosition must be TRIM_HORIZON or LATEST.")
+    bisect = data.get("BisectBatchOnFunctionError")
+    retries = _int(data, "MaximumRetryAttempts")
     try:
         mapping = services.mapping_create(
             function=function,
             event_source_arn=source,
-            batch_size=_int(data, "BatchSize") or 10,
+            starting_position=position,
+            bisect_batch_on_function_error=bool(bisect),
+            maximum_retry_attempts=-1 if retries is None else retries,
+            batch_size=_int(data, "BatchSize") or (100 if stream else 10),
             maximum_batching_window_s=_int(data, "MaximumBatchingWindowInSeconds") or 0,
             report_batch_item_failures=bool(_response_types(data)),
             enabled=_enabled(data) is not False,

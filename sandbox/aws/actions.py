@@ -122,8 +122,12 @@ def _s3(method: str, path: str, query: Mapping[str, list[str]]) -> Operation:
 
 
 def _queue_arn(url: str, *, region: str, account: str) -> str:
-    # https://sqs.us-east-1.amazonaws.com/123456789012/name, or the lab's http://host/123/name
-    name = url.rstrip("/").rsplit("/", 1)[-1] if url else "*"
+    # https://sqs.us-east-1.amazonaws.com/123456789012/name, or the lab's http://host/123/name;
+    # the URL's account is kept so a queue of another account is seen as one.
+    parts = url.rstrip("/").rsplit("/", 2) if url else ["*"]
+    name = parts[-1]
+    if len(parts) == 3 and parts[1].isdigit() and len(parts[1]) == 12:
+        account = parts[1]
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 

@@ -36,7 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 from xml.sax.saxutils import escape
 
 import urllib3
@@ -301,6 +301,11 @@ def _identify(
     )
 
 
+# moto's own API (/moto-api/reset empties every account), its instance metadata and favicon
+# are answered by moto before any service sees the request: never forwarded, whatever the
+# encoding (moto matches the decoded path). Buckets of those names cannot be used in the lab.
+_MOTO_OWN = re.compile(r"^/+(?:moto-api|latest/|favicon\.ico$)", re.IGNORECASE)
+
 # Operations whose parameters wire one resource to another by ARN (a subscription's endpoint, a
 # rule's target, a dead-letter queue, a bucket's notifications). moto follows such ARNs into any
 # account, so a learner could make another learner's queue receive their messages; AWS would
@@ -324,6 +329,24 @@ _WIRING = frozenset(
     }
 )
 _ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+
+
+def _refuse_foreign_resources(
+    caller: Caller, operation: Operation, service: str, headers: dict[str, str]
+) -> None:
+    """A resource of another account named by ARN (SNS, for one, publishes across accounts in
+    moto): refused as AWS refuses it without a resource policy granting access."""
+    for resource in operation.resources:
+        match = _ARN_ACCOUNT.match(resource)
+        if match and match[1] != caller.account_id:
+            code, status = _denied_code(service, _style(service, headers))
+            action = denial_message(
+                principal=caller.principal,
+                operation=operation,
+                resource=resource,
+                decision=policies.Decision.IMPLICIT_DENY,
+            ).replace("no identity-based policy", "no resource-based policy")
+            raise Refusal(code, action, status)
 
 
 def _refuse_foreign_arns(caller: Caller, operation: Operation, query: str, body: bytes) -> None:
@@ -520,6 +543,8 @@ def handle(
         )
         caller = _identify(signed, headers, service, function_id)
         inner = path[len(mount) :] or "/"
+        if _MOTO_OWN.match(unquote(inner)):
+            raise Refusal("AccessDenied", "Access Denied", 403)
         operation = operation_of(
             service=service,
             method=request.method,
@@ -530,6 +555,7 @@ def handle(
             region=settings.LAB_REGION,
             account=caller.account_id,
         )
+        _refuse_foreign_resources(caller, operation, service, headers)
         _authorise(caller, operation, service, headers)
         _refuse_foreign_arns(caller, operation, query, request.body)
         if operation.action == "iam:PutRolePolicy":

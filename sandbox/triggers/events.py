@@ -7,6 +7,7 @@ import base64
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
@@ -175,4 +176,22 @@ def eventbridge_event(
         "region": body.get("region") or region,
         "resources": body.get("resources", []),
         "detail": body.get("detail", {}),
+    }
+
+
+def dynamodb_record(record: Mapping[str, Any], *, stream_arn: str) -> dict[str, Any]:
+    """One record of a DynamoDB stream event from a GetRecords record (boto3's parsed form)."""
+    image = dict(record.get("dynamodb", {}))
+    created = image.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        # Lambda sends epoch seconds where boto3 parsed a datetime.
+        image["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {
+        "eventID": record.get("eventID", ""),
+        "eventName": record.get("eventName", ""),
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", ""),
+        "dynamodb": image,
+        "eventSourceARN": stream_arn,
     }

@@ -46,6 +46,20 @@ class EventSourceMapping(TimeStampedModel):
     last_processing_result = models.CharField(
         max_length=64, blank=True, default="No records processed"
     )
+    # DynamoDB streams: where reading starts, bisecting a failed batch, how often a failing
+    # record is retried before it is skipped (-1: until it expires, as Lambda's default), and
+    # the last sequence number processed per shard.
+    starting_position = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("TRIM_HORIZON", "TRIM_HORIZON"), ("LATEST", "LATEST")],
+    )
+    bisect_batch_on_function_error = models.BooleanField(default=False)
+    maximum_retry_attempts = models.IntegerField(
+        default=-1, validators=[MinValueValidator(-1), MaxValueValidator(10_000)]
+    )
+    stream_position = models.JSONField(default=dict, blank=True)
+    head_retries = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -55,7 +69,8 @@ class EventSourceMapping(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(maximum_batching_window_s__gt=0)
-                | models.Q(batch_size__lte=SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW),
+                | models.Q(batch_size__lte=SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW)
+                | ~models.Q(starting_position=""),
                 name="triggers_esm_batch_over_10_needs_window",
             ),
         ]
@@ -68,8 +83,19 @@ class EventSourceMapping(TimeStampedModel):
         return self.event_source_arn.rsplit(":", 1)[-1]
 
     @property
+    def source_name(self) -> str:
+        """The queue's name, or the stream's table."""
+        if self.event_source_arn.startswith("arn:aws:dynamodb:"):
+            return self.event_source_arn.split("table/", 1)[-1].split("/", 1)[0]
+        return self.queue_name
+
+    @property
     def account_id(self) -> str:
         return self.event_source_arn.split(":")[4]
+
+    @property
+    def is_stream(self) -> bool:
+        return self.event_source_arn.startswith("arn:aws:dynamodb:")
 
 
 class TriggerKind(models.TextChoices):

@@ -48,9 +48,13 @@ def function_triggers(*, function: Function) -> list[TriggerRow]:
             detail += f", window {mapping.maximum_batching_window_s} s"
         if mapping.report_batch_item_failures:
             detail += ", reports batch item failures"
+        if mapping.is_stream:
+            detail += f", from {mapping.starting_position}"
+            if mapping.bisect_batch_on_function_error:
+                detail += ", bisects failed batches"
         rows.append(
             TriggerRow(
-                kind="SQS",
+                kind="DynamoDB stream" if mapping.is_stream else "SQS",
                 source=mapping.event_source_arn,
                 detail=detail,
                 state=mapping.state,

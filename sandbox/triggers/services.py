@@ -60,11 +60,37 @@ class MappingConflict(Exception):
 # ---------------------------------------------------------------- mappings
 
 
+_STREAM_ARN = re.compile(
+    r"^arn:aws:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/[\w.-]+/stream/\S+$"
+)
+
+
+def _check_stream(*, function: Function, event_source_arn: str) -> None:
+    match = _STREAM_ARN.match(event_source_arn)
+    missing = ValidationError(
+        {"event_source_arn": f"There is no stream {event_source_arn} in your lab account."}
+    )
+    if match is None or match["account"] != account_for(function.owner):
+        raise missing
+    try:
+        lab_client("dynamodbstreams", account_id=match["account"]).describe_stream(
+            StreamArn=event_source_arn
+        )
+    except (ClientError, ParamValidationError):
+        raise missing from None
+
+
 def _check_source(*, function: Function, event_source_arn: str) -> None:
+    if (event_source_arn or "").startswith("arn:aws:dynamodb:"):
+        _check_stream(function=function, event_source_arn=event_source_arn)
+        return
     match = _SQS_ARN.match(event_source_arn or "")
     if match is None:
         raise ValidationError(
-            {"event_source_arn": "Give the ARN of an SQS queue (arn:aws:sqs:region:account:name)."}
+            {
+                "event_source_arn": "Give the ARN of an SQS queue (arn:aws:sqs:region:account:"
+                "name) or of a DynamoDB stream."
+            }
         )
     if match["account"] != account_for(function.owner) or match["region"] != settings.LAB_REGION:
         raise ValidationError(
@@ -82,6 +108,7 @@ def _check_batching(mapping: EventSourceMapping) -> None:
     if (
         mapping.batch_size > SQS_BATCH_SIZE_MAX_WITHOUT_WINDOW
         and mapping.maximum_batching_window_s < 1
+        and not mapping.starting_position
     ):
         raise ValidationError(
             {
@@ -100,6 +127,9 @@ def mapping_create(
     maximum_batching_window_s: int = 0,
     report_batch_item_failures: bool = False,
     enabled: bool = True,
+    starting_position: str = "",
+    bisect_batch_on_function_error: bool = False,
+    maximum_retry_attempts: int = -1,
 ) -> EventSourceMapping:
     """Map an SQS queue of the function owner's lab account to the function.
 
@@ -108,9 +138,25 @@ def mapping_create(
     once the transaction commits.
     """
     _check_source(function=function, event_source_arn=event_source_arn)
+    stream = event_source_arn.startswith("arn:aws:dynamodb:")
+    if stream and starting_position not in ("TRIM_HORIZON", "LATEST"):
+        raise ValidationError(
+            {
+                "starting_position": "A DynamoDB stream needs StartingPosition TRIM_HORIZON "
+                "or LATEST."
+            }
+        )
+    if not stream and starting_position:
+        raise ValidationError(
+            {"starting_position": "StartingPosition is not valid for SQS event sources."}
+        )
     mapping = EventSourceMapping(
         function=function,
         event_source_arn=event_source_arn,
+        starting_position=starting_position,
+        bisect_batch_on_function_error=bisect_batch_on_function_error,
+        maximum_retry_attempts=maximum_retry_attempts,
+        stream_position=_stream_latest(event_source_arn) if starting_position == "LATEST" else {},
         batch_size=batch_size,
         maximum_batching_window_s=maximum_batching_window_s,
         report_batch_item_failures=report_batch_item_failures,
@@ -387,6 +433,8 @@ def poll_once(*, mapping_id: int, worker: str = "") -> Batch | None:
         EventSourceMapping.objects.filter(pk=mapping.pk).update(
             state=EventSourceMapping.State.ENABLED
         )
+    if mapping.is_stream:
+        return _poll_stream(mapping, worker=worker)
     batch = Batch()
     try:
         client = lab_client("sqs", account_id=mapping.account_id)
@@ -526,6 +574,8 @@ def poller_step(*, mapping_id: int, slot: int, token: str, worker: str = "") -> 
         poller_start(mapping_id=mapping_id, slot=slot + 1)
     if batch.throttled or batch.error:
         return settings.TRIGGERS_SQS_BACKOFF_SECONDS
+    if mapping.is_stream and batch.received == 0:
+        return STREAM_IDLE_POLL_S  # GetRecords does not wait for records as SQS does
     return 0.0
 
 
@@ -1021,3 +1071,136 @@ def triggers_rebuild(*, account_id: str) -> int:
         except ClientError as exc:
             logger.warning("could not re-create the notifications of %s: %s", bucket, exc)
     return made
+
+
+# ---------------------------------------------------------------- DynamoDB streams
+
+STREAM_IDLE_POLL_S = 1.0
+
+
+def _stream_latest(stream_arn: str) -> dict[str, str]:
+    """The last sequence number of each shard now: where a LATEST mapping starts after."""
+    account_id = stream_arn.split(":")[4]
+    client = lab_client("dynamodbstreams", account_id=account_id)
+    position: dict[str, str] = {}
+    shards = client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    for shard in shards:
+        iterator = client.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        if records:
+            position[shard["ShardId"]] = records[-1]["dynamodb"]["SequenceNumber"]
+    return position
+
+
+def _invoke_now(
+    mapping: EventSourceMapping, *, event: dict[str, Any], records: int, worker: str
+) -> Invocation | None:
+    """Run one batch through the mapping's function here and now (None: over the learner's
+    limits, nothing ran)."""
+    function = mapping.function
+    try:
+        with transaction.atomic():
+            invocation = sandbox_services.invocation_start(
+                function=function,
+                event_text=json.dumps(event),
+                requested_by=function.owner,
+                enqueue=False,
+            )
+            InvocationTrigger.objects.create(
+                invocation=invocation,
+                kind=TriggerKind.DYNAMODB,
+                source_arn=mapping.event_source_arn,
+                mapping=mapping,
+                records=records,
+            )
+    except (sandbox_services.LimitReached, ValidationError):
+        return None
+    try:
+        finished = execution.invocation_execute(invocation_id=invocation.pk, worker=worker)
+    finally:
+        invocation_announce_finished(invocation_id=invocation.pk)
+    return finished or invocation
+
+
+def _settle(mapping: EventSourceMapping, records: list[dict[str, Any]], *, worker: str) -> int:
+    """How many leading records of a batch were processed: the whole batch, or with
+    BisectBatchOnFunctionError, halves of a failed batch in turn down to the failing record."""
+
+    def succeeded(chunk: list[dict[str, Any]]) -> bool | None:
+        arn = mapping.event_source_arn
+        event = {"Records": [events.dynamodb_record(r, stream_arn=arn) for r in chunk]}
+        run = _invoke_now(mapping, event=event, records=len(chunk), worker=worker)
+        if run is None:
+            return None
+        return run.status == Invocation.Status.SUCCESS
+
+    def settle(chunk: list[dict[str, Any]], *, failed_already: bool = False) -> int:
+        if not failed_already:
+            ok = succeeded(chunk)
+            if ok is None:
+                return -1
+            if ok:
+                return len(chunk)
+        if not mapping.bisect_batch_on_function_error or len(chunk) == 1:
+            return 0
+        middle = len(chunk) // 2
+        done = settle(chunk[:middle])
+        if done < middle:
+            return done
+        rest = settle(chunk[middle:])
+        return middle + rest if rest >= 0 else middle
+
+    return settle(records)
+
+
+def _poll_stream(mapping: EventSourceMapping, *, worker: str) -> Batch:
+    """Read the next batch of each shard, run it, and move on past what was processed.
+
+    A failing record holds its shard back (retried at the next poll, as on Lambda) until it has
+    been retried MaximumRetryAttempts times; then it is skipped.
+    """
+    batch = Batch()
+    arn = mapping.event_source_arn
+    position = dict(mapping.stream_position)
+    try:
+        client = lab_client("dynamodbstreams", account_id=mapping.account_id)
+        shards = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            after = position.get(shard_id)
+            kwargs: dict[str, Any] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = client.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **kwargs)[
+                "ShardIterator"
+            ]
+            records = client.get_records(ShardIterator=iterator, Limit=mapping.batch_size)[
+                "Records"
+            ]
+            if not records:
+                continue
+            batch.received += len(records)
+            done = _settle(mapping, records, worker=worker)
+            if done < 0:
+                batch.throttled = True
+                continue
+            retries = 0
+            if done < len(records):
+                retries = mapping.head_retries + 1
+                limit = mapping.maximum_retry_attempts
+                if limit >= 0 and retries > limit:
+                    done, retries = done + 1, 0  # skip the record that keeps failing
+                batch.failed.append(records[done - 1 if retries == 0 else done]["eventID"])
+            if done:
+                position[shard_id] = records[done - 1]["dynamodb"]["SequenceNumber"]
+            mapping.head_retries = retries
+    except (ClientError, BotoCoreError, LabServicesUnavailable) as exc:
+        batch.error = str(exc)
+    EventSourceMapping.objects.filter(pk=mapping.pk).update(
+        stream_position=position, head_retries=mapping.head_retries
+    )
+    return batch

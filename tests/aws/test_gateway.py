@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -144,6 +144,21 @@ def test_tenancy_another_learners_key_and_a_forged_account_header_reach_nothing(
         with pytest.raises(ClientError) as caught:
             attempt()
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    # Naming Alice's topic by ARN is refused (moto itself would publish across accounts).
+    alice_sns = through_gateway("sns", key=alice_key, secret=alice_secret)
+    alice_topic = alice_sns.create_topic(Name="news")["TopicArn"]
+    with pytest.raises(ClientError) as caught:
+        through_gateway("sns", key=bob_key, secret=bob_secret).publish(
+            TopicArn=alice_topic, Message="from bob"
+        )
+    assert caught.value.response["Error"]["Code"] == "AuthorizationError"
+    assert "no resource-based policy allows the SNS:Publish action" in str(caught.value)
+    alice_jobs = f"http://sqs.us-east-1.localhost/{account_for(alice)}/jobs"
+    with pytest.raises(ClientError) as caught:
+        through_gateway("sqs", key=bob_key, secret=bob_secret).send_message(
+            QueueUrl=alice_jobs, MessageBody="from bob"
+        )
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
     # Wiring one of Bob's resources to one of Alice's by ARN is refused too.
     alice_queue = f"arn:aws:sqs:us-east-1:{account_for(alice)}:jobs"
     bob_sns = through_gateway("sns", key=bob_key, secret=bob_secret)
@@ -298,13 +313,22 @@ def test_session_credentials_are_bound_to_their_function_and_expire(services: st
 
 
 def _signed(
-    *, method: str, url: str, body: bytes, key: str, secret: str, payload: str
+    *,
+    method: str,
+    url: str,
+    body: bytes,
+    key: str,
+    secret: str,
+    payload: str,
+    signer: type[SigV4Auth] = SigV4Auth,
 ) -> gateway.GatewayRequest:
+    """A request signed by hand. SigV4Auth keeps the payload hash given (S3's signer would
+    put its own) but encodes the path again; S3SigV4Auth signs the path as it is."""
     request = AWSRequest(
         method=method, url=url, data=body, headers={"X-Amz-Content-SHA256": payload}
     )
     request.context["timestamp"] = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    SigV4Auth(Credentials(key, secret), "s3", "us-east-1").add_auth(request)
+    signer(Credentials(key, secret), "s3", "us-east-1").add_auth(request)
     parts = urlsplit(url)
     headers = [(k, v) for k, v in request.headers.items()] + [("Host", parts.netloc)]
     return gateway.GatewayRequest(method=method, target=parts.path, headers=headers, body=body)
@@ -386,3 +410,23 @@ def test_without_moto_the_gateway_answers_503_in_shape() -> None:
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert calls[0].outcome == "error"
     assert json.loads(json.dumps(calls[0].as_dict()))["service"] == "dynamodb"
+
+
+@pytest.mark.parametrize("path", ["/moto-api/reset", "/moto%2Dapi/reset", "//moto-api/reset"])
+def test_motos_own_api_is_never_reached(services: str, path: str) -> None:
+    user, key, secret = learner()
+    bucket = f"keep-{account_for(user)}"
+    through_gateway("s3", key=key, secret=secret).create_bucket(Bucket=bucket)
+    reset = _signed(
+        method="POST",
+        url=f"{ENDPOINT}{path}",
+        body=b"",
+        key=key,
+        secret=secret,
+        payload=hashlib.sha256(b"").hexdigest(),
+        signer=S3SigV4Auth,
+    )
+    answer = gateway.handle(reset)
+    assert answer.status == 403 and b"AccessDenied" in answer.body
+    own = lab_client("s3", account_id=account_for(user))
+    assert [b["Name"] for b in own.list_buckets()["Buckets"]] == [bucket]
