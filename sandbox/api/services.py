@@ -443,9 +443,9 @@ def async_invoke(
 
 
 def _task(name: str) -> Any:
-    """A task of sandbox.api.tasks, found by name: those tasks call back into this module (a
-    retry schedules the next), so this module does not import theirs."""
-    return current_app.tasks[f"sandbox.api.tasks.{name}"]
+    """A task of sandbox.api.tasks as a signature sent by name: those tasks call back into
+    this module (a retry schedules the next), so it does not import theirs."""
+    return current_app.signature(f"sandbox.api.tasks.{name}")
 
 
 def _schedule(event: AsyncEvent, *, delay_s: float) -> None:

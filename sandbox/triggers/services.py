@@ -339,9 +339,9 @@ def poller_slots(mapping: EventSourceMapping) -> int:
 
 
 def _task(name: str) -> Any:
-    """A task of sandbox.triggers.tasks, found by name: those tasks call back into this module,
-    so this module does not import theirs."""
-    return current_app.tasks[f"sandbox.triggers.tasks.{name}"]
+    """A task of sandbox.triggers.tasks as a signature sent by name: those tasks call back into
+    this module (a poll sends the next), so it does not import theirs."""
+    return current_app.signature(f"sandbox.triggers.tasks.{name}")
 
 
 def poller_start(*, mapping_id: int, slot: int) -> bool:

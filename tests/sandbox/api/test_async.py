@@ -240,7 +240,7 @@ def scheduled(monkeypatch) -> list[tuple[tuple[int, int, int], float]]:
     monkeypatch.setattr(
         tasks.async_event_retry,
         "apply_async",
-        lambda args, countdown: sent.append((tuple(args), countdown)),
+        lambda args, kwargs=None, countdown=None, **options: sent.append((tuple(args), countdown)),
     )
     monkeypatch.setattr("sandbox.tasks.invocation_run.delay", lambda pk: None)
     return sent
