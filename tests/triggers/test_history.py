@@ -29,3 +29,23 @@ def test_history_names_the_trigger_and_filters_by_it(client):
     assert f"#{triggered.pk}<" in only_triggers and f"#{console.pk}<" not in only_triggers
     only_console = client.get(url, {"source": "console"}).content.decode()
     assert f"#{console.pk}<" in only_console and f"#{triggered.pk}<" not in only_console
+
+
+def test_an_invocation_says_which_trigger_started_it(client):
+    function = FunctionFactory()
+    client.force_login(function.owner)
+    triggered = FinishedInvocationFactory(function=function)
+    InvocationTrigger.objects.create(
+        invocation=triggered,
+        kind=TriggerKind.SQS,
+        source_arn=ARN,
+        records=3,
+        depth=2,
+        outcome={"deleted": ["a", "b"], "failed": ["c"]},
+    )
+    html = client.get(triggered.get_absolute_url()).content.decode()
+    line = html.split("data-trigger", 1)[1].split("</p>", 1)[0]
+    assert "SQS" in line and ARN in line and "3 records" in line and "round 2" in line
+    assert "1 message left on the queue" in line
+    plain = client.get(FinishedInvocationFactory(function=function).get_absolute_url())
+    assert "data-trigger" not in plain.content.decode()
