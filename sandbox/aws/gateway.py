@@ -30,6 +30,7 @@ plain HTTP on loopback (LAB_SERVICES_URL); nothing here answers for the services
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -47,6 +48,8 @@ from sandbox.api.errors import LambdaError
 from sandbox.aws import policies, roles
 from sandbox.aws.actions import Operation, operation_of
 from sandbox.aws.calls import ALLOWED, DENIED, ERROR, Call, GatewayRequest, observers
+
+logger = logging.getLogger(__name__)
 
 SERVICES = frozenset({"s3", "dynamodb", "sqs", "sns", "events", "iam", "sts"})
 HOP_BY_HOP = frozenset(
@@ -576,5 +579,10 @@ def handle(
         return finish(status, out, body, ERROR)
     result = finish(status, out, body, ALLOWED)
     for observer in observers:
-        observer(result.call, request, body, caller)
+        try:
+            observer(result.call, request, body, caller)
+        except Exception:
+            # moto has done the call: the caller gets its answer even if keeping a record of
+            # it failed (the log says which).
+            logger.exception("recording %s %s failed", result.call.service, result.call.operation)
     return result
