@@ -767,8 +767,6 @@ def relay_once(*, trigger_id: int) -> Batch | None:
     asynchronous invoke retries on its own from there); past the learner's limits it comes
     back after TRIGGERS_SQS_BACKOFF_SECONDS, as Lambda retries a throttled event.
     """
-    from sandbox.api import services as api_services
-
     trigger = Trigger.objects.select_related("function__owner").filter(pk=trigger_id).first()
     if trigger is None:
         return None
@@ -808,20 +806,12 @@ def relay_once(*, trigger_id: int) -> Batch | None:
             )
         elif event is not None:
             try:
-                with transaction.atomic():
-                    queued = api_services.async_invoke(
-                        function=function,
-                        requested_by=function.owner,
-                        event_text=json.dumps(event),
-                    )
-                    if queued.current is not None:
-                        InvocationTrigger.objects.create(
-                            invocation=queued.current,
-                            kind=trigger.kind,
-                            source_arn=trigger.source_arn,
-                            records=len(event.get("Records", [event])),
-                            depth=depth,
-                        )
+                _async_invoke_from(
+                    trigger,
+                    event,
+                    records=len(event.get("Records", [event])),
+                    depth=depth,
+                )
             except (sandbox_services.LimitReached, ValidationError) as exc:
                 batch.throttled = True
                 batch.error = str(exc)
@@ -834,6 +824,29 @@ def relay_once(*, trigger_id: int) -> Batch | None:
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         batch.deleted.append(message["MessageId"])
     return batch
+
+
+def _async_invoke_from(
+    trigger: Trigger, event: dict[str, Any], *, records: int = 1, depth: int = 1
+) -> None:
+    """Queue an asynchronous invocation of the trigger's function with event (retries and
+    destinations apply) and record what started it. Raises LimitReached or ValidationError
+    when the learner's limits refuse it."""
+    from sandbox.api import services as api_services
+
+    function = trigger.function
+    with transaction.atomic():
+        queued = api_services.async_invoke(
+            function=function, requested_by=function.owner, event_text=json.dumps(event)
+        )
+        if queued.current is not None:
+            InvocationTrigger.objects.create(
+                invocation=queued.current,
+                kind=trigger.kind,
+                source_arn=trigger.source_arn,
+                records=records,
+                depth=depth,
+            )
 
 
 def relay_step(*, trigger_id: int, token: str) -> float | None:
@@ -951,8 +964,6 @@ def schedules_fire(*, now: datetime | None = None) -> int:
     schedule whose due times were missed (no beat running) fires once, for the latest, and
     goes on from now, as EventBridge does not catch up either.
     """
-    from sandbox.api import services as api_services
-
     now = now or timezone.now()
     fired = 0
     due_now = Trigger.objects.filter(kind=TriggerKind.SCHEDULE, next_due__lte=now).select_related(
@@ -974,20 +985,8 @@ def schedules_fire(*, now: datetime | None = None) -> int:
             ):
                 continue  # another tick fired it
             event = scheduled_event(trigger, due=latest_due)
-            function = trigger.function
             try:
-                with transaction.atomic():
-                    queued = api_services.async_invoke(
-                        function=function,
-                        requested_by=function.owner,
-                        event_text=json.dumps(event),
-                    )
-                    if queued.current is not None:
-                        InvocationTrigger.objects.create(
-                            invocation=queued.current,
-                            kind=TriggerKind.SCHEDULE,
-                            source_arn=trigger.source_arn,
-                        )
+                _async_invoke_from(trigger, event)
             except (sandbox_services.LimitReached, ValidationError) as exc:
                 logger.info("schedule %s skipped at %s: %s", trigger.pk, due, exc)
                 continue
