@@ -32,7 +32,8 @@ def test_s3_notifications_with_filters_invoke_the_function(
     celery_worker_process, client, lam, learner, account
 ):
     s3 = lab_client("s3", account_id=account)
-    s3.create_bucket(Bucket="photos")
+    bucket = f"photos-{account}"  # bucket names are global in moto, as on AWS
+    s3.create_bucket(Bucket=bucket)
     create_hello(lam, "thumbnailer", source=ECHO)
     function = learner.sandbox_functions.get(name="thumbnailer")
     client.force_login(learner)
@@ -40,17 +41,17 @@ def test_s3_notifications_with_filters_invoke_the_function(
         reverse("sandbox_triggers:function_triggers", args=[function.pk]),
         {
             "kind": "s3",
-            "s3-bucket": "photos",
+            "s3-bucket": bucket,
             "s3-events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
             "s3-key_prefix": "uploads/",
             "s3-key_suffix": ".jpg",
         },
     )
     assert response.status_code == 302
-    s3.put_object(Bucket="photos", Key="uploads/cat.jpg", Body=b"meow")
-    s3.put_object(Bucket="photos", Key="uploads/notes.txt", Body=b"wrong suffix")
-    s3.put_object(Bucket="photos", Key="elsewhere/dog.jpg", Body=b"wrong prefix")
-    s3.delete_object(Bucket="photos", Key="uploads/cat.jpg")
+    s3.put_object(Bucket=bucket, Key="uploads/cat.jpg", Body=b"meow")
+    s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"wrong suffix")
+    s3.put_object(Bucket=bucket, Key="elsewhere/dog.jpg", Body=b"wrong prefix")
+    s3.delete_object(Bucket=bucket, Key="uploads/cat.jpg")
 
     runs = finished("thumbnailer", 2)
     assert [r.status for r in runs] == [Invocation.Status.SUCCESS] * 2
@@ -58,40 +59,40 @@ def test_s3_notifications_with_filters_invoke_the_function(
     assert [r["eventName"] for r in records] == ["ObjectCreated:Put", "ObjectRemoved:Delete"]
     created = records[0]
     assert created["eventSource"] == "aws:s3" and created["awsRegion"] == "us-east-1"
-    assert created["s3"]["bucket"]["name"] == "photos"
-    assert created["s3"]["bucket"]["arn"] == "arn:aws:s3:::photos"
+    assert created["s3"]["bucket"]["name"] == bucket
+    assert created["s3"]["bucket"]["arn"] == f"arn:aws:s3:::{bucket}"
     assert created["s3"]["object"]["key"] == "uploads/cat.jpg"
     assert created["s3"]["object"]["size"] == 4
     assert {"eTag", "sequencer"} <= set(created["s3"]["object"])
     assert {"userIdentity", "requestParameters", "responseElements", "eventTime"} <= set(created)
     triggers = InvocationTrigger.objects.filter(invocation__in=runs)
-    assert {(t.kind, t.source_arn) for t in triggers} == {("s3", "arn:aws:s3:::photos")}
+    assert {(t.kind, t.source_arn) for t in triggers} == {("s3", f"arn:aws:s3:::{bucket}")}
 
     # The function page lists the trigger; removing it takes the bucket's notification away.
     page = client.get(function.get_absolute_url()).content.decode()
-    assert "arn:aws:s3:::photos" in page and "prefix uploads/" in page
+    assert f"arn:aws:s3:::{bucket}" in page and "prefix uploads/" in page
     trigger = Trigger.objects.get(function=function)
     client.post(
         reverse("sandbox_triggers:trigger_remove", args=[function.pk]),
         {"remove": f"trigger:{trigger.pk}"},
     )
     assert (
-        s3.get_bucket_notification_configuration(Bucket="photos").get("QueueConfigurations", [])
-        == []
+        s3.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations", []) == []
     )
     assert not Trigger.objects.exists()
 
 
 def test_a_learners_own_bucket_notifications_are_kept(learner, account):
     s3 = lab_client("s3", account_id=account)
+    bucket = f"mixed-{account}"
     sqs = lab_client("sqs", account_id=account)
-    s3.create_bucket(Bucket="mixed")
+    s3.create_bucket(Bucket=bucket)
     mine = sqs.create_queue(QueueName="my-own")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=mine, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     s3.put_bucket_notification_configuration(
-        Bucket="mixed",
+        Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {"Id": "mine", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}
@@ -101,16 +102,16 @@ def test_a_learners_own_bucket_notifications_are_kept(learner, account):
     from tests.sandbox.factories import FunctionFactory
 
     function = FunctionFactory(owner=learner)
-    trigger = services.s3_trigger_create(function=function, bucket="mixed")
+    trigger = services.s3_trigger_create(function=function, bucket=bucket)
     ids = {
         q["Id"]
-        for q in s3.get_bucket_notification_configuration(Bucket="mixed")["QueueConfigurations"]
+        for q in s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
     }
     assert ids == {"mine", trigger.configuration_id}
     services.trigger_delete(trigger=trigger)
     ids = {
         q["Id"]
-        for q in s3.get_bucket_notification_configuration(Bucket="mixed")["QueueConfigurations"]
+        for q in s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
     }
     assert ids == {"mine"}
 
