@@ -17,7 +17,6 @@ from django_htmx.http import trigger_client_event
 
 from lambdalab.http import AuthedHtmxHttpRequest, HtmxHttpRequest
 from learn.models import Lesson
-from sandbox import labs
 from learn.selectors.lessons import (
     completed_lesson_ids,
     lesson_for_learner,
@@ -30,6 +29,7 @@ from learn.services.progress import (
     lesson_view_record,
     note_save,
 )
+from sandbox import labs
 
 DETAIL = "learn/lesson_detail.html"
 
@@ -57,7 +57,9 @@ def lesson_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "bookmarked": page.bookmarked,
         "note_text": page.note.text if page.note else "",
         "sandbox_url": sandbox_prefill_url(lesson=page.lesson),
-        "lab_function": _lab_function(request, page.lesson) if page.try_it and page.try_it.lab_setup else None,
+        "lab_function": _lab_function(request, page.lesson)
+        if page.try_it and page.try_it.lab_setup
+        else None,
     }
     return render(request, DETAIL, context)
 
@@ -175,9 +177,13 @@ def lesson_try_it(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         try:
             labs.lab_apply(function=function, lab=try_it["lab"])
         except labs.LabError as exc:
-            messages.error(request, f"Your function is ready, but its lab could not be set up: {exc}")
+            messages.error(
+                request, f"Your function is ready, but its lab could not be set up: {exc}"
+            )
             return redirect(function)
-        messages.success(request, "Your function and its lab are set up: run the lab from the lesson.")
+        messages.success(
+            request, "Your function and its lab are set up: run the lab from the lesson."
+        )
     return redirect(function)
 
 
@@ -195,7 +201,9 @@ def lesson_lab_run(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "This lesson has no lab to run.")
         return redirect(lesson)
     if function is None:
-        messages.error(request, "Open the lesson's function in the sandbox first: it sets the lab up.")
+        messages.error(
+            request, "Open the lesson's function in the sandbox first: it sets the lab up."
+        )
         return redirect(lesson)
     try:
         labs.steps_run(function=function, steps=lab["steps"])
@@ -203,7 +211,8 @@ def lesson_lab_run(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         messages.error(request, f"{exc} Set the lab up again with “Reset the lab”.")
         return redirect(lesson)
     messages.success(
-        request, "Done: the trigger invokes your function; its invocations appear below in a moment."
+        request,
+        "Done: the trigger invokes your function; its invocations appear below in a moment.",
     )
     return redirect(function)
 

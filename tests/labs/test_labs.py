@@ -148,7 +148,9 @@ def test_applying_again_keeps_the_contents_and_empty_empties_them(learner, moto_
 
 def test_a_step_the_services_refuse_names_the_step(learner, moto_server) -> None:
     function = recorder(learner)
-    with pytest.raises(labs.LabError, match=r"Step 1 \(upload a.txt to nowhere-\d+\) failed: NoSuchBucket"):
+    with pytest.raises(
+        labs.LabError, match=r"Step 1 \(upload a.txt to nowhere-\d+\) failed: NoSuchBucket"
+    ):
         labs.steps_run(
             function=function,
             steps=[{"put_object": {"bucket": "nowhere-{account}", "key": "a.txt"}}],
