@@ -849,6 +849,22 @@ def _async_invoke_from(
             )
 
 
+def invocation_trigger_carry(previous: Invocation, retry: Invocation) -> None:
+    """Record on a retry of a triggered asynchronous invocation what triggered the first attempt:
+    a retry is the same event from the same source, in the same round of any loop."""
+    label = InvocationTrigger.objects.filter(invocation=previous).first()
+    if label is None:
+        return
+    InvocationTrigger.objects.create(
+        invocation=retry,
+        kind=label.kind,
+        source_arn=label.source_arn,
+        mapping=label.mapping,
+        records=label.records,
+        depth=label.depth,
+    )
+
+
 def relay_step(*, trigger_id: int, token: str) -> float | None:
     """One link of a relay chain; returns the delay before the next, or None to stop."""
     name = f"relay:{trigger_id}"
