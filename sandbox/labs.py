@@ -648,3 +648,26 @@ def lab_summary(lab: dict[str, Any]) -> list[str]:
         }[kind]()
         lines.append(f"Trigger: {source}")
     return lines
+
+
+def describe_expectation(expectation: dict[str, Any]) -> str:
+    """One line saying what an expectation asks of the handler, for a challenge's brief."""
+    ((kind, o),) = expectation.items()
+    o = o or {}
+    key = _key_text(o.get("key") or {})
+    attributes = ", ".join(f"{k} = {_json(v)}" for k, v in (o.get("attributes") or {}).items())
+    return {
+        "item": lambda: (
+            f"the table {o.get('table')} holds the item {key}"
+            + (f" with {attributes}" if attributes else "")
+        ),
+        "no_item": lambda: f"the table {o.get('table')} holds no item {key}",
+        "items": lambda: f"the table {o.get('table')} holds {o.get('count')} items",
+        "object": lambda: (
+            f"{o.get('bucket')} holds {o.get('key')}"
+            + (f" with the text {_text(o['body'])!r}" if "body" in o else "")
+        ),
+        "no_object": lambda: f"{o.get('bucket')} does not hold {o.get('key')}",
+        "messages": lambda: f"the queue {o.get('queue')} holds {o.get('count')} messages",
+        "invocations": lambda: f"{o.get('count')} {o.get('status', 'finished')} invocations",
+    }[kind]()

@@ -9,7 +9,7 @@ import pytest
 
 from learn.practice.loader import parse_question_file, question_save
 from learn.practice.models import ChallengeRuntime, Question, Submission, SubmissionStatus
-from learn.practice.services.challenges import submission_create
+from learn.practice.services.challenges import event_run_create, submission_create
 from learn.practice.services.grading import PracticeError
 from sandbox.models import Function
 from tests.labs.test_labs import LAB, RECORDER
@@ -117,3 +117,18 @@ def test_shipped_lab_challenge_solution_passes_and_starter_fails(
     ]
     started = graded(submission_create(user=learner, version=version, code=version.starter_code))
     assert started.status == SubmissionStatus.FAILED
+
+
+def test_a_lab_challenges_page_says_what_grading_sets_up(client, learner, sizes_challenge) -> None:
+    client.force_login(learner)
+    slug = sizes_challenge.question.slug
+    html = client.get(f"/quiz/challenges/{slug}/").content.decode()
+    assert "Graded through a real trigger" in html
+    assert f"challenge-{slug}" in html
+    assert "Trigger: S3 notifications of uploads-{account}" in html
+    assert "upload a.txt to uploads-{account}" in html  # the sample's step, in words
+    assert "the table sizes holds the item key=a.txt with size = 3" in html
+    assert "Run with your own event" not in html  # it would bypass the trigger
+    assert "?runtime=nodejs24.x" not in html
+    with pytest.raises(PracticeError, match="runs through its trigger"):
+        event_run_create(user=learner, version=sizes_challenge, code=RECORDER, event_text="{}")

@@ -107,8 +107,8 @@ def _queue(
     with transaction.atomic():
         # Each submission runs in the sandbox: it counts toward the learner's fair share.
         sandbox_services.learner_lock(user=user)
-        if version.lab is not None and kind == SubmissionKind.TESTS:
-            _check_lab_run(user=user, version=version, runtime=runtime)
+        if version.lab is not None:
+            _check_lab_run(user=user, version=version, runtime=runtime, kind=kind)
         try:
             sandbox_services.learner_capacity_check(user=user, adding=1)
         except sandbox_services.LimitReached as exc:
@@ -126,8 +126,13 @@ def _queue(
     return submission
 
 
-def _check_lab_run(*, user: User, version: QuestionVersion, runtime: str) -> None:
+def _check_lab_run(*, user: User, version: QuestionVersion, runtime: str, kind: str) -> None:
     """A lab challenge runs in the learner's one function and lab: one grading at a time."""
+    if kind != SubmissionKind.TESTS:
+        raise PracticeError(
+            "This challenge runs through its trigger: run the tests, or test your function "
+            f"challenge-{version.question.slug} from its own page."
+        )
     if runtime != ChallengeRuntime.PYTHON311:
         raise PracticeError("This challenge runs through a real trigger; answer it in Python.")
     running = Submission.objects.filter(
