@@ -28,6 +28,7 @@ from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import Quota, sandbox_quota
 from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, heartbeats, routing, selectors, tasks
+from sandbox.aws.accounts import account_for
 from sandbox.engine import FunctionSpec, SpecError
 from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -104,8 +105,11 @@ def spec_for(
     # The model names its configuration fields as the engine does; what runs here is always
     # $LATEST (published versions keep their own snapshot).
     config = {
-        field: getattr(function, field) for field in SPEC_FIELDS if field not in ("code", "version")
+        field: getattr(function, field)
+        for field in SPEC_FIELDS
+        if field not in ("code", "version", "account_id")
     }
+    config["account_id"] = account_for(function.owner)
     config["code"] = dict(files)
     config["environment"] = environment
     if memory_mb:

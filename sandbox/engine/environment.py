@@ -40,7 +40,6 @@ LOG_KEEP_BYTES = 1024 * 1024  # output kept per invocation; the rest is dropped 
 LOG_KILL_BYTES = 16 * 1024 * 1024  # output past this kills the environment (a flood)
 MEMORY_POLL_S = 0.005  # how often anonymous memory is checked while code runs
 REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 NOFILE = 1024  # Lambda's open file limit
 
 _SIGNAL_NAMES = {
@@ -342,7 +341,7 @@ class ExecutionEnvironment:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.spec.name}"
+        return f"arn:aws:lambda:{REGION}:{self.spec.account_id}:function:{self.spec.name}"
 
     def _environment(self, execution_env: str, path_env: str) -> dict[str, str]:
         spec = self.spec

@@ -43,10 +43,15 @@ CONFIG_FIELDS = (
     "provisioned_concurrency",
     "namespace",
     "version",
+    "account_id",
 )
+# The account the context's invoked_function_arn names when the spec says none (the engine's
+# CLI, benchmarks): the placeholder of AWS's documentation.
+DEFAULT_ACCOUNT_ID = "123456789012"
 
 _VERSION_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9})$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _HANDLER_RE = re.compile(rf"^{_IDENT}(?:[./]{_IDENT})*\.{_IDENT}$")
@@ -209,6 +214,9 @@ class FunctionSpec:
     # "$LATEST" or a published version's number: what the context, the log and
     # AWS_LAMBDA_FUNCTION_VERSION report; warm environments are kept per version.
     version: str = "$LATEST"
+    # The AWS account the function belongs to (a learner's lab account): it is in the ARN the
+    # handler's context reports.
+    account_id: str = DEFAULT_ACCOUNT_ID
     files: CodeFiles = field(init=False, repr=False)
     code_sha256: str = field(init=False)
     version_key: str = field(init=False)
@@ -220,6 +228,8 @@ class FunctionSpec:
             raise SpecError("namespace", "a string of at most 256 characters")
         if not isinstance(self.version, str) or not _VERSION_RE.match(self.version):
             raise SpecError("version", '"$LATEST" or a version number')
+        if not isinstance(self.account_id, str) or not _ACCOUNT_RE.match(self.account_id):
+            raise SpecError("account_id", "an AWS account id: 12 digits")
         if self.runtime not in RUNTIMES:
             raise SpecError("runtime", f"must be one of {', '.join(sorted(RUNTIMES))}")
         if not isinstance(self.handler, str) or len(self.handler) > 128:
@@ -284,6 +294,7 @@ class FunctionSpec:
                 sorted(self.environment.items()),
                 self.architecture,
                 self.version,
+                self.account_id,
             ]
         )
         object.__setattr__(self, "environment", dict(self.environment))
