@@ -105,7 +105,7 @@ class ExecutionEnvironment:
         self.cgroup = cgroup
         self._spawner = spawner
         self.limits: dict[str, str] = {}
-        self.last_used = time.monotonic()
+        self.born = self.last_used = time.monotonic()
         self.invocations = 0
         self.frozen = False
         self.dead = False

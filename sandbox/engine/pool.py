@@ -100,6 +100,7 @@ class EnvironmentPool:
         memory_budget_mb: int | None = None,
         learner_memory_mb: int | None = None,
         keep_alive_s: float = 600.0,
+        max_lifetime_s: float = 7200.0,
         max_idle_environments: int = 64,
         init_timeout_s: float = INIT_TIMEOUT_S,
         use_cgroups: bool = True,
@@ -123,6 +124,7 @@ class EnvironmentPool:
         self.memory_budget_mb = memory_budget_mb or host_mb * 3 // 4
         self.learner_memory_mb = learner_memory_mb or self.memory_budget_mb * 2 // 3
         self.keep_alive_s = keep_alive_s
+        self.max_lifetime_s = max_lifetime_s
         self.max_idle_environments = max_idle_environments
         self.init_timeout_s = init_timeout_s
         self._lock = threading.Lock()
@@ -340,9 +342,8 @@ class EnvironmentPool:
             retired = self._note_version(spec) + self._trim_provisioned(spec)
             throttle = self._admit(spec)
             if throttle is None:
-                stack = self._idle.get(spec.version_key)
-                if stack:
-                    env = stack.pop()
+                env = self._warm(spec, retired)
+                if env is not None:
                     self._busy.add(env)
                 else:
                     throttle, evicted = self._claim_memory(spec)
@@ -631,6 +632,23 @@ class EnvironmentPool:
         # The victims are killed outside the lock; their uids come back once they are released.
         self._evicting.update(evicted)
         return None, evicted
+
+    def _warm(
+        self, spec: FunctionSpec, retired: list[ExecutionEnvironment]
+    ) -> ExecutionEnvironment | None:
+        """The most recently used idle environment of spec's version, if one is young enough.
+
+        Older ones are added to retired: Lambda recycles environments after some hours, and
+        the role credentials an environment got at INIT must not outlive it.
+        """
+        stack = self._idle.get(spec.version_key)
+        now = time.monotonic()
+        while stack:
+            env = stack.pop()
+            if now - env.born < self.max_lifetime_s:
+                return env
+            retired.append(env)
+        return None
 
     def _note_version(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
         """Record spec as its function's current version; return idle envs of older ones.

@@ -486,6 +486,20 @@ def test_keep_alive_reaps_idle_environments():
         assert second.cold_start and second.environment_id != first.environment_id
 
 
+def test_a_busy_environment_is_recycled_after_its_lifetime():
+    # Kept warm by use, it would never idle out: its age alone retires it, so the role
+    # credentials it got at INIT cannot outlive it.
+    with EnvironmentPool(max_lifetime_s=0.5) as pool:
+        spec = make_spec(TRIVIAL)
+        first = pool.invoke(spec, {})
+        warm = pool.invoke(spec, {})
+        assert not warm.cold_start and warm.environment_id == first.environment_id
+        time.sleep(0.6)
+        recycled = pool.invoke(spec, {})
+        assert recycled.cold_start and recycled.environment_id != first.environment_id
+        assert pool.stats()["environments"] == 1
+
+
 def test_results_say_how_limits_are_enforced(pool: EnvironmentPool):
     result = pool.invoke(make_spec(TRIVIAL), {})
     version = pool.stats()["cgroup_version"]
