@@ -733,6 +733,7 @@ def _new_invocations(
     requested_by: User,
     experiment: Experiment | None = None,
     specs: Iterable[FunctionSpec],
+    qualifier: str = "",
 ) -> list[Invocation]:
     return Invocation.objects.bulk_create(
         Invocation(
@@ -741,6 +742,7 @@ def _new_invocations(
             requested_by=requested_by,
             event=event_text,
             config=spec.to_config(),
+            qualifier=qualifier,
             namespace=spec.namespace,
             memory_size_mb=spec.memory_mb,
         )
@@ -827,9 +829,11 @@ def invocation_start(
     requested_by: User,
     spec: FunctionSpec | None = None,
     enqueue: bool = True,
+    qualifier: str = "",
 ) -> Invocation:
     """Queue one invocation of function's current code and configuration with event_text,
-    or of spec (a published version of it) when given.
+    or of spec (a published version of it) when given. qualifier is what the caller invoked
+    through (an alias, a version, "$LATEST"; "" unqualified), as the handler's context names it.
 
     The Celery task is sent once the transaction commits; with enqueue=False none is, for a
     caller on the sandbox worker that runs it at once (an event source mapping's poller).
@@ -844,7 +848,11 @@ def invocation_start(
         learner_lock(user=requested_by)
         learner_capacity_check(user=requested_by, adding=1, quota=quota)
         (invocation,) = _new_invocations(
-            function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
+            function=function,
+            event_text=event_text,
+            requested_by=requested_by,
+            specs=[spec],
+            qualifier=qualifier,
         )
         if enqueue:
             transaction.on_commit(lambda: _send(tasks.invocation_run, invocation.pk, [invocation]))

@@ -299,6 +299,7 @@ def _invoke(request: HttpRequest, config: FunctionUrlConfig, path: str) -> HttpR
             event_text=json.dumps(event),
             requested_by=function.owner,
             spec=spec,
+            qualifier="" if config.qualifier == services.LATEST else config.qualifier,
         )
     except ValidationError:
         return _message(502, "Internal Server Error")

@@ -436,12 +436,22 @@ def async_invoke(
             depth=depth,
         )
         invocation = sandbox_services.invocation_start(
-            function=function, event_text=event_text, requested_by=requested_by, spec=spec
+            function=function,
+            event_text=event_text,
+            requested_by=requested_by,
+            spec=spec,
+            qualifier=_invoked_qualifier(qualifier),
         )
         event.current = invocation
         event.save(update_fields=["current", "updated_at"])
         event.attempts.add(invocation)
     return event
+
+
+def _invoked_qualifier(qualifier: str) -> str:
+    """An event's qualifier as its attempts' context names it: an event records an unqualified
+    invoke as $LATEST, whose ARN is the unqualified one."""
+    return "" if qualifier == LATEST else qualifier
 
 
 def _task(name: str) -> Any:
@@ -565,6 +575,7 @@ def async_event_retry(
                 event_text=event.event,
                 requested_by=event.requested_by,
                 spec=spec,
+                qualifier=_invoked_qualifier(event.qualifier),
             )
             claimed = AsyncEvent.objects.filter(
                 pk=event.pk,

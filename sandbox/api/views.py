@@ -541,7 +541,11 @@ def invoke(call: Call, name: str) -> HttpResponse:
             response["x-amzn-RequestId"] = str(event.request_id)
             return response
         invocation = sandbox_services.invocation_start(
-            function=function, event_text=event_text, requested_by=call.user, spec=spec
+            function=function,
+            event_text=event_text,
+            requested_by=call.user,
+            spec=spec,
+            qualifier=target.qualifier or "",
         )
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None

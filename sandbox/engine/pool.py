@@ -26,7 +26,7 @@ from sandbox.engine.protocol import MAX_JSON_DEPTH, MAX_REQUEST_BYTES, json_dept
 from sandbox.engine.result import InvocationResult
 from sandbox.engine.services import ServicesHandler, ServicesHub
 from sandbox.engine.spawner import Spawner
-from sandbox.engine.spec import FunctionSpec
+from sandbox.engine.spec import FunctionSpec, SpecError
 from sandbox.engine.workspace import Workspace
 
 _CANARY = """
@@ -223,8 +223,14 @@ class EnvironmentPool:
         *,
         on_admitted: Callable[[], None] | None = None,
         handle: str | None = None,
+        qualifier: str | None = None,
     ) -> InvocationResult:
         """Invoke spec with event (any JSON value) the way Lambda does (RequestResponse).
+
+        qualifier is what the caller invoked through ($LATEST, a version or an alias; none:
+        unqualified): the handler's context.invoked_function_arn ends with it. It does not
+        choose the environment: a version's warm environments serve all its aliases. One
+        Lambda would refuse is rejected (InvalidParameterValueException) before anything runs.
 
         handle, when given, names this invocation for stop(handle): unique per invocation.
 
@@ -239,7 +245,7 @@ class EnvironmentPool:
         admitted = _Once(on_admitted)
         running = self._track(handle)
         try:
-            return self._invoke(spec, event, admitted, running)
+            return self._invoke(spec, event, admitted, running, qualifier)
         finally:
             admitted()
             self._untrack(handle, running)
@@ -289,11 +295,20 @@ class EnvironmentPool:
             self._running.pop(handle, None)
 
     def _invoke(
-        self, spec: FunctionSpec, event: Any, admitted: _Once, running: _Running | None
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        admitted: _Once,
+        running: _Running | None,
+        qualifier: str | None,
     ) -> InvocationResult:
         request_id = str(uuid.uuid4())
         if running is not None and running.reason:
             return result.stopped(spec, request_id, running.reason)
+        try:
+            invoked_arn = spec.invoked_arn(qualifier)
+        except SpecError as exc:
+            return result.rejected(spec, request_id, "InvalidParameterValueException", str(exc))
         try:
             event_bytes = json.dumps(event, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as exc:
@@ -343,7 +358,7 @@ class EnvironmentPool:
 
         try:
             admitted()
-            return self._run(spec, env, request_id, event_bytes, running)
+            return self._run(spec, env, request_id, event_bytes, running, invoked_arn)
         finally:
             with self._lock:
                 self._inflight -= 1
@@ -767,6 +782,7 @@ class EnvironmentPool:
         request_id: str,
         event: bytes,
         running: _Running | None = None,
+        invoked_arn: str = "",
     ) -> InvocationResult:
         init: Outcome | None = None
         failed_init: Outcome | None = None
@@ -812,6 +828,7 @@ class EnvironmentPool:
                 event=event,
                 trace_id=_trace_id(request_id),
                 budget_s=budget,
+                invoked_arn=invoked_arn,
             )
         finally:
             self._release(env)

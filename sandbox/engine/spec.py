@@ -50,6 +50,10 @@ CONFIG_FIELDS = (
 DEFAULT_ACCOUNT_ID = "123456789012"
 
 _VERSION_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9})$")
+# What an invocation can be qualified with: $LATEST, a version or an alias (Lambda's alias
+# names: up to 128 letters, digits, hyphens and underscores, not all digits).
+_QUALIFIER_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9}|(?![0-9]+$)[A-Za-z0-9_-]{1,128})$")
+REGION = "us-east-1"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -335,6 +339,17 @@ class FunctionSpec:
     def function_key(self) -> tuple[str, str]:
         """Identity of the function for concurrency: (namespace, name)."""
         return (self.namespace, self.name)
+
+    def invoked_arn(self, qualifier: str | None = None) -> str:
+        """The ARN an invocation through qualifier names (Lambda's context.invoked_function_arn):
+        unqualified without one, else ending in :$LATEST, :<version> or :<alias>. Raises
+        SpecError for a qualifier Lambda would refuse."""
+        arn = f"arn:aws:lambda:{REGION}:{self.account_id}:function:{self.name}"
+        if qualifier is None or qualifier == "":
+            return arn
+        if not isinstance(qualifier, str) or not _QUALIFIER_RE.fullmatch(qualifier):
+            raise SpecError("qualifier", "$LATEST, a version number or an alias name")
+        return f"{arn}:{qualifier}"
 
     def to_config(self) -> dict[str, Any]:
         """The spec as JSON-ready data (keys CONFIG_FIELDS); from_config() rebuilds it.

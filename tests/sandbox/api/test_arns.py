@@ -162,3 +162,47 @@ def test_the_handlers_context_names_the_owners_account(
     )
     answer = lam.invoke(FunctionName="whoami", Payload=b"{}")
     assert json.loads(answer["Payload"].read()) == {"arn": prefix(account_for(learner)) + "whoami"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs24.x"])
+def test_the_handlers_context_names_the_qualifier_it_was_invoked_through(
+    celery_worker_process, lam, learner, runtime
+):
+    from tests.sandbox.api.conftest import zip_of
+
+    if runtime == "python3.11":
+        files, handler = {"lambda_function.py": CONTEXT}, "lambda_function.lambda_handler"
+    else:
+        source = "export const handler = async (e, c) => ({ arn: c.invokedFunctionArn });\n"
+        files, handler = {"index.mjs": source}, "index.handler"
+    lam.create_function(
+        FunctionName="whoami",
+        Runtime=runtime,
+        Role=f"arn:aws:iam::{PLACEHOLDER}:role/lambda-role",
+        Handler=handler,
+        Code={"ZipFile": zip_of(files)},
+    )
+    lam.publish_version(FunctionName="whoami")
+    lam.create_alias(FunctionName="whoami", Name="live", FunctionVersion="1")
+    lam.create_alias(FunctionName="whoami", Name="beta", FunctionVersion="1")
+    arn = prefix(account_for(learner)) + "whoami"
+
+    def seen(**qualified: str) -> str:
+        answer = lam.invoke(Payload=b"{}", **{"FunctionName": "whoami", **qualified})
+        assert answer["ExecutedVersion"] in ("1", "$LATEST")
+        return str(json.loads(answer["Payload"].read())["arn"])
+
+    # Version 1's warm environment serves both aliases and the version: each invoke names its own.
+    assert seen(Qualifier="live") == f"{arn}:live"
+    assert seen(Qualifier="1") == f"{arn}:1"
+    assert seen(Qualifier="beta") == f"{arn}:beta"
+    assert seen(FunctionName=f"{arn}:live") == f"{arn}:live"
+    assert seen() == arn
+    assert seen(Qualifier="$LATEST") == f"{arn}:$LATEST"
+    from sandbox.models import Invocation
+
+    runs = list(Invocation.objects.filter(function__name="whoami").order_by("pk"))
+    assert [r.qualifier for r in runs] == ["live", "1", "beta", "live", "", "$LATEST"]
+    assert len({r.environment_id for r in runs[:4]}) == 1
+    assert [r.cold_start for r in runs[:4]] == [True, False, False, False]
