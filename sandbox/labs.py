@@ -262,15 +262,9 @@ def _role_make(function: Function, policies: list[dict[str, str]]) -> ExecutionR
             owner=function.owner, name=name, description=f"The execution role of {function.name}"
         )
     aws_services.role_template_apply(role=role, template="none")
-    account_id = account_for(function.owner)
     for policy in policies:
-        document = roles.template_document(
-            policy["template"], account_id=account_id, name=policy["resource"]
-        )
-        aws_services.role_policy_save(
-            role=role,
-            name=f"{policy['template']}-{policy['resource']}"[:128],
-            document=json.dumps(document),
+        aws_services.role_template_apply(
+            role=role, template=policy["template"], resource_name=policy["resource"]
         )
     roles.function_role_set(function=function, role=role)
     return role
