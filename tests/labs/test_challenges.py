@@ -129,6 +129,7 @@ def test_a_lab_challenge_runs_one_grading_at_a_time_and_in_python(
         )
 
 
+@pytest.mark.content
 @pytest.mark.parametrize("path", LAB_CHALLENGES, ids=lambda p: p.stem)
 def test_shipped_lab_challenge_solution_passes_and_starter_fails(
     path: Path, celery_worker_process, lessons, learner, moto_server

@@ -29,6 +29,7 @@ LAB_LESSONS = {
 }
 
 
+@pytest.mark.content
 @pytest.mark.parametrize("source", WITH_LAB, ids=[s.slug for s in WITH_LAB])
 def test_shipped_lab_does_what_its_lesson_says(source, celery_worker_process, learner, moto_server):
     try_it = source.data["try_it"]
