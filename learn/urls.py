@@ -16,6 +16,8 @@ urlpatterns = [
     path("lessons/<slug:slug>/bookmark/", lessons.lesson_bookmark, name="lesson_bookmark"),
     path("lessons/<slug:slug>/note/", lessons.lesson_note, name="lesson_note"),
     path("lessons/<slug:slug>/try/", lessons.lesson_try_it, name="lesson_try_it"),
+    path("lessons/<slug:slug>/lab/run/", lessons.lesson_lab_run, name="lesson_lab_run"),
+    path("lessons/<slug:slug>/lab/reset/", lessons.lesson_lab_reset, name="lesson_lab_reset"),
     path("search/", search.search_page, name="search"),
     path("quiz/", include("learn.practice.urls")),
     path("progress/", home.progress_home, name="progress"),

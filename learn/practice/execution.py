@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from learn.practice.models import (
     Answer,
@@ -31,7 +34,9 @@ from learn.practice.services.grading import (
     suggested_rating,
 )
 from learn.practice.services.reviews import card_ensure, card_review, schedules_on_answer, utc
-from sandbox import execution
+from sandbox import execution, labs
+from sandbox import services as sandbox_services
+from sandbox.models import Function
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +123,10 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
     }
     if submission.kind == SubmissionKind.EVENT:
         return _event_run(submission, config, timeout_s, now)
+    if version.lab is not None:
+        return lab_grade_begin(
+            submission=submission, memory_mb=memory_mb, timeout_s=timeout_s, now=now
+        )
     outcomes: list[bool] = []
     known = known_keys(
         text=version.prompt_markdown, samples=[t.expected for t in tests if t.sample]
@@ -176,7 +185,14 @@ def submission_grade(*, submission_id: int, now: datetime | None = None) -> Subm
         return _submission_fail(
             submission, "Grading this submission failed; run the tests again.", now
         )
-    submission.tests_total = len(tests)
+    return _submission_finish(submission, outcomes, now)
+
+
+def _submission_finish(
+    submission: Submission, outcomes: list[bool], now: datetime | None
+) -> Submission:
+    """Store the grade of the tests' outcomes and pass it on to the answers that wait for it."""
+    submission.tests_total = len(outcomes)
     submission.tests_passed = sum(outcomes)
     submission.grade = score_of(outcomes)
     submission.status = (
@@ -244,8 +260,12 @@ def submissions_sweep_stale(*, now: datetime | None = None) -> int:
     grace = settings.SANDBOX_STALE_GRACE_SECONDS
     stale = []
     running = Submission.objects.filter(status=SubmissionStatus.RUNNING)
-    for pk, updated_at, tests in running.values_list("pk", "updated_at", "tests_total"):
-        limit = max(tests, 1) * (CHALLENGE_TIMEOUT_S + 10) + grace
+    for pk, updated_at, tests, lab in running.values_list(
+        "pk", "updated_at", "tests_total", "version__lab"
+    ):
+        # A lab challenge marks each test's start; one test waits at most WAIT_S_MAX.
+        per_test = labs.WAIT_S_MAX + LAB_TEST_GRACE_S if lab else CHALLENGE_TIMEOUT_S + 10
+        limit = (1 if lab else max(tests, 1)) * per_test + grace
         if updated_at < moment - timedelta(seconds=limit):
             stale.append(pk)
     return Submission.objects.filter(pk__in=stale, status=SubmissionStatus.RUNNING).update(
@@ -284,3 +304,172 @@ def submission_answer_graded(*, submission: Submission, now: datetime | None = N
             card = card_ensure(user=attempt.user, question=answer.item.version.question)
             rating = suggested_rating(correct=answer.correct, score=answer.score)
             card_review(card=card, rating=rating, suggested=rating, answer=answer)
+
+
+# ------------------------------------------------------------------------------ lab challenges
+# Grading a lab challenge through its real trigger.
+#
+# The learner's code becomes their function `challenge-<slug>`, the lab is set up with its
+# resources emptied (sandbox.labs), and each test's steps are performed in their lab account: an
+# upload, messages sent, an event put. The trigger invokes the function as Lambda would, and the
+# test passes once its expectations hold with none of the function's invocations still queued or
+# running, twice in a row; it fails when its wait runs out. Waiting is a chain of short tasks
+# (tasks.lab_test_wait), so no worker thread sits idle while the triggered invocations need one.
+
+POLL_S = 0.5
+LAB_TEST_GRACE_S = 15  # a test's steps and last poll, on top of its wait
+
+
+def lab_function_name(slug: str) -> str:
+    return f"challenge-{slug}"[:56]
+
+
+def _deploy(submission: Submission, *, memory_mb: int, timeout_s: int) -> Function:
+    """The learner's challenge function, created the first time, with the submission's code."""
+    name = lab_function_name(submission.version.question.slug)
+    owner = submission.user
+    function = Function.objects.filter(owner=owner, name=name).first()
+    if function is None:
+        return sandbox_services.function_create(
+            owner=owner,
+            name=name,
+            description=f"Graded through its trigger: {submission.version.question.title}",
+            handler=submission.version.handler or "app.handler",
+            files={"app.py": submission.code},
+            events={},
+            memory_mb=memory_mb,
+            timeout_s=timeout_s,
+        )
+    sandbox_services.function_file_save(function=function, path="app.py", content=submission.code)
+    return sandbox_services.function_update_config(
+        function=function,
+        handler=submission.version.handler or "app.handler",
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+    )
+
+
+def lab_grade_begin(
+    *, submission: Submission, memory_mb: int, timeout_s: int, now: datetime | None = None
+) -> Submission:
+    """Deploy, set the lab up empty and start the first test (the rest follows in tasks)."""
+    try:
+        function = _deploy(submission, memory_mb=memory_mb, timeout_s=timeout_s)
+        labs.lab_apply(function=function, lab=submission.version.lab or {}, empty=True)
+    except (labs.LabError, sandbox_services.LimitReached) as exc:
+        return _submission_fail(submission, f"The lab could not be set up: {exc}", now)
+    except ValidationError as exc:
+        return _submission_fail(
+            submission, f"The lab could not be set up: {' '.join(exc.messages)}", now
+        )
+    _test_start(submission, function, index=0)
+    return submission
+
+
+def _tests(submission: Submission) -> list[CodeTest]:
+    return list(submission.version.tests.order_by("order"))
+
+
+def _test_start(submission: Submission, function: Function, *, index: int) -> None:
+    """Perform test `index`'s steps and wait for its expectations; after the last, finish."""
+    tests = _tests(submission)
+    while index < len(tests):
+        since = timezone.now()
+        Submission.objects.filter(pk=submission.pk).update(updated_at=since)
+        try:
+            labs.steps_run(function=function, steps=tests[index].event["steps"])
+        except labs.LabError as exc:
+            _record(
+                submission, tests[index], index, problems=[str(exc)], function=function, since=since
+            )
+            index += 1
+            continue
+        _wait_later(submission.pk, index, since, settled_once=False)
+        return
+    _finish(submission)
+
+
+def _wait_later(submission_id: int, index: int, since: datetime, *, settled_once: bool) -> None:
+    # Sent by name: learn.practice.tasks imports this module.
+    wait = current_app.signature("learn.practice.tasks.lab_test_wait")
+    transaction.on_commit(
+        lambda: wait.apply_async(
+            args=[submission_id, index, since.isoformat(), settled_once], countdown=POLL_S
+        )
+    )
+
+
+def lab_test_wait(*, submission_id: int, index: int, since: datetime, settled_once: bool) -> None:
+    """One look at test `index`'s expectations: record it once they have settled (or its wait
+    is over) and start the next test, or look again shortly. Idempotent: a delivery after the
+    test was recorded does nothing."""
+    submission = (
+        Submission.objects.select_related("version__question").filter(pk=submission_id).first()
+    )
+    if submission is None or submission.is_done or submission.results.filter(order=index).exists():
+        return
+    tests = _tests(submission)
+    function = Function.objects.filter(
+        owner_id=submission.user_id, name=lab_function_name(submission.version.question.slug)
+    ).first()
+    if function is None or index >= len(tests):
+        _submission_fail(
+            submission, "The challenge's function was deleted while it was graded.", None
+        )
+        return
+    test = tests[index]
+    try:
+        outcome = labs.outcome(function=function, expect=test.expected["expect"], since=since)
+    except labs.LabError as exc:
+        _submission_fail(submission, f"The lab's services could not be asked: {exc}", None)
+        return
+    over = timezone.now() >= since + timedelta(
+        seconds=test.event.get("wait_s", labs.WAIT_S_DEFAULT)
+    )
+    if not (over or (outcome.settled and settled_once)):
+        _wait_later(submission_id, index, since, settled_once=outcome.settled)
+        return
+    problems = list(outcome.problems)
+    if over and outcome.pending and not problems:
+        problems.append(f"{outcome.pending} invocations were still running when the wait ran out")
+    if _record(submission, test, index, problems=problems, function=function, since=since):
+        _test_start(submission, function, index=index + 1)
+
+
+def _record(
+    submission: Submission,
+    test: CodeTest,
+    index: int,
+    *,
+    problems: list[str],
+    function: Function,
+    since: datetime,
+) -> bool:
+    """Store test's result; False when another delivery already did."""
+    last = function.invocations.filter(created_at__gte=since).order_by("-pk").first()
+    try:
+        with transaction.atomic():
+            TestResult.objects.create(
+                submission=submission,
+                test=test,
+                order=index,
+                passed=not problems,
+                status=last.status if last is not None else "not invoked",
+                # The events, output and logs are the learner's own: their function's
+                # history shows them too, so nothing is held back here.
+                output=last.payload if last is not None else None,
+                error=last.error if last is not None else None,
+                log=labs.invocation_logs(function=function, since=since),
+                billed_duration_ms=last.billed_duration_ms if last is not None else None,
+                max_memory_used_mb=last.max_memory_used_mb if last is not None else None,
+                cold_start=bool(last and last.cold_start),
+                problem="; ".join(problems[:3]),
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _finish(submission: Submission) -> None:
+    outcomes = list(submission.results.order_by("order").values_list("passed", flat=True))
+    _submission_finish(submission, outcomes, None)

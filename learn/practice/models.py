@@ -110,6 +110,9 @@ class QuestionVersion(models.Model):
     solution_code = models.TextField(blank=True)
     budget_billed_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     budget_max_memory_mb = models.PositiveIntegerField(null=True, blank=True)
+    # A lab challenge's resources, role and trigger (sandbox.labs); its tests are steps and
+    # expectations, graded through the real trigger.
+    lab = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["question", "-number"]

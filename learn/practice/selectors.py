@@ -39,6 +39,7 @@ from learn.practice.services.grading import (
 )
 from learn.practice.services.reviews import cards_with_last_rating, recall, utc
 from learn.services.search import question_title
+from sandbox import labs
 
 READY_THRESHOLD = 0.8
 
@@ -519,6 +520,38 @@ def submission_feedback(*, submission: Submission) -> list[TestFeedback]:
 
 def sample_tests(*, version: QuestionVersion) -> list[CodeTest]:
     return list(version.tests.filter(sample=True).order_by("order"))
+
+
+@dataclass(frozen=True)
+class LabSample:
+    name: str
+    steps: list[str]
+    expect: list[str]
+
+
+@dataclass(frozen=True)
+class LabBrief:
+    """What a lab challenge's page says of its lab: what grading sets up in the learner's
+    account, and its sample tests' steps and expectations in words."""
+
+    setup: list[str]
+    samples: list[LabSample]
+
+
+def lab_brief(*, version: QuestionVersion) -> LabBrief | None:
+    if version.lab is None:
+        return None
+    return LabBrief(
+        setup=labs.lab_summary(version.lab),
+        samples=[
+            LabSample(
+                name=test.name,
+                steps=[labs.describe_step(step) for step in test.event.get("steps", [])],
+                expect=[labs.describe_expectation(e) for e in test.expected.get("expect", [])],
+            )
+            for test in sample_tests(version=version)
+        ],
+    )
 
 
 @dataclass

@@ -580,6 +580,7 @@ def challenge_page(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
         "question": question,
         "version": version,
         "samples": samples,
+        "lab": selectors.lab_brief(version=version),
         "hidden_names": [
             t.name for t in version.tests.filter(sample=False).order_by("order").only("name")
         ],

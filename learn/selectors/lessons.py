@@ -11,6 +11,7 @@ from django.http import Http404
 from learn.models import Bookmark, Lesson, LessonProgress, Module, Note
 from learn.services.content_cache import content_generation
 from learn.services.rendering import code_highlight, markdown_render, rendered_version_for
+from sandbox import labs
 
 AnyUser = User | AnonymousUser
 LESSON_PAGE_CACHE_SECONDS = 3600
@@ -64,6 +65,9 @@ class TryIt:
     files: list[TryItFile]
     event_json: str
     event_html: str
+    # A lab try-it (sandbox.labs): what it sets up and what "Run the lab" does, in words.
+    lab_setup: list[str] = field(default_factory=list)
+    lab_steps: list[str] = field(default_factory=list)
 
 
 def try_it_for(*, lesson: Lesson) -> TryIt | None:
@@ -83,6 +87,8 @@ def try_it_for(*, lesson: Lesson) -> TryIt | None:
         ],
         event_json=event_json,
         event_html=code_highlight(code=event_json, language="json"),
+        lab_setup=labs.lab_summary(data["lab"]) if data.get("lab") else [],
+        lab_steps=[labs.describe_step(step) for step in (data.get("lab") or {}).get("steps", [])],
     )
 
 

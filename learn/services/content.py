@@ -21,6 +21,7 @@ from learn.content_report import LoadReport
 from learn.front_matter import FrontMatterError, front_matter_split
 from learn.models import Lesson, Module
 from learn.services.rendering import markdown_render, rendered_version_for
+from sandbox import labs
 
 CONTENT_ROOT = Path(__file__).resolve().parent.parent / "content"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -54,7 +55,9 @@ TRY_IT_REQUIRED = {
     "timeout_s": int,
     "files": dict,
 }
-TRY_IT_KEY_ORDER = ["title", "description", "handler", "memory_mb", "timeout_s", "files", "event"]
+TRY_IT_KEY_ORDER = [
+    "title", "description", "handler", "memory_mb", "timeout_s", "files", "event", "lab",
+]  # fmt: skip
 
 
 class ContentError(ValueError):
@@ -132,7 +135,7 @@ def _check_strings(where: str, key: str, values: list[Any]) -> None:
 
 
 def _check_try_it(try_it: dict[str, Any]) -> None:
-    _check_mapping("try_it: ", try_it, TRY_IT_REQUIRED, {"event": object})
+    _check_mapping("try_it: ", try_it, TRY_IT_REQUIRED, {"event": object, "lab": dict})
     if not 128 <= try_it["memory_mb"] <= 10_240:
         raise ContentError("try_it: 'memory_mb' must be between 128 and 10240")
     if not 1 <= try_it["timeout_s"] <= 900:
@@ -150,6 +153,11 @@ def _check_try_it(try_it: dict[str, Any]) -> None:
         json.dumps(try_it.get("event"))
     except (TypeError, ValueError) as exc:
         raise ContentError(f"try_it: 'event' must be a JSON value ({exc})") from None
+    if "lab" in try_it:
+        try:
+            labs.lab_check(try_it["lab"])
+        except labs.LabError as exc:
+            raise ContentError(f"try_it: lab: {exc}") from None
 
 
 def lesson_source_parse(*, text: str, path: str) -> LessonSource:

@@ -29,6 +29,7 @@ from learn.services.progress import (
     lesson_view_record,
     note_save,
 )
+from sandbox import labs
 
 DETAIL = "learn/lesson_detail.html"
 
@@ -56,8 +57,20 @@ def lesson_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "bookmarked": page.bookmarked,
         "note_text": page.note.text if page.note else "",
         "sandbox_url": sandbox_prefill_url(lesson=page.lesson),
+        "lab_function": _lab_function(request, page.lesson)
+        if page.try_it and page.try_it.lab_setup
+        else None,
     }
     return render(request, DETAIL, context)
+
+
+def _lab_function(request: HtmxHttpRequest, lesson: Lesson) -> object:
+    """The learner's copy of a lab try-it's function (the lab runs against it), if any."""
+    from sandbox import selectors as sandbox_selectors
+
+    if not request.user.is_authenticated:
+        return None
+    return sandbox_selectors.function_for_lesson(owner=request.user, lesson_slug=lesson.slug)
 
 
 @require_POST
@@ -160,4 +173,67 @@ def lesson_try_it(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
     except (sandbox_services.LimitReached, ValidationError) as exc:
         messages.error(request, f"Could not open the sandbox: {exc}")
         return redirect(lesson)
+    if try_it.get("lab"):
+        try:
+            labs.lab_apply(function=function, lab=try_it["lab"])
+        except labs.LabError as exc:
+            messages.error(
+                request, f"Your function is ready, but its lab could not be set up: {exc}"
+            )
+            return redirect(function)
+        messages.success(
+            request, "Your function and its lab are set up: run the lab from the lesson."
+        )
     return redirect(function)
+
+
+@require_POST
+@login_required
+def lesson_lab_run(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """Perform the lab's steps (an upload, messages, an event) in the learner's lab account; the
+    trigger invokes their copy of the function, whose page shows the invocations."""
+    from sandbox import selectors as sandbox_selectors
+
+    lesson = lesson_for_learner(slug=slug)
+    lab = (lesson.try_it or {}).get("lab")
+    function = sandbox_selectors.function_for_lesson(owner=request.user, lesson_slug=lesson.slug)
+    if not lab or not lab.get("steps"):
+        messages.error(request, "This lesson has no lab to run.")
+        return redirect(lesson)
+    if function is None:
+        messages.error(
+            request, "Open the lesson's function in the sandbox first: it sets the lab up."
+        )
+        return redirect(lesson)
+    try:
+        labs.steps_run(function=function, steps=lab["steps"])
+    except labs.LabError as exc:
+        messages.error(request, f"{exc} Set the lab up again with “Reset the lab”.")
+        return redirect(lesson)
+    messages.success(
+        request,
+        "Done: the trigger invokes your function; its invocations appear below in a moment.",
+    )
+    return redirect(function)
+
+
+@require_POST
+@login_required
+def lesson_lab_reset(request: AuthedHtmxHttpRequest, slug: str) -> HttpResponse:
+    """Set the lab up again as the lesson ships it: resources made and emptied, the role's
+    policies and the trigger as they were (undoing a fix, so the exercise can be done again)."""
+    from sandbox import selectors as sandbox_selectors
+
+    lesson = lesson_for_learner(slug=slug)
+    lab = (lesson.try_it or {}).get("lab")
+    function = sandbox_selectors.function_for_lesson(owner=request.user, lesson_slug=lesson.slug)
+    if not lab or function is None:
+        messages.error(request, "Open the lesson's function in the sandbox first.")
+        return redirect(lesson)
+    try:
+        labs.lab_apply(function=function, lab=lab, empty=True)
+    except labs.LabError as exc:
+        messages.error(request, f"The lab could not be set up: {exc}")
+        return redirect(lesson)
+    messages.success(request, "The lab is set up again as the lesson ships it.")
+    return redirect(lesson)

@@ -14,6 +14,7 @@ import re
 import secrets
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -511,6 +512,20 @@ def async_event_attempt_finished(*, invocation_id: int) -> AsyncEvent | None:
     return event
 
 
+# Called as fn(previous, retry) in the transaction that starts a retry of an asynchronous
+# invocation, so what the apps that queue them record on an attempt (sandbox.triggers: what
+# triggered it) is on each retry too; this module does not import them.
+RetryObserver = Callable[[Invocation, Invocation], None]
+retry_observers: list[RetryObserver] = []
+
+
+def on_retry(observer: RetryObserver) -> RetryObserver:
+    """Register fn(previous attempt, new attempt) to run as each retry starts."""
+    if observer not in retry_observers:
+        retry_observers.append(observer)
+    return observer
+
+
 def async_event_retry(
     *, event_id: int, invoke_count: int, throttles: int, now: datetime | None = None
 ) -> AsyncEvent | None:
@@ -561,6 +576,9 @@ def async_event_retry(
                 transaction.set_rollback(True)
                 return None
             event.attempts.add(invocation)
+            if last is not None:
+                for observer in retry_observers:
+                    observer(last, invocation)
     except sandbox_services.LimitReached:
         with transaction.atomic():
             event.throttles += 1

@@ -19,14 +19,32 @@ from sandbox.aws.models import ExecutionRole
 
 ITEMS_SHOWN = 50
 OBJECTS_SHOWN = 200
+# The queues triggers relay their events through (sandbox.triggers.models.Trigger): they live in
+# the learner's account, where moto's S3, SNS and EventBridge can deliver to them, but they are
+# the lab's plumbing, not the learner's, so the console neither lists nor touches them.
+RELAY_QUEUE_PREFIX = "lambdalab-trigger-"
 
 
 class ResourceMissing(LookupError):
     """The learner has no such bucket, table, queue, topic or role."""
 
 
+class RelayQueue(ResourceMissing):
+    """The queue is one of the lab's own trigger relay queues (RELAY_QUEUE_PREFIX)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} is the lab's own relay queue for one of your triggers: it is not shown in "
+            "the console and cannot be changed here. Edit or delete the trigger instead."
+        )
+
+
 class ServicesDown(RuntimeError):
     """The lab's services are not running or not reachable."""
+
+
+def is_relay_queue(name: str) -> bool:
+    return name.startswith(RELAY_QUEUE_PREFIX)
 
 
 def client(service: str, *, owner: User) -> Any:
@@ -64,6 +82,8 @@ def resources_overview(*, owner: User) -> Overview:
     overview.buckets = [b["Name"] for b in _call(s3.list_buckets).get("Buckets", [])]
     overview.tables = _call(dynamodb.list_tables).get("TableNames", [])
     for url in _call(sqs.list_queues).get("QueueUrls", []):
+        if is_relay_queue(queue_name(url)):
+            continue
         attributes = _call(
             sqs.get_queue_attributes,
             QueueUrl=url,
@@ -171,6 +191,12 @@ class QueueView:
 
 
 def queue_view(*, owner: User, name: str) -> QueueView:
+    """A queue of the learner's, with its dead-letter queue and the queues it is one for.
+
+    Raises ResourceMissing for a queue the account lacks, RelayQueue for a trigger's relay queue.
+    """
+    if is_relay_queue(name):
+        raise RelayQueue(name)
     sqs = client("sqs", owner=owner)
     try:
         url = _call(sqs.get_queue_url, QueueName=name)["QueueUrl"]
@@ -194,7 +220,7 @@ def queue_view(*, owner: User, name: str) -> QueueView:
         }
     sources = []
     for other in _call(sqs.list_queues).get("QueueUrls", []):
-        if other == url:
+        if other == url or is_relay_queue(queue_name(other)):
             continue
         answer = _call(sqs.get_queue_attributes, QueueUrl=other, AttributeNames=["RedrivePolicy"])
         redrive = answer.get("Attributes", {}).get("RedrivePolicy")

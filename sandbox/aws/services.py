@@ -17,7 +17,13 @@ from sandbox.aws import records, roles
 from sandbox.aws.accounts import account_for
 from sandbox.aws.models import ExecutionRole, ResourceKind
 from sandbox.aws.rebuild import role_rebuild
-from sandbox.aws.selectors import ResourceMissing, client, queue_view
+from sandbox.aws.selectors import (
+    RELAY_QUEUE_PREFIX,
+    ResourceMissing,
+    client,
+    is_relay_queue,
+    queue_view,
+)
 from sandbox.models import Function
 
 REDRIVE_MAX_MESSAGES = 1000
@@ -132,6 +138,11 @@ def queue_create(
 ) -> None:
     """A standard queue; with dead_letter_queue, that queue is made too and named in a redrive
     policy (failed messages move there after max_receive_count receives)."""
+    for queue in (name, dead_letter_queue):
+        if is_relay_queue(queue):
+            raise ResourceError(
+                f"Queue names starting with {RELAY_QUEUE_PREFIX} are kept for the lab's triggers."
+            )
     sqs = client("sqs", owner=owner)
     attributes = {"VisibilityTimeout": str(visibility_timeout_s)}
     if dead_letter_queue:

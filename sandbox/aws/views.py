@@ -4,7 +4,9 @@ The learner endpoint: boto3 and the AWS CLI on a learner's machine reach their l
 at <site>/aws/ (endpoint_url with a path prefix, which botocore keeps for every protocol), signed
 with their access keys. The view only hands the raw request to the gateway."""
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -70,11 +72,27 @@ def endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
 # script's XHR) it answers the page's named partial instead.
 
 
-def _page(request: AuthedHtmxHttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    try:
-        return render(request, template, context)
-    except selectors.ServicesDown as exc:
-        return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=503)
+def _notice(request: HttpRequest, exc: Exception, *, status: int) -> HttpResponse:
+    return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=status)
+
+
+def _resource_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A console page: what the learner's account lacks is a 404 (another learner's resource
+    included), the services being down a 503 page that says so."""
+
+    @functools.wraps(view)
+    def page(request: AuthedHtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except selectors.RelayQueue as exc:
+            # It exists, so the plain 404 page would mislead: say whose it is.
+            return _notice(request, exc, status=404)
+        except selectors.ResourceMissing as exc:
+            raise Http404(str(exc)) from None
+        except selectors.ServicesDown as exc:
+            return _notice(request, exc, status=503)
+
+    return page
 
 
 def _done(
@@ -90,27 +108,22 @@ def _done(
 def _act(request: AuthedHtmxHttpRequest, url: str, action: Any, message: str) -> HttpResponse:
     try:
         result = action()
-    except (services.ResourceError, selectors.ResourceMissing) as exc:
-        return _done(request, url, error=str(exc))
-    except selectors.ServicesDown as exc:
+    except (services.ResourceError, selectors.ResourceMissing, selectors.ServicesDown) as exc:
         return _done(request, url, error=str(exc))
     return _done(request, url, message=message.format(result=result))
 
 
 @login_required
 @require_GET
+@_resource_page
 def resources_page(request: AuthedHtmxHttpRequest) -> HttpResponse:
     user = request.user
-    try:
-        overview = selectors.resources_overview(owner=user)
-    except selectors.ServicesDown as exc:
-        return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=503)
     context = {
-        "overview": overview,
+        "overview": selectors.resources_overview(owner=user),
         "roles": selectors.role_list(owner=user),
         "stream_views": ["", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
     }
-    return _page(request, "sandbox_aws/resources.html", context)
+    return render(request, "sandbox_aws/resources.html", context)
 
 
 @login_required
@@ -215,13 +228,9 @@ def role_create_view(request: AuthedHtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_resource_page
 def bucket_page(request: AuthedHtmxHttpRequest, name: str) -> HttpResponse:
-    try:
-        objects = selectors.bucket_objects(owner=request.user, bucket=name)
-    except selectors.ResourceMissing as exc:
-        raise Http404(str(exc)) from None
-    except selectors.ServicesDown as exc:
-        return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=503)
+    objects = selectors.bucket_objects(owner=request.user, bucket=name)
     template = "sandbox_aws/bucket.html" + ("#objects" if request.htmx else "")
     return render(request, template, {"bucket": name, "objects": objects})
 
@@ -294,13 +303,9 @@ def object_delete_view(request: AuthedHtmxHttpRequest, name: str) -> HttpRespons
 
 @login_required
 @require_GET
+@_resource_page
 def table_page(request: AuthedHtmxHttpRequest, name: str) -> HttpResponse:
-    try:
-        table = selectors.table_view(owner=request.user, table=name)
-    except selectors.ResourceMissing as exc:
-        raise Http404(str(exc)) from None
-    except selectors.ServicesDown as exc:
-        return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=503)
+    table = selectors.table_view(owner=request.user, table=name)
     edit = request.GET.get("edit", "")
     return render(request, "sandbox_aws/table.html", {"table": table, "edit": edit})
 
@@ -336,13 +341,9 @@ def item_delete_view(request: AuthedHtmxHttpRequest, name: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@_resource_page
 def queue_page(request: AuthedHtmxHttpRequest, name: str) -> HttpResponse:
-    try:
-        queue = selectors.queue_view(owner=request.user, name=name)
-    except selectors.ResourceMissing as exc:
-        raise Http404(str(exc)) from None
-    except selectors.ServicesDown as exc:
-        return render(request, "sandbox_aws/unavailable.html", {"message": str(exc)}, status=503)
+    queue = selectors.queue_view(owner=request.user, name=name)
     template = "sandbox_aws/queue.html" + ("#counts" if request.htmx else "")
     return render(request, template, {"queue": queue})
 

@@ -11,9 +11,11 @@ class SandboxTriggersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from sandbox.api import services as api_services
         from sandbox.aws import rebuild
         from sandbox.triggers import services
 
         rebuild.rebuild_also(
             "triggers", lambda account_id: services.triggers_rebuild(account_id=account_id)
         )
+        api_services.on_retry(services.invocation_trigger_carry)

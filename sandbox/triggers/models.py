@@ -9,6 +9,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from sandbox.aws.selectors import RELAY_QUEUE_PREFIX
 from sandbox.models import Function, Invocation, TimeStampedModel
 
 # Lambda's limits for an SQS event source mapping.
@@ -157,7 +158,7 @@ class Trigger(TimeStampedModel):
     our functions. Schedules are fired by Celery beat instead (moto runs no schedules).
     """
 
-    RELAY_QUEUE_PREFIX = "lambdalab-trigger-"
+    RELAY_QUEUE_PREFIX = RELAY_QUEUE_PREFIX  # hidden from the Resources console
 
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="triggers")
     kind = models.CharField(max_length=10, choices=TriggerKind.choices)

@@ -287,8 +287,11 @@ def _stop_loop(
     event: dict[str, Any],
     depth: int,
     mapping: EventSourceMapping | None = None,
+    note: str = "",
+    outcome: dict[str, Any] | None = None,
 ) -> Invocation:
-    """Record the event Lambda would not run, with the reason, where the learner looks."""
+    """Record the event Lambda would not run, with the reason (and note, what became of it)
+    where the learner looks."""
     with transaction.atomic():
         invocation = sandbox_services.invocation_start(
             function=function,
@@ -304,9 +307,63 @@ def _stop_loop(
             records=len(event.get("Records", [event])),
             depth=depth,
             loop_stopped=True,
+            outcome=outcome or {},
         )
+    reason = loop_message(kind=kind, source_arn=source_arn, depth=depth)
     return execution.invocation_fail(
-        invocation=invocation, reason=loop_message(kind=kind, source_arn=source_arn, depth=depth)
+        invocation=invocation, reason=f"{reason} {note}" if note else reason
+    )
+
+
+def _dead_letter_queue(client: Any, *, queue_url: str) -> str | None:
+    """The URL of the queue's dead-letter queue (its redrive policy's target), or None."""
+    attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+    if not policy:
+        return None
+    target = str(json.loads(policy).get("deadLetterTargetArn") or "")
+    if not target:
+        return None
+    try:
+        return str(client.get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"])
+    except ClientError:
+        return None  # the dead-letter queue was deleted since
+
+
+def _stop_looping_batch(
+    client: Any,
+    *,
+    mapping: EventSourceMapping,
+    queue_url: str,
+    messages: list[dict[str, Any]],
+    event: dict[str, Any],
+    depth: int,
+) -> Invocation:
+    """Stop a batch of a recursive loop as Lambda does: its messages go to the queue's
+    dead-letter queue when it has one, and are dropped otherwise; either way they leave the
+    queue, so the loop ends."""
+    note = "Its messages were dropped: the queue has no dead-letter queue."
+    outcome: dict[str, Any] = {"dropped": [m["MessageId"] for m in messages]}
+    try:
+        dlq_url = _dead_letter_queue(client, queue_url=queue_url)
+        if dlq_url is not None:
+            _send(client, queue_url=dlq_url, messages=messages)
+            name = dlq_url.rstrip("/").rsplit("/", 1)[-1]
+            note = f"Its messages went to the queue's dead-letter queue, {name}."
+            outcome = {"dead_lettered": outcome["dropped"], "dead_letter_queue": name}
+    except (ClientError, BotoCoreError):
+        logger.warning("could not move a looping batch to its dead-letter queue", exc_info=True)
+        note = "Its messages were dropped: the dead-letter queue could not take them."
+    _delete(client, queue_url=queue_url, messages=messages)
+    return _stop_loop(
+        function=mapping.function,
+        kind=TriggerKind.SQS,
+        source_arn=mapping.event_source_arn,
+        event=event,
+        depth=depth,
+        mapping=mapping,
+        note=note,
+        outcome=outcome,
     )
 
 
@@ -461,17 +518,15 @@ def poll_once(*, mapping_id: int, worker: str = "") -> Batch | None:
         for message in messages
     )
     if depth > LOOP_LIMIT:
-        stopped = _stop_loop(
-            function=function,
-            kind=TriggerKind.SQS,
-            source_arn=mapping.event_source_arn,
+        stopped = _stop_looping_batch(
+            client,
+            mapping=mapping,
+            queue_url=queue_url,
+            messages=messages,
             event=event,
             depth=depth,
-            mapping=mapping,
         )
         batch.invocation_id = stopped.pk
-        # Dropped, as Lambda drops a looping event that has no DLQ to go to.
-        _delete(client, queue_url=queue_url, messages=messages)
         batch.deleted = list(by_id)
         return batch
     try:
@@ -527,6 +582,26 @@ def _delete(client: Any, *, queue_url: str, messages: list[dict[str, Any]]) -> N
                 for n, message in enumerate(chunk)
             ],
         )
+
+
+def _send(client: Any, *, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Send copies of received messages (body and attributes) to another queue."""
+    for start in range(0, len(messages), 10):
+        entries = []
+        for n, message in enumerate(messages[start : start + 10]):
+            entry: dict[str, Any] = {"Id": str(n), "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                entry["MessageAttributes"] = message["MessageAttributes"]
+            group = message.get("Attributes", {}).get("MessageGroupId")
+            if group:  # a FIFO queue's dead-letter queue is FIFO too
+                entry.update(MessageGroupId=group, MessageDeduplicationId=message["MessageId"])
+            entries.append(entry)
+        answer = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        if answer.get("Failed"):
+            raise ClientError(
+                {"Error": {"Code": "BatchEntryFailed", "Message": str(answer["Failed"])}},
+                "SendMessageBatch",
+            )
 
 
 def _release(client: Any, *, queue_url: str, messages: list[dict[str, Any]]) -> None:
@@ -849,6 +924,22 @@ def _async_invoke_from(
             )
 
 
+def invocation_trigger_carry(previous: Invocation, retry: Invocation) -> None:
+    """Record on a retry of a triggered asynchronous invocation what triggered the first attempt:
+    a retry is the same event from the same source, in the same round of any loop."""
+    label = InvocationTrigger.objects.filter(invocation=previous).first()
+    if label is None:
+        return
+    InvocationTrigger.objects.create(
+        invocation=retry,
+        kind=label.kind,
+        source_arn=label.source_arn,
+        mapping=label.mapping,
+        records=label.records,
+        depth=label.depth,
+    )
+
+
 def relay_step(*, trigger_id: int, token: str) -> float | None:
     """One link of a relay chain; returns the delay before the next, or None to stop."""
     name = f"relay:{trigger_id}"
@@ -991,6 +1082,18 @@ def schedules_fire(*, now: datetime | None = None) -> int:
                 logger.info("schedule %s skipped at %s: %s", trigger.pk, due, exc)
                 continue
             fired += 1
+    return fired
+
+
+def schedule_fire_now(*, function: Function, now: datetime | None = None) -> int:
+    """Fire function's schedules once now, as if each were due (a lab's step, so a learner
+    need not wait a day for a daily job). Returns how many fired; raises LimitReached or
+    ValidationError when the learner's limits refuse it."""
+    now = now or timezone.now()
+    fired = 0
+    for trigger in Trigger.objects.filter(function=function, kind=TriggerKind.SCHEDULE):
+        _async_invoke_from(trigger, scheduled_event(trigger, due=now))
+        fired += 1
     return fired
 
 

@@ -179,3 +179,70 @@ def test_the_resources_page_asks_the_database_the_same_for_one_role_or_many(
     for name in ("two", "three", "four"):
         add(name)
     assert queries() == one
+
+
+def test_trigger_relay_queues_are_hidden_from_the_console_and_kept_working(
+    client: Client, learner: Any
+) -> None:
+    from sandbox.triggers import services as trigger_services
+    from tests.sandbox.factories import FunctionFactory
+
+    account = account_for(learner)
+    bucket = f"relayed-{account}"
+    lab_client("s3", account_id=account).create_bucket(Bucket=bucket)
+    client.post(reverse("sandbox_aws:queue_create"), {"name": "jobs"})
+    trigger = trigger_services.s3_trigger_create(
+        function=FunctionFactory(owner=learner), bucket=bucket
+    )
+    relay = trigger.relay_queue
+    sqs = lab_client("sqs", account_id=account)
+    relay_url = sqs.get_queue_url(QueueName=relay)["QueueUrl"]
+
+    page = client.get(reverse("sandbox_aws:resources"))
+    assert b"jobs" in page.content and relay.encode() not in page.content
+    # Nothing the console offers reaches it: not its page, a send, a purge or a redrive.
+    shown = client.get(reverse("sandbox_aws:queue", args=[relay]))
+    assert shown.status_code == 404 and b"relay queue" in shown.content
+    for action, data in (
+        ("message_send", {"body": "sneaky"}),
+        ("queue_purge", {}),
+        ("queue_redrive", {}),
+    ):
+        done = client.post(reverse(f"sandbox_aws:{action}", args=[relay]), data, follow=True)
+        assert b"the lab&#x27;s own relay queue" in done.content, action
+    made = client.post(
+        reverse("sandbox_aws:queue_create"),
+        {"name": "mine", "dead_letter_queue": relay},
+        follow=True,
+    )
+    assert b"kept for the lab&#x27;s triggers" in made.content
+    assert "mine" not in [q.rsplit("/", 1)[-1] for q in sqs.list_queues()["QueueUrls"]]
+    attributes = sqs.get_queue_attributes(QueueUrl=relay_url, AttributeNames=["All"])["Attributes"]
+    assert "RedrivePolicy" not in attributes
+
+    # The relay still carries the bucket's events.
+    lab_client("s3", account_id=account).put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    received = sqs.receive_message(QueueUrl=relay_url, MaxNumberOfMessages=10, WaitTimeSeconds=2)
+    bodies = [json.loads(m["Body"]) for m in received["Messages"]]
+    # S3 sends a TestEvent when the notification is set up, then the object's event.
+    keys = [b["Records"][0]["s3"]["object"]["key"] for b in bodies if "Records" in b]
+    assert keys == ["a.txt"]
+
+
+def test_a_missing_resource_is_a_404_and_stopped_services_a_503(
+    client: Client, learner: Any
+) -> None:
+    from django.test import override_settings
+
+    pages = [
+        reverse("sandbox_aws:bucket", args=[f"nothing-{account_for(learner)}"]),
+        reverse("sandbox_aws:table", args=["Nothing"]),
+        reverse("sandbox_aws:queue", args=["nothing"]),
+    ]
+    for url in pages:
+        missing = client.get(url)
+        assert missing.status_code == 404, url
+    with override_settings(LAB_SERVICES_URL=""):
+        for url in [reverse("sandbox_aws:resources"), *pages]:
+            down = client.get(url)
+            assert down.status_code == 503 and b"LAB_SERVICES_URL" in down.content, url

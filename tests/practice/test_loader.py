@@ -311,3 +311,53 @@ def test_follow_ups_belong_to_short_questions_only(root):
     )
     [(_, message)] = load(root).errors
     assert "follow_ups" in message
+
+
+LAB_CODE = CODE.replace(
+    """  tests:
+    - name: echoes
+      event: {"a": 1}
+      expected: {"a": 1}
+""",
+    """  lab:
+    buckets: ["in-{account}"]
+    trigger: {s3: {bucket: "in-{account}"}}
+  tests:
+    - name: an upload invokes it
+      steps: [{put_object: {bucket: "in-{account}", key: a.txt}}]
+      expect: [{invocations: {count: 1, status: success}}]
+      wait_s: 15
+""",
+)
+
+
+def test_a_lab_challenges_lab_and_steps_are_stored(root):
+    write(root, "echo.md", LAB_CODE)
+    assert not load(root).errors
+    version = Question.objects.get(slug="echo").current_version
+    assert version.lab == {
+        "buckets": ["in-{account}"],
+        "trigger": {"s3": {"bucket": "in-{account}"}},
+    }
+    (test,) = version.tests.all()
+    assert test.event == {
+        "steps": [{"put_object": {"bucket": "in-{account}", "key": "a.txt"}}],
+        "wait_s": 15,
+    }
+    assert test.expected == {"expect": [{"invocations": {"count": 1, "status": "success"}}]}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('buckets: ["in-{account}"]', "buckets: [in]", "bucket names are global"),
+        ('{s3: {bucket: "in-{account}"}}', "{url: {auth: NONE}}", "cannot use a function URL"),
+        ("{invocations:", "{calls:", "no 'calls'"),
+        ("wait_s: 15", 'event: {"a": 1}', "must have only"),
+    ],
+)
+def test_a_malformed_lab_challenge_is_reported(root, old, new, message):
+    write(root, "echo.md", LAB_CODE.replace(old, new))
+    [(_, error)] = load(root).errors
+    assert message in error
+    assert not Question.objects.filter(slug="echo").exists()

@@ -44,11 +44,15 @@ def test_an_event_sent_while_the_function_ran_is_one_round_deeper():
 
 
 def test_the_round_past_the_limit_is_not_run_and_the_learner_is_told(client, learner, account, sqs):
-    url, arn, _ = make_queue(sqs, "loop")
+    url, arn, dlq_url = make_queue(sqs, "loop")
     function = FunctionFactory(owner=learner)
     mapping = services.mapping_create(function=function, event_source_arn=arn)
     parent(function, arn, depth=LOOP_LIMIT, started=timezone.now() - timedelta(seconds=1))
-    sqs.send_message(QueueUrl=url, MessageBody="again")
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="again",
+        MessageAttributes={"step": {"DataType": "Number", "StringValue": "17"}},
+    )
 
     batch = services.poll_once(mapping_id=mapping.pk)
 
@@ -60,6 +64,31 @@ def test_the_round_past_the_limit_is_not_run_and_the_learner_is_told(client, lea
     assert "recursive loop" in invocation.failure_reason and arn in invocation.failure_reason
     assert invocation.started_at is None  # it never ran
     assert queue_count(sqs, url) == 0
+    # The queue has a dead-letter queue, so the looping message went there, as it was sent.
+    (moved,) = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert moved["Body"] == "again"
+    assert moved["MessageAttributes"]["step"]["StringValue"] == "17"
+    assert "dead-letter queue, loop-dlq" in invocation.failure_reason
+    assert stopped.outcome["dead_letter_queue"] == "loop-dlq"
     client.force_login(learner)
     for page in (function.get_absolute_url(), invocation.get_absolute_url()):
         assert "recursive loop" in client.get(page).content.decode()
+
+
+def test_a_looping_batch_of_a_queue_without_a_dead_letter_queue_is_dropped(learner, account, sqs):
+    url = sqs.create_queue(QueueName="bare-loop")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    function = FunctionFactory(owner=learner)
+    mapping = services.mapping_create(function=function, event_source_arn=arn)
+    parent(function, arn, depth=LOOP_LIMIT, started=timezone.now() - timedelta(seconds=1))
+    sent = {sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")["MessageId"] for n in range(3)}
+
+    batch = services.poll_once(mapping_id=mapping.pk)
+
+    assert batch is not None and set(batch.deleted) == sent
+    assert queue_count(sqs, url) == 0
+    stopped = InvocationTrigger.objects.get(loop_stopped=True)
+    assert set(stopped.outcome["dropped"]) == sent
+    assert "dropped: the queue has no dead-letter queue" in stopped.invocation.failure_reason

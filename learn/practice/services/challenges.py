@@ -107,6 +107,8 @@ def _queue(
     with transaction.atomic():
         # Each submission runs in the sandbox: it counts toward the learner's fair share.
         sandbox_services.learner_lock(user=user)
+        if version.lab is not None:
+            _check_lab_run(user=user, version=version, runtime=runtime, kind=kind)
         try:
             sandbox_services.learner_capacity_check(user=user, adding=1)
         except sandbox_services.LimitReached as exc:
@@ -122,6 +124,28 @@ def _queue(
         )
     transaction.on_commit(lambda: _enqueue(submission.pk))
     return submission
+
+
+def _check_lab_run(*, user: User, version: QuestionVersion, runtime: str, kind: str) -> None:
+    """A lab challenge runs in the learner's one function and lab: one grading at a time."""
+    if kind != SubmissionKind.TESTS:
+        raise PracticeError(
+            "This challenge runs through its trigger: run the tests, or test your function "
+            f"challenge-{version.question.slug} from its own page."
+        )
+    if runtime != ChallengeRuntime.PYTHON311:
+        raise PracticeError("This challenge runs through a real trigger; answer it in Python.")
+    running = Submission.objects.filter(
+        user=user,
+        version__question=version.question,
+        kind=SubmissionKind.TESTS,
+        status__in=(SubmissionStatus.QUEUED, SubmissionStatus.RUNNING),
+    )
+    if running.exists():
+        raise PracticeError(
+            "Your last run of this challenge is still going through its trigger; "
+            "wait for its results first."
+        )
 
 
 QUEUE_UNAVAILABLE = (

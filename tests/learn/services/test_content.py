@@ -222,3 +222,18 @@ def test_export_round_trips_through_the_loader(content_dir: ContentDir, tmp_path
     report = content_dir.load()
     assert report.updated == ["lesson b"]
     assert Lesson.objects.get(slug="b").title == "Edited in the admin"
+
+
+def test_a_try_its_lab_is_checked_with_the_lesson() -> None:
+    try_it = (
+        "\n  title: T\n  description: D\n  handler: app.handler\n  memory_mb: 128\n"
+        "  timeout_s: 3\n  files:\n    app.py: 'def handler(e, c): return 1'\n  event: {}\n"
+        "  lab: {buckets: [photos], steps: [{put_object: {bucket: photos, key: a}}]}"
+    )
+    with pytest.raises(
+        ContentError, match=r"try_it: lab: bucket 'photos': bucket names are global"
+    ):
+        lesson_source_parse(text=lesson_text("x", try_it=try_it), path="lessons/x.md")
+    fixed = try_it.replace("photos", '"photos-{account}"')
+    parsed = lesson_source_parse(text=lesson_text("x", try_it=fixed), path="lessons/x.md")
+    assert parsed.data["try_it"]["lab"]["buckets"] == ["photos-{account}"]
