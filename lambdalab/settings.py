@@ -339,6 +339,9 @@ SANDBOX_WORKER_THREADS = max(
     env_int("SANDBOX_WORKER_THREADS", SANDBOX_ACCOUNT_CONCURRENCY + 2), SANDBOX_ACCOUNT_CONCURRENCY
 )
 SANDBOX_KEEP_ALIVE_SECONDS = env_int("SANDBOX_KEEP_ALIVE_SECONDS", 600)
+# However busy, an environment is recycled after this long, as Lambda's are after some hours:
+# well within LAB_SESSION_SECONDS, so the role credentials it got at INIT never expire in it.
+SANDBOX_ENVIRONMENT_MAX_LIFETIME_SECONDS = env_int("SANDBOX_ENVIRONMENT_MAX_LIFETIME_SECONDS", 7200)
 # Per-learner limits of the sandbox console (see README).
 SANDBOX_USER_MAX_FUNCTIONS = env_int("SANDBOX_USER_MAX_FUNCTIONS", 25)
 SANDBOX_USER_INVOCATIONS_PER_MINUTE = env_int("SANDBOX_USER_INVOCATIONS_PER_MINUTE", 60)

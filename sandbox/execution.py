@@ -69,6 +69,7 @@ def invoke(
     event: Any,
     gate: Callable[[], None] | None = None,
     handle: str | None = None,
+    qualifier: str = "",
 ) -> InvocationResult:
     """Run event through the function config describes (FunctionSpec.to_config()'s keys) in
     this process's EnvironmentPool, and return the engine's result.
@@ -78,7 +79,8 @@ def invoke(
     does not work (code never runs unsandboxed), or any fault of the engine itself. gate, when
     given, is called by the engine once the invocation is admitted and its environment chosen,
     right before it runs (see EnvironmentPool.invoke's on_admitted). handle names the run for
-    invocation_interrupt.
+    invocation_interrupt. qualifier is what the caller invoked through (the handler's
+    context.invoked_function_arn ends with it; "" unqualified).
     """
     from sandbox.pool import get_pool
 
@@ -87,7 +89,9 @@ def invoke(
     except SpecError as exc:
         raise ExecutionFailed(f"Invalid configuration: {exc}") from None
     try:
-        return get_pool().invoke(spec, event, on_admitted=gate, handle=handle)
+        return get_pool().invoke(
+            spec, event, on_admitted=gate, handle=handle, qualifier=qualifier or None
+        )
     except JailUnavailable as exc:
         raise ExecutionFailed(
             f"The sandbox cannot isolate code on this worker, so it ran nothing: {exc}"
@@ -177,6 +181,7 @@ def invocation_execute(
             event=event,
             gate=released,
             handle=invocation_handle(invocation_id=invocation.pk),
+            qualifier=invocation.qualifier,
         )
     except ExecutionFailed as exc:
         return invocation_fail(invocation=invocation, reason=str(exc))

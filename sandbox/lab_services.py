@@ -11,7 +11,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import connection
 
 from sandbox.engine import FunctionSpec
 from sandbox.engine.services import ServiceRequest, ServiceResponse
@@ -60,10 +60,18 @@ def services_handle(request: ServiceRequest) -> ServiceResponse:
     return threads.submit(_gateway_call, request).result()
 
 
+def _connection_keep() -> None:
+    """Keep this gateway thread's database connection from call to call, whatever
+    CONN_MAX_AGE says (a handler's calls come in bursts, and connecting costs more than the
+    queries); only a connection that broke is dropped, to be opened again."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
 def _gateway_call(request: ServiceRequest) -> ServiceResponse:
     from sandbox.aws import gateway
 
-    close_old_connections()
+    _connection_keep()
     # A spec that is no function's may still sign with a learner's own keys; a role session
     # names its function, and 0 is none.
     function_id = function_id_of(request.function) or 0

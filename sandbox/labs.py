@@ -21,9 +21,11 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from sandbox import services as sandbox_services
 from sandbox.api import services as api_services
+from sandbox.api.models import AsyncEvent
 from sandbox.aws import roles
 from sandbox.aws import services as aws_services
 from sandbox.aws.accounts import account_for
@@ -349,14 +351,34 @@ def _trigger_make(function: Function, trigger: dict[str, Any]) -> None:
                 )
 
 
+def _quiesce(function: Function) -> None:
+    """Let nothing of an earlier run reach the emptied lab: the function's pending asynchronous
+    events end (no retry of an old event runs the new code) and its invocations still queued
+    or running stop."""
+    now = timezone.now()
+    AsyncEvent.objects.filter(function=function, status=AsyncEvent.Status.QUEUED).update(
+        status=AsyncEvent.Status.FAILED,
+        destination_note="Ended: the lab was set up again for a new run.",
+        finished_at=now,
+    )
+    pending = function.invocations.filter(status__in=Invocation.PENDING)
+    for invocation_id in pending.values_list("pk", flat=True):
+        sandbox_services.invocation_stop(
+            invocation_id=invocation_id, reason="The lab was set up again for a new run."
+        )
+
+
 def lab_apply(*, function: Function, lab: dict[str, Any], empty: bool = False) -> None:
-    """Set the lab up for function in its owner's account: make the resources that are missing
-    (with empty, also empty those that exist), give the function its own role with the lab's
-    policies and the lab's environment, and make the lab's trigger its only one.
+    """Set the lab up for function in its owner's account: make the resources that are
+    missing (with empty, also empty those that exist, after ending what is left of earlier
+    runs), give the function its own role with the lab's policies and the lab's environment,
+    and make the lab's trigger its only one.
 
     Raises LabError for what the services refused, in their words.
     """
     lab = filled(lab, account_for(function.owner))
+    if empty:
+        _quiesce(function)
     try:
         with transaction.atomic():
             _resources_make(function, lab, empty=empty)

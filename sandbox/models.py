@@ -196,6 +196,9 @@ class Invocation(TimeStampedModel):
     event = models.TextField()
     # What ran: code and configuration copied at invoke time, so later edits change nothing.
     config = models.JSONField(default=dict)
+    # What the caller invoked through: an alias, a version or "$LATEST" ("": unqualified). The
+    # handler's context.invoked_function_arn ends with it; config holds the version it ran.
+    qualifier = models.CharField(max_length=128, blank=True)
     namespace = models.CharField(max_length=256)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)

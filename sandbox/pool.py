@@ -34,6 +34,7 @@ def get_pool() -> EnvironmentPool:
                 memory_budget_mb=settings.SANDBOX_MEMORY_BUDGET_MB or None,
                 learner_memory_mb=settings.SANDBOX_LEARNER_MEMORY_MB or None,
                 keep_alive_s=settings.SANDBOX_KEEP_ALIVE_SECONDS,
+                max_lifetime_s=settings.SANDBOX_ENVIRONMENT_MAX_LIFETIME_SECONDS,
                 uids=range(
                     settings.SANDBOX_UID_BASE,
                     settings.SANDBOX_UID_BASE + settings.SANDBOX_UID_COUNT,

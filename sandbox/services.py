@@ -28,6 +28,7 @@ from lambdalab.json_input import JSONTooDeep, json_parse
 from learn.cohorts.selectors import Quota, sandbox_quota
 from learn.practice.models import Submission, SubmissionStatus
 from sandbox import catalog, heartbeats, routing, selectors, tasks
+from sandbox.aws.accounts import account_for
 from sandbox.engine import FunctionSpec, SpecError
 from sandbox.engine.pool import reservation_message
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -104,8 +105,11 @@ def spec_for(
     # The model names its configuration fields as the engine does; what runs here is always
     # $LATEST (published versions keep their own snapshot).
     config = {
-        field: getattr(function, field) for field in SPEC_FIELDS if field not in ("code", "version")
+        field: getattr(function, field)
+        for field in SPEC_FIELDS
+        if field not in ("code", "version", "account_id")
     }
+    config["account_id"] = account_for(function.owner)
     config["code"] = dict(files)
     config["environment"] = environment
     if memory_mb:
@@ -729,6 +733,7 @@ def _new_invocations(
     requested_by: User,
     experiment: Experiment | None = None,
     specs: Iterable[FunctionSpec],
+    qualifier: str = "",
 ) -> list[Invocation]:
     return Invocation.objects.bulk_create(
         Invocation(
@@ -737,6 +742,7 @@ def _new_invocations(
             requested_by=requested_by,
             event=event_text,
             config=spec.to_config(),
+            qualifier=qualifier,
             namespace=spec.namespace,
             memory_size_mb=spec.memory_mb,
         )
@@ -823,9 +829,11 @@ def invocation_start(
     requested_by: User,
     spec: FunctionSpec | None = None,
     enqueue: bool = True,
+    qualifier: str = "",
 ) -> Invocation:
     """Queue one invocation of function's current code and configuration with event_text,
-    or of spec (a published version of it) when given.
+    or of spec (a published version of it) when given. qualifier is what the caller invoked
+    through (an alias, a version, "$LATEST"; "" unqualified), as the handler's context names it.
 
     The Celery task is sent once the transaction commits; with enqueue=False none is, for a
     caller on the sandbox worker that runs it at once (an event source mapping's poller).
@@ -840,7 +848,11 @@ def invocation_start(
         learner_lock(user=requested_by)
         learner_capacity_check(user=requested_by, adding=1, quota=quota)
         (invocation,) = _new_invocations(
-            function=function, event_text=event_text, requested_by=requested_by, specs=[spec]
+            function=function,
+            event_text=event_text,
+            requested_by=requested_by,
+            specs=[spec],
+            qualifier=qualifier,
         )
         if enqueue:
             transaction.on_commit(lambda: _send(tasks.invocation_run, invocation.pk, [invocation]))

@@ -25,17 +25,19 @@ _MAPPING_PARAMETERS = {
 }
 
 
-def mapping_shape(mapping: EventSourceMapping, *, state: str | None = None) -> dict[str, Any]:
+def mapping_shape(
+    mapping: EventSourceMapping, *, account: str, state: str | None = None
+) -> dict[str, Any]:
+    """An EventSourceMappingConfiguration; account is the owner's lab account."""
     shape: dict[str, Any] = {
         "UUID": str(mapping.uuid),
         "EventSourceMappingArn": (
-            f"arn:aws:lambda:{shapes.REGION}:{shapes.ACCOUNT_ID}:event-source-mapping:"
-            f"{mapping.uuid}"
+            f"arn:aws:lambda:{shapes.REGION}:{account}:event-source-mapping:{mapping.uuid}"
         ),
         "BatchSize": mapping.batch_size,
         "MaximumBatchingWindowInSeconds": mapping.maximum_batching_window_s,
         "EventSourceArn": mapping.event_source_arn,
-        "FunctionArn": shapes.function_arn(mapping.function.name),
+        "FunctionArn": shapes.function_arn(mapping.function.name, account=account),
         "LastModified": mapping.updated_at.timestamp(),
         "State": state or mapping.state,
         "StateTransitionReason": mapping.state_reason or "USER_INITIATED",
@@ -137,7 +139,7 @@ def create_mapping(call: Call) -> HttpResponse:
         raise _invalid(exc) from None
     except services.MappingConflict as exc:
         raise errors.conflict(str(exc)) from None
-    return JsonResponse(mapping_shape(mapping), status=202)
+    return JsonResponse(mapping_shape(mapping, account=call.account), status=202)
 
 
 def list_mappings(call: Call) -> HttpResponse:
@@ -151,14 +153,16 @@ def list_mappings(call: Call) -> HttpResponse:
         )
     )
     page, marker = _page(call, mappings)
-    body: dict[str, Any] = {"EventSourceMappings": [mapping_shape(m) for m in page]}
+    body: dict[str, Any] = {
+        "EventSourceMappings": [mapping_shape(m, account=call.account) for m in page]
+    }
     if marker:
         body["NextMarker"] = marker
     return JsonResponse(body)
 
 
 def get_mapping(call: Call, mapping_uuid: str) -> HttpResponse:
-    return JsonResponse(mapping_shape(_mapping(call, mapping_uuid)))
+    return JsonResponse(mapping_shape(_mapping(call, mapping_uuid), account=call.account))
 
 
 def update_mapping(call: Call, mapping_uuid: str) -> HttpResponse:
@@ -183,12 +187,14 @@ def update_mapping(call: Call, mapping_uuid: str) -> HttpResponse:
     state = None
     if enabled is not None and enabled != was_enabled:
         state = "Enabling" if enabled else "Disabling"
-    return JsonResponse(mapping_shape(mapping, state=state or "Updating"), status=202)
+    return JsonResponse(
+        mapping_shape(mapping, account=call.account, state=state or "Updating"), status=202
+    )
 
 
 def delete_mapping(call: Call, mapping_uuid: str) -> HttpResponse:
     mapping = _mapping(call, mapping_uuid)
-    body = mapping_shape(mapping, state="Deleting")
+    body = mapping_shape(mapping, account=call.account, state="Deleting")
     services.mapping_delete(mapping=mapping)
     return JsonResponse(body, status=202)
 

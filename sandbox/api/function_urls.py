@@ -30,7 +30,7 @@ from sandbox import services as sandbox_services
 from sandbox.api import selectors, services, views
 from sandbox.api.errors import LambdaError
 from sandbox.api.models import FunctionUrlConfig, PolicyStatement
-from sandbox.engine.environment import ACCOUNT_ID
+from sandbox.aws.accounts import account_for
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.models import Invocation
 from sandbox.results import invocation_wait_finished
@@ -65,8 +65,10 @@ def request_event(
     cookie = headers.pop("cookie", "")
     raw_query = request.META.get("QUERY_STRING", "")
     now = timezone.now()
+    # The function owner's lab account, as AWS gives it to signed requests (the caller, whose
+    # own account the authorizer names, is the owner too: only their keys may sign).
     context: dict[str, Any] = {
-        "accountId": "anonymous" if caller is None else ACCOUNT_ID,
+        "accountId": "anonymous" if caller is None else account_for(config.function.owner),
         "apiId": config.url_id,
         "domainName": request.get_host(),
         "domainPrefix": config.url_id,
@@ -84,14 +86,15 @@ def request_event(
         "timeEpoch": int(now.timestamp() * 1000),
     }
     if caller is not None:
+        caller_account = account_for(caller.owner)
         context["authorizer"] = {
             "iam": {
                 "accessKey": caller.access_key_id,
-                "accountId": ACCOUNT_ID,
+                "accountId": caller_account,
                 "callerId": caller.access_key_id,
                 "cognitoIdentity": None,
                 "principalOrgId": None,
-                "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/{caller.owner.username}",
+                "userArn": f"arn:aws:iam::{caller_account}:user/{caller.owner.username}",
                 "userId": caller.access_key_id,
             }
         }
@@ -296,6 +299,7 @@ def _invoke(request: HttpRequest, config: FunctionUrlConfig, path: str) -> HttpR
             event_text=json.dumps(event),
             requested_by=function.owner,
             spec=spec,
+            qualifier="" if config.qualifier == services.LATEST else config.qualifier,
         )
     except ValidationError:
         return _message(502, "Internal Server Error")

@@ -38,8 +38,8 @@ from sandbox.api.models import (
     PolicyStatement,
     ProvisionedConcurrencyConfig,
 )
+from sandbox.aws.accounts import account_for
 from sandbox.engine import FunctionSpec
-from sandbox.engine.environment import ACCOUNT_ID
 from sandbox.models import Function, Invocation
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,9 @@ def access_key_mark_used(*, key: AccessKey, now: datetime | None = None) -> None
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k != "version"}
+    # The account is the owner's, not configuration: versions published before specs named it
+    # are the same as the code they hold.
+    return {k: v for k, v in config.items() if k not in ("version", "account_id")}
 
 
 def version_publish(*, function: Function, description: str = "") -> FunctionVersion:
@@ -134,6 +136,7 @@ def version_spec(*, version: FunctionVersion) -> FunctionSpec:
         reserved_concurrency=function.reserved_concurrency,
         provisioned_concurrency=provisioned,
         namespace=function.namespace,
+        account_id=account_for(function.owner),
     )
 
 
@@ -317,10 +320,8 @@ def _check_destination(arn: str, *, function: Function, qualifier: str) -> None:
     match = _DESTINATION_RE.match(arn)
     if match is None:
         raise ValidationError(f"The destination ARN {arn} is invalid.")
+    own = account_for(function.owner)
     if match["service"] in ("sqs", "sns"):
-        from sandbox.aws.accounts import account_for
-
-        own = account_for(function.owner)
         if match["account"] != own or ":" in match["resource"] or not match["resource"]:
             raise ValidationError(
                 f"The destination ARN {arn} is invalid: name a queue or topic of your lab "
@@ -335,8 +336,8 @@ def _check_destination(arn: str, *, function: Function, qualifier: str) -> None:
     resource = _FUNCTION_RESOURCE_RE.match(match["resource"])
     if match["service"] != "lambda" or resource is None:
         raise ValidationError(f"The destination ARN {arn} is invalid.")
-    if match["account"] != ACCOUNT_ID:
-        raise ValidationError(f"The destination ARN {arn} is in another account; use {ACCOUNT_ID}.")
+    if match["account"] != own:
+        raise ValidationError(f"The destination ARN {arn} is in another account; use {own}.")
     if resource["name"] == function.name and (resource["qualifier"] or LATEST) == qualifier:
         raise ValidationError("A function cannot be its own destination.")
 
@@ -435,12 +436,22 @@ def async_invoke(
             depth=depth,
         )
         invocation = sandbox_services.invocation_start(
-            function=function, event_text=event_text, requested_by=requested_by, spec=spec
+            function=function,
+            event_text=event_text,
+            requested_by=requested_by,
+            spec=spec,
+            qualifier=_invoked_qualifier(qualifier),
         )
         event.current = invocation
         event.save(update_fields=["current", "updated_at"])
         event.attempts.add(invocation)
     return event
+
+
+def _invoked_qualifier(qualifier: str) -> str:
+    """An event's qualifier as its attempts' context names it: an event records an unqualified
+    invoke as $LATEST, whose ARN is the unqualified one."""
+    return "" if qualifier == LATEST else qualifier
 
 
 def _task(name: str) -> Any:
@@ -564,6 +575,7 @@ def async_event_retry(
                 event_text=event.event,
                 requested_by=event.requested_by,
                 spec=spec,
+                qualifier=_invoked_qualifier(event.qualifier),
             )
             claimed = AsyncEvent.objects.filter(
                 pk=event.pk,
@@ -612,12 +624,15 @@ def destination_record(
     """Lambda's invocation record, as a destination receives it."""
     from sandbox.api.shapes import function_arn
 
+    arn = function_arn(
+        event.function.name, event.qualifier or LATEST, account=account_for(event.function.owner)
+    )
     record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": _timestamp(now),
         "requestContext": {
             "requestId": str(event.request_id),
-            "functionArn": function_arn(event.function.name, event.qualifier or LATEST),
+            "functionArn": arn,
             "condition": _CONDITIONS[AsyncEvent.Status(status)],
             "approximateInvokeCount": event.invoke_count,
         },

@@ -23,7 +23,7 @@ from sandbox.api.models import (
     ProvisionedConcurrencyConfig,
 )
 from sandbox.aws import roles
-from sandbox.engine.environment import ACCOUNT_ID, REGION
+from sandbox.engine.environment import REGION
 from sandbox.models import Function
 
 LATEST = "$LATEST"
@@ -43,16 +43,19 @@ class FunctionRef:
     qualifier: str | None
 
 
-def function_arn(name: str, qualifier: str | None = None) -> str:
-    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+def function_arn(name: str, qualifier: str | None = None, *, account: str) -> str:
+    """The ARN of a function (or a version or alias of it) in account, the owner's lab account."""
+    arn = f"arn:aws:lambda:{REGION}:{account}:function:{name}"
     return f"{arn}:{qualifier}" if qualifier else arn
 
 
-def parse_function_name(value: str, *, qualifier: str | None = None) -> FunctionRef:
-    """Split a FunctionName path parameter (name, partial or full ARN, maybe qualified).
+def parse_function_name(value: str, *, account: str, qualifier: str | None = None) -> FunctionRef:
+    """Split a FunctionName path parameter (name, partial or full ARN, maybe qualified) of a
+    caller whose lab account is account.
 
     Raises InvalidParameterValueException for a malformed value or a qualifier given twice
-    differently, ResourceNotFoundException for another account's ARN.
+    differently, ResourceNotFoundException for an ARN of another account (as for a function
+    that does not exist: no learner learns what another has).
     """
     match = _FUNCTION_RE.match(value or "")
     if match is None:
@@ -62,7 +65,7 @@ def parse_function_name(value: str, *, qualifier: str | None = None) -> Function
             r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
             r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
         )
-    if match["account"] and match["account"] != ACCOUNT_ID:
+    if match["account"] and match["account"] != account:
         raise errors.not_found(f"Function not found: {value}")
     in_name = match["qualifier"]
     if in_name and qualifier and in_name != qualifier:
@@ -118,6 +121,7 @@ class Package:
 def configuration(
     *,
     function: Function,
+    account: str,
     package: Package,
     settings: dict[str, Any] | None = None,
     version: str = LATEST,
@@ -142,7 +146,9 @@ def configuration(
     modified = last_modified or function.updated_at
     shape: dict[str, Any] = {
         "FunctionName": function.name,
-        "FunctionArn": function_arn(function.name, None if version == LATEST else version),
+        "FunctionArn": function_arn(
+            function.name, None if version == LATEST else version, account=account
+        ),
         "Runtime": settings["runtime"],
         "Role": roles.function_role_arn(function),
         "Handler": settings["handler"],
@@ -170,9 +176,10 @@ def configuration(
     return shape
 
 
-def version_configuration(*, version: FunctionVersion) -> dict[str, Any]:
+def version_configuration(*, version: FunctionVersion, account: str) -> dict[str, Any]:
     return configuration(
         function=version.function,
+        account=account,
         package=Package.of_files(version.config["code"]),
         settings=version.config,
         version=str(version.number),
@@ -181,9 +188,9 @@ def version_configuration(*, version: FunctionVersion) -> dict[str, Any]:
     )
 
 
-def alias_configuration(*, alias: Alias) -> dict[str, Any]:
+def alias_configuration(*, alias: Alias, account: str) -> dict[str, Any]:
     shape: dict[str, Any] = {
-        "AliasArn": function_arn(alias.function.name, alias.name),
+        "AliasArn": function_arn(alias.function.name, alias.name, account=account),
         "Name": alias.name,
         "FunctionVersion": alias.function_version,
         "Description": alias.description,
@@ -194,7 +201,7 @@ def alias_configuration(*, alias: Alias) -> dict[str, Any]:
     return shape
 
 
-def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
+def event_invoke_config(*, config: EventInvokeConfig, account: str) -> dict[str, Any]:
     """A FunctionEventInvokeConfig (LastModified as epoch seconds: a timestamp in rest-json)."""
 
     def destination(arn: str) -> dict[str, str]:
@@ -202,7 +209,7 @@ def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
 
     return {
         "LastModified": config.updated_at.timestamp(),
-        "FunctionArn": function_arn(config.function.name, config.qualifier),
+        "FunctionArn": function_arn(config.function.name, config.qualifier, account=account),
         "MaximumRetryAttempts": config.maximum_retry_attempts,
         "MaximumEventAgeInSeconds": config.maximum_event_age_s,
         "DestinationConfig": {
@@ -213,7 +220,7 @@ def event_invoke_config(*, config: EventInvokeConfig) -> dict[str, Any]:
 
 
 def provisioned_config(
-    *, config: ProvisionedConcurrencyConfig, with_arn: bool = False
+    *, config: ProvisionedConcurrencyConfig, account: str, with_arn: bool = False
 ) -> dict[str, Any]:
     """A provisioned concurrency config (with FunctionArn as ListProvisionedConcurrencyConfigs
     gives it)."""
@@ -228,16 +235,17 @@ def provisioned_config(
     if config.status_reason:
         shape["StatusReason"] = config.status_reason
     if with_arn:
-        shape = {"FunctionArn": function_arn(config.function.name, config.qualifier), **shape}
+        arn = function_arn(config.function.name, config.qualifier, account=account)
+        shape = {"FunctionArn": arn, **shape}
     return shape
 
 
-def function_url_config(*, config: FunctionUrlConfig, url: str) -> dict[str, Any]:
+def function_url_config(*, config: FunctionUrlConfig, url: str, account: str) -> dict[str, Any]:
     """A FunctionUrlConfig; url is where the site serves it (/lambda-url/<url_id>/)."""
     qualifier = None if config.qualifier == LATEST else config.qualifier
     return {
         "FunctionUrl": url,
-        "FunctionArn": function_arn(config.function.name, qualifier),
+        "FunctionArn": function_arn(config.function.name, qualifier, account=account),
         "AuthType": config.auth_type,
         "Cors": config.cors,
         "CreationTime": timestamp(config.created_at),
@@ -256,14 +264,16 @@ def _principal(value: str) -> Any:
     return {"AWS": value}
 
 
-def policy_statement(*, statement: PolicyStatement) -> dict[str, Any]:
+def policy_statement(*, statement: PolicyStatement, account: str) -> dict[str, Any]:
     """One statement of a resource-based policy, as GetPolicy and AddPermission show it."""
     shape: dict[str, Any] = {
         "Sid": statement.sid,
         "Effect": "Allow",
         "Principal": _principal(statement.principal),
         "Action": statement.action,
-        "Resource": function_arn(statement.function.name, statement.qualifier or None),
+        "Resource": function_arn(
+            statement.function.name, statement.qualifier or None, account=account
+        ),
     }
     condition: dict[str, dict[str, str]] = {}
     if statement.function_url_auth_type:
@@ -283,11 +293,11 @@ def policy_statement(*, statement: PolicyStatement) -> dict[str, Any]:
     return shape
 
 
-def policy(*, statements: list[PolicyStatement]) -> dict[str, Any]:
+def policy(*, statements: list[PolicyStatement], account: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Id": "default",
-        "Statement": [policy_statement(statement=s) for s in statements],
+        "Statement": [policy_statement(statement=s, account=account) for s in statements],
     }
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from sandbox.api.models import (
     ProvisionedConcurrencyConfig,
 )
 from sandbox.aws import roles
+from sandbox.aws.accounts import account_for
 from sandbox.aws.models import ExecutionRole
 from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -83,6 +85,11 @@ class Call:
     @property
     def user(self) -> User:
         return self.key.owner
+
+    @cached_property
+    def account(self) -> str:
+        """The caller's lab account: every ARN the API answers with or accepts is in it."""
+        return account_for(self.key.owner)
 
     def json(self) -> dict[str, Any]:
         if not self.body:
@@ -192,9 +199,9 @@ def _target(call: Call, name: str) -> Target:
     Functions are looked up among the caller's own only: another learner's function is as
     absent as one that never existed. Raises ResourceNotFoundException.
     """
-    ref = shapes.parse_function_name(name, qualifier=call.query("Qualifier"))
+    ref = shapes.parse_function_name(name, account=call.account, qualifier=call.query("Qualifier"))
     missing = errors.not_found(
-        f"Function not found: {shapes.function_arn(ref.name, ref.qualifier)}"
+        f"Function not found: {shapes.function_arn(ref.name, ref.qualifier, account=call.account)}"
     )
     function = selectors.function_find(owner=call.user, name=ref.name)
     if function is None:
@@ -226,14 +233,16 @@ def _unqualified(call: Call, name: str) -> Function:
     return target.function
 
 
-def _target_configuration(target: Target) -> dict[str, Any]:
+def _target_configuration(call: Call, target: Target) -> dict[str, Any]:
     if target.version is not None:
-        return shapes.version_configuration(version=target.version)
-    return _configuration(target.function)
+        return shapes.version_configuration(version=target.version, account=call.account)
+    return _configuration(call, target.function)
 
 
-def _configuration(function: Function) -> dict[str, Any]:
-    return shapes.configuration(function=function, package=shapes.Package.of(function))
+def _configuration(call: Call, function: Function) -> dict[str, Any]:
+    return shapes.configuration(
+        function=function, account=call.account, package=shapes.Package.of(function)
+    )
 
 
 def _zip_bytes(value: Any) -> bytes:
@@ -296,8 +305,10 @@ def create_function(call: Call) -> HttpResponse:
         roles.function_role_set(function=function, role=role)
     if data.get("Publish"):
         version = services.version_publish(function=function)
-        return JsonResponse(shapes.version_configuration(version=version), status=201)
-    return JsonResponse(_configuration(function), status=201)
+        return JsonResponse(
+            shapes.version_configuration(version=version, account=call.account), status=201
+        )
+    return JsonResponse(_configuration(call, function), status=201)
 
 
 def list_functions(call: Call) -> HttpResponse:
@@ -311,7 +322,7 @@ def list_functions(call: Call) -> HttpResponse:
     page = selectors.function_page(
         owner=call.user, after=_unmarker(marker) if marker else "", limit=limit
     )
-    body: dict[str, Any] = {"Functions": [_configuration(f) for f in page[:limit]]}
+    body: dict[str, Any] = {"Functions": [_configuration(call, f) for f in page[:limit]]}
     if len(page) > limit:
         body["NextMarker"] = _marker(page[limit - 1].name)
     return JsonResponse(body)
@@ -335,7 +346,7 @@ def get_function(call: Call, name: str) -> HttpResponse:
     token = signing.dumps(claims, salt=CODE_URL_SALT)
     location = call.request.build_absolute_uri(reverse("sandbox_api:code", args=[token]))
     body: dict[str, Any] = {
-        "Configuration": _target_configuration(target),
+        "Configuration": _target_configuration(call, target),
         "Code": {"RepositoryType": "S3", "Location": location},
         "Tags": {},
     }
@@ -359,12 +370,12 @@ def delete_function(call: Call, name: str) -> HttpResponse:
 
 
 def get_configuration(call: Call, name: str) -> HttpResponse:
-    return JsonResponse(_target_configuration(_target(call, name)))
+    return JsonResponse(_target_configuration(call, _target(call, name)))
 
 
-def _check_revision(function: Function, data: dict[str, Any]) -> None:
+def _check_revision(call: Call, function: Function, data: dict[str, Any]) -> None:
     wanted = data.get("RevisionId")
-    if wanted and wanted != _configuration(function)["RevisionId"]:
+    if wanted and wanted != _configuration(call, function)["RevisionId"]:
         raise LambdaError(
             "PreconditionFailedException",
             "The Revision Id provided does not match the latest Revision Id. "
@@ -376,7 +387,7 @@ def _check_revision(function: Function, data: dict[str, Any]) -> None:
 def update_configuration(call: Call, name: str) -> HttpResponse:
     function = _unqualified(call, name)
     data = call.json()
-    _check_revision(function, data)
+    _check_revision(call, function, data)
     runtime = data.get("Runtime")
     if runtime and runtime != function.runtime:
         raise errors.invalid(
@@ -402,13 +413,13 @@ def update_configuration(call: Call, name: str) -> HttpResponse:
     except ValidationError as exc:
         function.refresh_from_db()
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(_configuration(function))
+    return JsonResponse(_configuration(call, function))
 
 
 def update_code(call: Call, name: str) -> HttpResponse:
     function = _unqualified(call, name)
     data = call.json()
-    _check_revision(function, data)
+    _check_revision(call, function, data)
     zip_data = _zip_bytes(data.get("ZipFile"))
     architectures = data.get("Architectures")
     try:
@@ -424,8 +435,8 @@ def update_code(call: Call, name: str) -> HttpResponse:
     function.refresh_from_db()
     if data.get("Publish"):
         version = services.version_publish(function=function)
-        return JsonResponse(shapes.version_configuration(version=version))
-    return JsonResponse(_configuration(function))
+        return JsonResponse(shapes.version_configuration(version=version, account=call.account))
+    return JsonResponse(_configuration(call, function))
 
 
 @csrf_exempt
@@ -530,7 +541,11 @@ def invoke(call: Call, name: str) -> HttpResponse:
             response["x-amzn-RequestId"] = str(event.request_id)
             return response
         invocation = sandbox_services.invocation_start(
-            function=function, event_text=event_text, requested_by=call.user, spec=spec
+            function=function,
+            event_text=event_text,
+            requested_by=call.user,
+            spec=spec,
+            qualifier=target.qualifier or "",
         )
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
@@ -660,9 +675,9 @@ def _page(call: Call, items: list[Any]) -> tuple[list[Any], str | None]:
 def publish_version(call: Call, name: str) -> HttpResponse:
     function = _unqualified(call, name)
     data = call.json()
-    _check_revision(function, data)
+    _check_revision(call, function, data)
     wanted = data.get("CodeSha256")
-    if wanted and wanted != _configuration(function)["CodeSha256"]:
+    if wanted and wanted != _configuration(call, function)["CodeSha256"]:
         raise errors.invalid(
             f"CodeSHA256 ({wanted}) is different from current CodeSHA256 in $LATEST. "
             "Please try again with the CodeSHA256 in $LATEST."
@@ -673,13 +688,16 @@ def publish_version(call: Call, name: str) -> HttpResponse:
         )
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(shapes.version_configuration(version=version), status=201)
+    return JsonResponse(
+        shapes.version_configuration(version=version, account=call.account), status=201
+    )
 
 
 def list_versions(call: Call, name: str) -> HttpResponse:
     function = _unqualified(call, name)
-    shapes_all = [_configuration(function)] + [
-        shapes.version_configuration(version=v) for v in selectors.version_list(function=function)
+    shapes_all = [_configuration(call, function)] + [
+        shapes.version_configuration(version=v, account=call.account)
+        for v in selectors.version_list(function=function)
     ]
     page, marker = _page(call, shapes_all)
     body: dict[str, Any] = {"Versions": page}
@@ -701,7 +719,8 @@ def _alias(call: Call, name: str, alias_name: str) -> Alias:
     function = _unqualified(call, name)
     alias = selectors.alias_find(function=function, name=alias_name)
     if alias is None:
-        raise errors.not_found(f"Alias not found: {shapes.function_arn(function.name, alias_name)}")
+        arn = shapes.function_arn(function.name, alias_name, account=call.account)
+        raise errors.not_found(f"Alias not found: {arn}")
     return alias
 
 
@@ -719,11 +738,10 @@ def create_alias(call: Call, name: str) -> HttpResponse:
         )
     except ValidationError as exc:
         if getattr(exc, "code", None) == "exists":
-            raise errors.conflict(
-                f"Alias already exists: {shapes.function_arn(function.name, alias_name)}"
-            ) from None
+            arn = shapes.function_arn(function.name, alias_name, account=call.account)
+            raise errors.conflict(f"Alias already exists: {arn}") from None
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(shapes.alias_configuration(alias=alias), status=201)
+    return JsonResponse(shapes.alias_configuration(alias=alias, account=call.account), status=201)
 
 
 def list_aliases(call: Call, name: str) -> HttpResponse:
@@ -731,7 +749,9 @@ def list_aliases(call: Call, name: str) -> HttpResponse:
     aliases = selectors.alias_list(
         function=function, function_version=call.query("FunctionVersion")
     )
-    page, marker = _page(call, [shapes.alias_configuration(alias=a) for a in aliases])
+    page, marker = _page(
+        call, [shapes.alias_configuration(alias=a, account=call.account) for a in aliases]
+    )
     body: dict[str, Any] = {"Aliases": page}
     if marker:
         body["NextMarker"] = marker
@@ -739,7 +759,9 @@ def list_aliases(call: Call, name: str) -> HttpResponse:
 
 
 def get_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
-    return JsonResponse(shapes.alias_configuration(alias=_alias(call, name, alias_name)))
+    return JsonResponse(
+        shapes.alias_configuration(alias=_alias(call, name, alias_name), account=call.account)
+    )
 
 
 def update_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
@@ -747,7 +769,8 @@ def update_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
     data = call.json()
     if (
         data.get("RevisionId")
-        and data["RevisionId"] != shapes.alias_configuration(alias=alias)["RevisionId"]
+        and data["RevisionId"]
+        != shapes.alias_configuration(alias=alias, account=call.account)["RevisionId"]
     ):
         raise LambdaError(
             "PreconditionFailedException",
@@ -763,7 +786,7 @@ def update_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
         )
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(shapes.alias_configuration(alias=alias))
+    return JsonResponse(shapes.alias_configuration(alias=alias, account=call.account))
 
 
 def delete_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
@@ -774,8 +797,10 @@ def delete_alias(call: Call, name: str, alias_name: str) -> HttpResponse:
 # ---------------------------------------------------------------- asynchronous invocation config
 
 
-def _event_config_missing(target: Target) -> LambdaError:
-    arn = shapes.function_arn(target.function.name, target.qualifier or shapes.LATEST)
+def _event_config_missing(call: Call, target: Target) -> LambdaError:
+    arn = shapes.function_arn(
+        target.function.name, target.qualifier or shapes.LATEST, account=call.account
+    )
     return errors.not_found(f"The function {arn} doesn't have an EventInvokeConfig")
 
 
@@ -805,10 +830,10 @@ def _put_event_config(call: Call, name: str, *, replace: bool) -> HttpResponse:
             replace=replace,
         )
     except EventInvokeConfig.DoesNotExist:
-        raise _event_config_missing(target) from None
+        raise _event_config_missing(call, target) from None
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(shapes.event_invoke_config(config=config))
+    return JsonResponse(shapes.event_invoke_config(config=config, account=call.account))
 
 
 def put_event_config(call: Call, name: str) -> HttpResponse:
@@ -825,13 +850,13 @@ def _event_config(call: Call, name: str) -> tuple[Target, EventInvokeConfig]:
         function=target.function, qualifier=target.qualifier or shapes.LATEST
     )
     if config is None:
-        raise _event_config_missing(target)
+        raise _event_config_missing(call, target)
     return target, config
 
 
 def get_event_config(call: Call, name: str) -> HttpResponse:
     _, config = _event_config(call, name)
-    return JsonResponse(shapes.event_invoke_config(config=config))
+    return JsonResponse(shapes.event_invoke_config(config=config, account=call.account))
 
 
 def delete_event_config(call: Call, name: str) -> HttpResponse:
@@ -843,7 +868,9 @@ def delete_event_config(call: Call, name: str) -> HttpResponse:
 def list_event_configs(call: Call, name: str) -> HttpResponse:
     function = _unqualified(call, name)
     configs = selectors.event_invoke_config_list(function=function)
-    page, marker = _page(call, [shapes.event_invoke_config(config=c) for c in configs])
+    page, marker = _page(
+        call, [shapes.event_invoke_config(config=c, account=call.account) for c in configs]
+    )
     body: dict[str, Any] = {"FunctionEventInvokeConfigs": page}
     if marker:
         body["NextMarker"] = marker
@@ -889,7 +916,7 @@ def put_provisioned(call: Call, name: str) -> HttpResponse:
         if getattr(exc, "code", None) == "conflict":
             raise errors.conflict(_validation_message(exc)) from None
         raise errors.invalid(_validation_message(exc)) from None
-    return JsonResponse(shapes.provisioned_config(config=config), status=202)
+    return JsonResponse(shapes.provisioned_config(config=config, account=call.account), status=202)
 
 
 def _provisioned(call: Call, name: str) -> ProvisionedConcurrencyConfig:
@@ -907,13 +934,18 @@ def get_provisioned(call: Call, name: str) -> HttpResponse:
     if call.query("List") == "ALL":
         function = _unqualified(call, name)
         configs = selectors.provisioned_config_list(function=function)
-        items = [shapes.provisioned_config(config=c, with_arn=True) for c in configs]
+        items = [
+            shapes.provisioned_config(config=c, account=call.account, with_arn=True)
+            for c in configs
+        ]
         page, marker = _page(call, items)
         body: dict[str, Any] = {"ProvisionedConcurrencyConfigs": page}
         if marker:
             body["NextMarker"] = marker
         return JsonResponse(body)
-    return JsonResponse(shapes.provisioned_config(config=_provisioned(call, name)))
+    return JsonResponse(
+        shapes.provisioned_config(config=_provisioned(call, name), account=call.account)
+    )
 
 
 def delete_provisioned(call: Call, name: str) -> HttpResponse:
@@ -937,7 +969,7 @@ def _url_qualifier(target: Target) -> str:
 
 def _url_shape(call: Call, config: FunctionUrlConfig) -> dict[str, Any]:
     url = call.request.build_absolute_uri(shapes.function_url_path(config.url_id))
-    return shapes.function_url_config(config=config, url=url)
+    return shapes.function_url_config(config=config, url=url, account=call.account)
 
 
 def _invoke_mode(data: dict[str, Any]) -> None:
@@ -959,7 +991,7 @@ def create_function_url(call: Call, name: str) -> HttpResponse:
         )
     except ValidationError as exc:
         if getattr(exc, "code", None) == "exists":
-            arn = shapes.function_arn(target.function.name, target.qualifier)
+            arn = shapes.function_arn(target.function.name, target.qualifier, account=call.account)
             raise errors.conflict(
                 f"Failed to create function url config for [functionArn = {arn}]. Error "
                 "message:  FunctionUrlConfig exists for this Lambda function"
@@ -1035,7 +1067,9 @@ def add_permission(call: Call, name: str) -> HttpResponse:
         if getattr(exc, "code", None) == "exists":
             raise errors.conflict(_validation_message(exc)) from None
         raise errors.invalid(_validation_message(exc)) from None
-    body = {"Statement": json.dumps(shapes.policy_statement(statement=statement))}
+    body = {
+        "Statement": json.dumps(shapes.policy_statement(statement=statement, account=call.account))
+    }
     return JsonResponse(body, status=201)
 
 
@@ -1046,7 +1080,7 @@ def get_policy(call: Call, name: str) -> HttpResponse:
     )
     if not statements:
         raise errors.not_found("The resource you requested does not exist.")
-    document = shapes.policy(statements=statements)
+    document = shapes.policy(statements=statements, account=call.account)
     revision = shapes.revision_id(*[(s.pk, s.updated_at.isoformat()) for s in statements])
     return JsonResponse({"Policy": json.dumps(document), "RevisionId": revision})
 

@@ -222,15 +222,28 @@ def _denied_code(service: str, style: str) -> tuple[str, int]:
 # ------------------------------------------------------------------------------------ callers
 
 
-def _learner_secret(key_id: str) -> tuple[str, int] | None:
+def _learner_secret(key_id: str) -> tuple[str, int, str | None, str] | None:
+    """A live access key's secret, and its owner's id, account id (None before their first
+    use of the lab) and user name, in one query."""
     from sandbox.api.models import AccessKey
 
     row = (
         AccessKey.objects.filter(access_key_id=key_id, revoked_at__isnull=True)
-        .values_list("secret", "owner_id")
+        .values_list("secret", "owner_id", "owner__lab_account__account_id", "owner__username")
         .first()
     )
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
+def _account_of(owner: Any) -> str:
+    """The owner's account id, from the row fetched with it when there is one."""
+    from sandbox.aws.accounts import account_for
+    from sandbox.aws.models import LabAccount
+
+    try:
+        return str(owner.lab_account.account_id)
+    except LabAccount.DoesNotExist:
+        return account_for(owner)
 
 
 def _identify(
@@ -268,7 +281,7 @@ def _identify(
             row = _learner_secret(key_id)
             if row is None:
                 return None
-            found["owner_id"] = row[1]
+            found.update(owner_id=row[1], account_id=row[2], username=row[3])
             return row[0]
 
     try:
@@ -277,12 +290,12 @@ def _identify(
         raise _signature_refusal(exc, service, headers) from None
     if token:
         role = (
-            ExecutionRole.objects.select_related("owner")
+            ExecutionRole.objects.select_related("owner__lab_account")
             .prefetch_related("policies")
             .filter(pk=session.role_id)
             .first()
         )
-        if role is None or account_for(role.owner) != session.account_id:
+        if role is None or _account_of(role.owner) != session.account_id:
             raise Refusal(
                 "InvalidClientTokenId",
                 "The security token included in the request is invalid.",
@@ -295,12 +308,11 @@ def _identify(
             session=session,
             documents=roles.role_documents(role),
         )
-    owner = User.objects.get(pk=found["owner_id"])
-    account = account_for(owner)
+    account = found["account_id"] or account_for(User.objects.get(pk=found["owner_id"]))
     return Caller(
         account_id=account,
-        principal=f"arn:aws:iam::{account}:user/{owner.get_username()}",
-        owner_id=owner.pk,
+        principal=f"arn:aws:iam::{account}:user/{found['username']}",
+        owner_id=found["owner_id"],
     )
 
 

@@ -33,14 +33,12 @@ from sandbox.engine.protocol import (
 from sandbox.engine.runtimes import RUNTIMES
 from sandbox.engine.services import ENDPOINT_URL, JAIL_SOCKET, Endpoint, ServicesHub
 from sandbox.engine.spawner import Spawner
-from sandbox.engine.spec import FunctionSpec
+from sandbox.engine.spec import REGION, FunctionSpec
 
 INIT_TIMEOUT_S = 10.0  # Lambda's INIT phase limit
 LOG_KEEP_BYTES = 1024 * 1024  # output kept per invocation; the rest is dropped with a marker
 LOG_KILL_BYTES = 16 * 1024 * 1024  # output past this kills the environment (a flood)
 MEMORY_POLL_S = 0.005  # how often anonymous memory is checked while code runs
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 NOFILE = 1024  # Lambda's open file limit
 
 _SIGNAL_NAMES = {
@@ -107,7 +105,7 @@ class ExecutionEnvironment:
         self.cgroup = cgroup
         self._spawner = spawner
         self.limits: dict[str, str] = {}
-        self.last_used = time.monotonic()
+        self.born = self.last_used = time.monotonic()
         self.invocations = 0
         self.frozen = False
         self.dead = False
@@ -298,7 +296,6 @@ class ExecutionEnvironment:
                     "handler": spec.handler,
                     "function_name": spec.name,
                     "function_version": spec.version,
-                    "invoked_function_arn": self.arn,
                     "memory_mb": spec.memory_mb,
                     "log_group_name": f"/aws/lambda/{spec.name}",
                     "log_stream_name": self.log_stream,
@@ -340,10 +337,6 @@ class ExecutionEnvironment:
             "error", output, init_started, ended, duration, error=error or _protocol_error()
         )
 
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.spec.name}"
-
     def _environment(self, execution_env: str, path_env: str) -> dict[str, str]:
         spec = self.spec
         env = {
@@ -377,9 +370,20 @@ class ExecutionEnvironment:
         return env
 
     def invoke(
-        self, *, request_id: str, event: bytes, trace_id: str, budget_s: float | None = None
+        self,
+        *,
+        request_id: str,
+        event: bytes,
+        trace_id: str,
+        budget_s: float | None = None,
+        invoked_arn: str = "",
     ) -> Outcome:
         """Run one event through the handler. Never raises for user-code problems.
+
+        invoked_arn is the ARN the invocation was made through (the handler's
+        context.invoked_function_arn; default: the unqualified ARN). It travels with each
+        invoke, not with INIT, because one warm environment serves $LATEST, a version and the
+        aliases that point to it alike.
 
         budget_s (default: the function's timeout) is the time left for this invocation, less
         when a retried INIT already used some of it. On timeout, crash, out-of-memory or an
@@ -389,13 +393,23 @@ class ExecutionEnvironment:
         if self._endpoint is not None:
             self._endpoint.begin()
         outcome = self._invoke(
-            request_id=request_id, event=event, trace_id=trace_id, budget_s=budget_s
+            request_id=request_id,
+            event=event,
+            trace_id=trace_id,
+            budget_s=budget_s,
+            invoked_arn=invoked_arn or self.spec.invoked_arn(),
         )
         outcome.calls = self._take_calls()
         return outcome
 
     def _invoke(
-        self, *, request_id: str, event: bytes, trace_id: str, budget_s: float | None
+        self,
+        *,
+        request_id: str,
+        event: bytes,
+        trace_id: str,
+        budget_s: float | None,
+        invoked_arn: str,
     ) -> Outcome:
         spec = self.spec
         self.invocations += 1
@@ -410,6 +424,7 @@ class ExecutionEnvironment:
             "request_id": request_id,
             "deadline_ms": int((started_at + budget) * 1000),
             "trace_id": trace_id,
+            "invoked_function_arn": invoked_arn,
         }
         self._send(encode_request(meta, encode_event(event)))
         try:

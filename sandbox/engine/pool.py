@@ -26,7 +26,7 @@ from sandbox.engine.protocol import MAX_JSON_DEPTH, MAX_REQUEST_BYTES, json_dept
 from sandbox.engine.result import InvocationResult
 from sandbox.engine.services import ServicesHandler, ServicesHub
 from sandbox.engine.spawner import Spawner
-from sandbox.engine.spec import FunctionSpec
+from sandbox.engine.spec import FunctionSpec, SpecError
 from sandbox.engine.workspace import Workspace
 
 _CANARY = """
@@ -100,6 +100,7 @@ class EnvironmentPool:
         memory_budget_mb: int | None = None,
         learner_memory_mb: int | None = None,
         keep_alive_s: float = 600.0,
+        max_lifetime_s: float = 7200.0,
         max_idle_environments: int = 64,
         init_timeout_s: float = INIT_TIMEOUT_S,
         use_cgroups: bool = True,
@@ -123,6 +124,7 @@ class EnvironmentPool:
         self.memory_budget_mb = memory_budget_mb or host_mb * 3 // 4
         self.learner_memory_mb = learner_memory_mb or self.memory_budget_mb * 2 // 3
         self.keep_alive_s = keep_alive_s
+        self.max_lifetime_s = max_lifetime_s
         self.max_idle_environments = max_idle_environments
         self.init_timeout_s = init_timeout_s
         self._lock = threading.Lock()
@@ -221,8 +223,14 @@ class EnvironmentPool:
         *,
         on_admitted: Callable[[], None] | None = None,
         handle: str | None = None,
+        qualifier: str | None = None,
     ) -> InvocationResult:
         """Invoke spec with event (any JSON value) the way Lambda does (RequestResponse).
+
+        qualifier is what the caller invoked through ($LATEST, a version or an alias; none:
+        unqualified): the handler's context.invoked_function_arn ends with it. It does not
+        choose the environment: a version's warm environments serve all its aliases. One
+        Lambda would refuse is rejected (InvalidParameterValueException) before anything runs.
 
         handle, when given, names this invocation for stop(handle): unique per invocation.
 
@@ -237,7 +245,7 @@ class EnvironmentPool:
         admitted = _Once(on_admitted)
         running = self._track(handle)
         try:
-            return self._invoke(spec, event, admitted, running)
+            return self._invoke(spec, event, admitted, running, qualifier)
         finally:
             admitted()
             self._untrack(handle, running)
@@ -287,11 +295,20 @@ class EnvironmentPool:
             self._running.pop(handle, None)
 
     def _invoke(
-        self, spec: FunctionSpec, event: Any, admitted: _Once, running: _Running | None
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        admitted: _Once,
+        running: _Running | None,
+        qualifier: str | None,
     ) -> InvocationResult:
         request_id = str(uuid.uuid4())
         if running is not None and running.reason:
             return result.stopped(spec, request_id, running.reason)
+        try:
+            invoked_arn = spec.invoked_arn(qualifier)
+        except SpecError as exc:
+            return result.rejected(spec, request_id, "InvalidParameterValueException", str(exc))
         try:
             event_bytes = json.dumps(event, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as exc:
@@ -325,9 +342,8 @@ class EnvironmentPool:
             retired = self._note_version(spec) + self._trim_provisioned(spec)
             throttle = self._admit(spec)
             if throttle is None:
-                stack = self._idle.get(spec.version_key)
-                if stack:
-                    env = stack.pop()
+                env = self._warm(spec, retired)
+                if env is not None:
                     self._busy.add(env)
                 else:
                     throttle, evicted = self._claim_memory(spec)
@@ -342,7 +358,7 @@ class EnvironmentPool:
 
         try:
             admitted()
-            return self._run(spec, env, request_id, event_bytes, running)
+            return self._run(spec, env, request_id, event_bytes, running, invoked_arn)
         finally:
             with self._lock:
                 self._inflight -= 1
@@ -617,6 +633,23 @@ class EnvironmentPool:
         self._evicting.update(evicted)
         return None, evicted
 
+    def _warm(
+        self, spec: FunctionSpec, retired: list[ExecutionEnvironment]
+    ) -> ExecutionEnvironment | None:
+        """The most recently used idle environment of spec's version, if one is young enough.
+
+        Older ones are added to retired: Lambda recycles environments after some hours, and
+        the role credentials an environment got at INIT must not outlive it.
+        """
+        stack = self._idle.get(spec.version_key)
+        now = time.monotonic()
+        while stack:
+            env = stack.pop()
+            if now - env.born < self.max_lifetime_s:
+                return env
+            retired.append(env)
+        return None
+
     def _note_version(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
         """Record spec as its function's current version; return idle envs of older ones.
 
@@ -749,6 +782,7 @@ class EnvironmentPool:
         request_id: str,
         event: bytes,
         running: _Running | None = None,
+        invoked_arn: str = "",
     ) -> InvocationResult:
         init: Outcome | None = None
         failed_init: Outcome | None = None
@@ -794,6 +828,7 @@ class EnvironmentPool:
                 event=event,
                 trace_id=_trace_id(request_id),
                 budget_s=budget,
+                invoked_arn=invoked_arn,
             )
         finally:
             self._release(env)

@@ -43,10 +43,19 @@ CONFIG_FIELDS = (
     "provisioned_concurrency",
     "namespace",
     "version",
+    "account_id",
 )
+# The account the context's invoked_function_arn names when the spec says none (the engine's
+# CLI, benchmarks): the placeholder of AWS's documentation.
+DEFAULT_ACCOUNT_ID = "123456789012"
 
 _VERSION_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9})$")
+# What an invocation can be qualified with: $LATEST, a version or an alias (Lambda's alias
+# names: up to 128 letters, digits, hyphens and underscores, not all digits).
+_QUALIFIER_RE = re.compile(r"^(?:\$LATEST|[1-9][0-9]{0,9}|(?![0-9]+$)[A-Za-z0-9_-]{1,128})$")
+REGION = "us-east-1"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 _ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _HANDLER_RE = re.compile(rf"^{_IDENT}(?:[./]{_IDENT})*\.{_IDENT}$")
@@ -209,6 +218,9 @@ class FunctionSpec:
     # "$LATEST" or a published version's number: what the context, the log and
     # AWS_LAMBDA_FUNCTION_VERSION report; warm environments are kept per version.
     version: str = "$LATEST"
+    # The AWS account the function belongs to (a learner's lab account): it is in the ARN the
+    # handler's context reports.
+    account_id: str = DEFAULT_ACCOUNT_ID
     files: CodeFiles = field(init=False, repr=False)
     code_sha256: str = field(init=False)
     version_key: str = field(init=False)
@@ -220,6 +232,8 @@ class FunctionSpec:
             raise SpecError("namespace", "a string of at most 256 characters")
         if not isinstance(self.version, str) or not _VERSION_RE.match(self.version):
             raise SpecError("version", '"$LATEST" or a version number')
+        if not isinstance(self.account_id, str) or not _ACCOUNT_RE.match(self.account_id):
+            raise SpecError("account_id", "an AWS account id: 12 digits")
         if self.runtime not in RUNTIMES:
             raise SpecError("runtime", f"must be one of {', '.join(sorted(RUNTIMES))}")
         if not isinstance(self.handler, str) or len(self.handler) > 128:
@@ -284,6 +298,7 @@ class FunctionSpec:
                 sorted(self.environment.items()),
                 self.architecture,
                 self.version,
+                self.account_id,
             ]
         )
         object.__setattr__(self, "environment", dict(self.environment))
@@ -324,6 +339,17 @@ class FunctionSpec:
     def function_key(self) -> tuple[str, str]:
         """Identity of the function for concurrency: (namespace, name)."""
         return (self.namespace, self.name)
+
+    def invoked_arn(self, qualifier: str | None = None) -> str:
+        """The ARN an invocation through qualifier names (Lambda's context.invoked_function_arn):
+        unqualified without one, else ending in :$LATEST, :<version> or :<alias>. Raises
+        SpecError for a qualifier Lambda would refuse."""
+        arn = f"arn:aws:lambda:{REGION}:{self.account_id}:function:{self.name}"
+        if qualifier is None or qualifier == "":
+            return arn
+        if not isinstance(qualifier, str) or not _QUALIFIER_RE.fullmatch(qualifier):
+            raise SpecError("qualifier", "$LATEST, a version number or an alias name")
+        return f"{arn}:{qualifier}"
 
     def to_config(self) -> dict[str, Any]:
         """The spec as JSON-ready data (keys CONFIG_FIELDS); from_config() rebuilds it.

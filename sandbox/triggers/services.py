@@ -96,6 +96,14 @@ def _check_source(*, function: Function, event_source_arn: str) -> None:
         raise ValidationError(
             {"event_source_arn": f"There is no queue {event_source_arn} in your lab account."}
         )
+    if match["name"].startswith(Trigger.RELAY_QUEUE_PREFIX):
+        # A mapping would take the trigger's events from its relay.
+        raise ValidationError(
+            {
+                "event_source_arn": f"{match['name']} is the lab's own relay queue for one of "
+                "your triggers; map a queue of your own."
+            }
+        )
     try:
         lab_client("sqs", account_id=match["account"]).get_queue_url(QueueName=match["name"])
     except ClientError:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -219,6 +220,21 @@ def test_trigger_relay_queues_are_hidden_from_the_console_and_kept_working(
     assert "mine" not in [q.rsplit("/", 1)[-1] for q in sqs.list_queues()["QueueUrls"]]
     attributes = sqs.get_queue_attributes(QueueUrl=relay_url, AttributeNames=["All"])["Attributes"]
     assert "RedrivePolicy" not in attributes
+    # Nor can a mapping take the relay's messages, from the function's triggers page or the API.
+    function = trigger.function
+    form = client.post(
+        reverse("sandbox_triggers:function_triggers", args=[function.pk]),
+        {
+            "kind": "sqs",
+            "sqs-queue": relay,
+            "sqs-batch_size": 10,
+            "sqs-maximum_batching_window_s": 0,
+        },
+    )
+    assert "the lab&#x27;s own relay queue" in form.content.decode()
+    with pytest.raises(ValidationError, match="relay queue"):
+        trigger_services.mapping_create(function=function, event_source_arn=attributes["QueueArn"])
+    assert not function.event_source_mappings.exists()
 
     # The relay still carries the bucket's events.
     lab_client("s3", account_id=account).put_object(Bucket=bucket, Key="a.txt", Body=b"a")

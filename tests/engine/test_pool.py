@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from sandbox.engine import EnvironmentPool, InvocationResult
-from tests.engine.support import TRIVIAL, make_spec
+from tests.engine.support import TRIVIAL, make_node_spec, make_spec
 
 REPORT_RE = re.compile(
     r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: (?P<d>\d+\.\d\d) ms\t"
@@ -307,6 +307,48 @@ def test_context_object_and_reserved_environment(pool: EnvironmentPool):
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
 
 
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs24.x"])
+def test_each_invoke_names_the_qualifier_it_came_through(pool: EnvironmentPool, runtime: str):
+    if runtime == "python3.11":
+        spec = make_spec(
+            "def handler(event, context):\n    return context.invoked_function_arn\n",
+            name="arn-fn",
+            version="3",
+        )
+    else:
+        spec = make_node_spec(
+            "export const handler = async (e, c) => c.invokedFunctionArn;\n",
+            name="arn-fn",
+            version="3",
+        )
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:arn-fn"
+    live = pool.invoke(spec, {}, qualifier="live")
+    # The same warm environment serves the version itself, another alias and no qualifier.
+    version = pool.invoke(spec, {}, qualifier="3")
+    canary = pool.invoke(spec, {}, qualifier="canary-2")
+    plain = pool.invoke(spec, {})
+    assert [r.payload for r in (live, version, canary, plain)] == [
+        f"{arn}:live",
+        f"{arn}:3",
+        f"{arn}:canary-2",
+        arn,
+    ]
+    assert live.cold_start and not version.cold_start and not plain.cold_start
+    assert len({r.environment_id for r in (live, version, canary, plain)}) == 1
+
+
+@pytest.mark.parametrize(
+    "qualifier", ["12ab:x", "a" * 129, "007", "has space", "live\n", "$latest"]
+)
+def test_a_qualifier_lambda_would_refuse_runs_nothing(pool: EnvironmentPool, qualifier: str):
+    spec = make_spec("def handler(event, context):\n    return 1\n")
+    refused = pool.invoke(spec, {}, qualifier=qualifier)
+    assert refused.status == "error"
+    assert refused.error is not None
+    assert refused.error["errorType"] == "InvalidParameterValueException"
+    assert [e for e in pool.environments() if e["namespace"] == spec.namespace] == []
+
+
 def test_logging_uses_lambda_format(pool: EnvironmentPool):
     spec = make_spec(
         """
@@ -442,6 +484,20 @@ def test_keep_alive_reaps_idle_environments():
         assert pool.stats()["environments"] == 0
         second = pool.invoke(spec, {})
         assert second.cold_start and second.environment_id != first.environment_id
+
+
+def test_a_busy_environment_is_recycled_after_its_lifetime():
+    # Kept warm by use, it would never idle out: its age alone retires it, so the role
+    # credentials it got at INIT cannot outlive it.
+    with EnvironmentPool(max_lifetime_s=0.5) as pool:
+        spec = make_spec(TRIVIAL)
+        first = pool.invoke(spec, {})
+        warm = pool.invoke(spec, {})
+        assert not warm.cold_start and warm.environment_id == first.environment_id
+        time.sleep(0.6)
+        recycled = pool.invoke(spec, {})
+        assert recycled.cold_start and recycled.environment_id != first.environment_id
+        assert pool.stats()["environments"] == 1
 
 
 def test_results_say_how_limits_are_enforced(pool: EnvironmentPool):

@@ -106,6 +106,15 @@ def test_cold_then_warm_keeps_globals_and_tmp(pool: EnvironmentPool, runtime: st
     assert "Init Duration" not in second.log
 
 
+def test_the_context_arn_names_the_specs_account(pool: EnvironmentPool, runtime: str):
+    # The engine's default is the documentation's placeholder (above); a learner's function
+    # names its owner's lab account.
+    spec = spec_for(runtime, name="ctx-fn", account_id="210987654321")
+    result = pool.invoke(spec, {})
+    assert result.status == "success", result.log
+    assert result.payload["arn"] == "arn:aws:lambda:us-east-1:210987654321:function:ctx-fn"
+
+
 def test_context_and_reserved_environment(pool: EnvironmentPool, runtime: str):
     spec = spec_for(runtime, name="ctx-fn", memory_mb=512, timeout_s=2, environment={"HI": "x"})
     result = pool.invoke(spec, {})

@@ -21,6 +21,7 @@ from tests.engine.support import TRIVIAL, make_spec
         ("runtime", "python2.7", "python3.11"),
         ("handler", "nodot", "module.function"),
         ("name", "bad name!", "letters, digits"),
+        ("account_id", "12345", "12 digits"),
     ],
 )
 def test_out_of_range_values_name_the_field_and_range(field: str, value: object, allowed: str):
@@ -51,6 +52,8 @@ def test_version_key_changes_with_code_and_config_but_not_concurrency():
     assert make_spec(TRIVIAL, namespace="n", memory_mb=256).version_key != a.version_key
     assert make_spec(TRIVIAL, namespace="n", environment={"A": "1"}).version_key != a.version_key
     assert make_spec(TRIVIAL, namespace="other").version_key != a.version_key
+    # Its environments report their account's ARN: another account's are not shared.
+    assert make_spec(TRIVIAL, namespace="n", account_id="210987654321").version_key != a.version_key
     assert make_spec(TRIVIAL, namespace="n", reserved_concurrency=3).version_key == a.version_key
 
 
@@ -119,6 +122,7 @@ def test_to_config_round_trips_every_field_through_json():
         reserved_concurrency=4,
         provisioned_concurrency=1,
         namespace="user-1/fn-2",
+        account_id="210987654321",
     )
     config = json.loads(json.dumps(spec.to_config()))
     assert list(config) == list(CONFIG_FIELDS)
@@ -129,6 +133,7 @@ def test_to_config_round_trips_every_field_through_json():
     again = FunctionSpec.from_config(config)
     assert again.version_key == spec.version_key
     assert (again.reserved_concurrency, again.provisioned_concurrency) == (4, 1)
+    assert again.account_id == "210987654321"
 
 
 def test_from_config_applies_overrides_and_refuses_unknown_fields():

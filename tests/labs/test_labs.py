@@ -174,3 +174,19 @@ def test_two_learners_labs_are_apart(learner, moto_server) -> None:
         function=theirs, expect=[{"items": {"table": "sizes", "count": 0}}], since=timezone.now()
     )
     assert outcome.settled
+
+
+def test_emptying_the_lab_ends_what_is_left_of_an_earlier_run(learner, moto_server) -> None:
+    from sandbox.api import services as api_services
+    from sandbox.api.models import AsyncEvent
+    from sandbox.models import Invocation
+
+    function = recorder(learner)
+    labs.lab_apply(function=function, lab=LAB)
+    queued = api_services.async_invoke(function=function, requested_by=learner, event_text="{}")
+    labs.lab_apply(function=function, lab=LAB, empty=True)
+    event = AsyncEvent.objects.get(pk=queued.pk)
+    assert event.status == AsyncEvent.Status.FAILED  # no retry of it will run the new code
+    assert "set up again" in event.destination_note
+    assert queued.current is not None
+    assert Invocation.objects.get(pk=queued.current.pk).status == Invocation.Status.STOPPED

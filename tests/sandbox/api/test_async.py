@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sandbox.api import services, tasks
 from sandbox.api.models import AsyncEvent
+from sandbox.aws.accounts import account_for
 from sandbox.models import Invocation
 from tests.sandbox.api.conftest import create_hello
 
@@ -23,14 +24,21 @@ SINK = (
     "    print(json.dumps(event))\n"
     "    return 'noted'\n"
 )
-ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+OTHER = "arn:aws:lambda:us-east-1:999956789012:function:"
+PLACEHOLDER = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def arn_prefix(user: Any) -> str:
+    """The start of the ARNs of user's functions: their lab account's."""
+    return f"arn:aws:lambda:us-east-1:{account_for(user)}:function:"
 
 
 def code_of(error: Any) -> str:
     return error.value.response["Error"]["Code"]
 
 
-def test_event_invoke_configs(lam):
+def test_event_invoke_configs(lam, learner):
+    arn = arn_prefix(learner)
     create_hello(lam)
     create_hello(lam, name="sink", source=SINK)
     lam.publish_version(FunctionName="hello")
@@ -42,20 +50,20 @@ def test_event_invoke_configs(lam):
         FunctionName="hello",
         MaximumRetryAttempts=1,
         MaximumEventAgeInSeconds=120,
-        DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}},
+        DestinationConfig={"OnFailure": {"Destination": arn + "sink"}},
     )
-    assert put["FunctionArn"] == ARN + "hello:$LATEST"
+    assert put["FunctionArn"] == arn + "hello:$LATEST"
     assert (put["MaximumRetryAttempts"], put["MaximumEventAgeInSeconds"]) == (1, 120)
     assert put["DestinationConfig"] == {
         "OnSuccess": {},
-        "OnFailure": {"Destination": ARN + "sink"},
+        "OnFailure": {"Destination": arn + "sink"},
     }
     assert put["LastModified"].year == timezone.now().year  # boto3 parsed a timestamp
 
     # Update changes only what it is given; Put replaces all of it.
     updated = lam.update_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=0)
     assert updated["MaximumRetryAttempts"] == 0 and updated["MaximumEventAgeInSeconds"] == 120
-    assert updated["DestinationConfig"]["OnFailure"] == {"Destination": ARN + "sink"}
+    assert updated["DestinationConfig"]["OnFailure"] == {"Destination": arn + "sink"}
     replaced = lam.put_function_event_invoke_config(FunctionName="hello", MaximumRetryAttempts=2)
     assert replaced["MaximumEventAgeInSeconds"] == 21600
     assert replaced["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
@@ -63,7 +71,7 @@ def test_event_invoke_configs(lam):
     lam.put_function_event_invoke_config(FunctionName="hello", Qualifier="1")
     listed = lam.list_function_event_invoke_configs(FunctionName="hello")
     arns = [c["FunctionArn"] for c in listed["FunctionEventInvokeConfigs"]]
-    assert arns == [ARN + "hello:$LATEST", ARN + "hello:1"]
+    assert arns == [arn + "hello:$LATEST", arn + "hello:1"]
     page = lam.list_function_event_invoke_configs(FunctionName="hello", MaxItems=1)
     assert len(page["FunctionEventInvokeConfigs"]) == 1 and page["NextMarker"]
 
@@ -84,7 +92,7 @@ def test_event_invoke_configs(lam):
         {"MaximumRetryAttempts": 3},
         {"MaximumEventAgeInSeconds": 21601},
         {"DestinationConfig": {"OnFailure": {"Destination": "not-an-arn"}}},
-        {"DestinationConfig": {"OnSuccess": {"Destination": ARN + "hello"}}},
+        {"DestinationConfig": {"OnSuccess": {"Destination": "{own}hello"}}},
         {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:1:q"}}},
         # A queue of another account than the learner's lab account.
         {
@@ -99,11 +107,15 @@ def test_event_invoke_configs(lam):
                 }
             }
         },
-        {"DestinationConfig": {"OnSuccess": {"Destination": ARN.replace("1234", "9999") + "x"}}},
+        # A function of another account, the documentation's placeholder one included.
+        {"DestinationConfig": {"OnSuccess": {"Destination": OTHER + "x"}}},
+        {"DestinationConfig": {"OnSuccess": {"Destination": PLACEHOLDER + "sink"}}},
     ],
 )
-def test_bad_event_invoke_configs_are_invalid_parameters(lam, params):
+def test_bad_event_invoke_configs_are_invalid_parameters(lam, learner, params):
     create_hello(lam)
+    create_hello(lam, name="sink", source=SINK)
+    params = json.loads(json.dumps(params).replace("{own}", arn_prefix(learner)))
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.put_function_event_invoke_config(FunctionName="hello", **params)
 
@@ -170,10 +182,11 @@ def settled(request_id: str, seconds: float = 30) -> AsyncEvent:
 
 @pytest.mark.integration
 def test_async_retries_reach_the_failure_destination(fast_worker, lam, learner):
+    arn = arn_prefix(learner)
     create_hello(lam, name="failing", source=FAILING)
     create_hello(lam, name="sink", source=SINK)
     lam.put_function_event_invoke_config(
-        FunctionName="failing", DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}}
+        FunctionName="failing", DestinationConfig={"OnFailure": {"Destination": arn + "sink"}}
     )
     queued = lam.invoke(FunctionName="failing", InvocationType="Event", Payload=b'{"what": "luck"}')
     assert queued["StatusCode"] == 202
@@ -188,7 +201,7 @@ def test_async_retries_reach_the_failure_destination(fast_worker, lam, learner):
     assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
     assert record["requestContext"] == {
         "requestId": request_id,
-        "functionArn": ARN + "failing:$LATEST",
+        "functionArn": arn + "failing:$LATEST",
         "condition": "RetriesExhausted",
         "approximateInvokeCount": 3,
     }
@@ -206,13 +219,14 @@ def test_async_retries_reach_the_failure_destination(fast_worker, lam, learner):
 
 
 @pytest.mark.integration
-def test_no_retries_and_a_success_destination(fast_worker, lam):
+def test_no_retries_and_a_success_destination(fast_worker, lam, learner):
+    arn = arn_prefix(learner)
     create_hello(lam, name="failing", source=FAILING)
     create_hello(lam)
     create_hello(lam, name="sink", source=SINK)
     lam.put_function_event_invoke_config(FunctionName="failing", MaximumRetryAttempts=0)
     lam.put_function_event_invoke_config(
-        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": ARN + "sink"}}
+        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": arn + "sink"}}
     )
     failed = lam.invoke(FunctionName="failing", InvocationType="Event", Payload=b'{"what": "x"}')
     ok = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=b'{"name": "Ada"}')
@@ -301,12 +315,13 @@ def test_throttles_back_off_without_counting_and_count_toward_the_learners_rate(
 
 
 def test_an_event_older_than_its_maximum_age_goes_to_on_failure(lam, learner, scheduled):
+    arn = arn_prefix(learner)
     create_hello(lam, source=FAILING)
     create_hello(lam, name="sink", source=SINK)
     lam.put_function_event_invoke_config(
         FunctionName="hello",
         MaximumEventAgeInSeconds=60,
-        DestinationConfig={"OnFailure": {"Destination": ARN + "sink"}},
+        DestinationConfig={"OnFailure": {"Destination": arn + "sink"}},
     )
     event = _queued(lam, learner)
     _finish_attempt(event, Invocation.Status.ERROR)
@@ -322,10 +337,11 @@ def test_an_event_older_than_its_maximum_age_goes_to_on_failure(lam, learner, sc
 
 
 def test_a_missing_destination_is_noted_not_raised(lam, learner, scheduled):
+    arn = arn_prefix(learner)
     create_hello(lam)
     create_hello(lam, name="sink", source=SINK)
     lam.put_function_event_invoke_config(
-        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": ARN + "sink"}}
+        FunctionName="hello", DestinationConfig={"OnSuccess": {"Destination": arn + "sink"}}
     )
     lam.delete_function(FunctionName="sink")
     event = _queued(lam, learner)

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.aws.accounts import account_for
 from sandbox.models import Function
 from tests.sandbox.api.conftest import HELLO, create_hello, hello_zip
 
@@ -24,7 +25,8 @@ def test_create_then_get_a_function_and_wait_for_it(lam, learner):
         Architectures=["arm64"],
     )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:hello"
+    account = account_for(learner)
+    assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:{account}:function:hello"
     assert (created["MemorySize"], created["Timeout"], created["Architectures"]) == (
         256,
         5,
@@ -140,11 +142,11 @@ def test_concurrency_and_account_settings(lam):
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName="hello")
 
 
-def test_a_learner_cannot_reach_anothers_function(lam, lambda_client_for, other_learner):
+def test_a_learner_cannot_reach_anothers_function(lam, learner, lambda_client_for, other_learner):
     create_hello(lam)
     theirs = lambda_client_for(other_learner)
     assert theirs.list_functions()["Functions"] == []
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:hello"
+    arn = f"arn:aws:lambda:us-east-1:{account_for(learner)}:function:hello"
     for call in (
         lambda: theirs.get_function(FunctionName="hello"),
         lambda: theirs.get_function_configuration(FunctionName=arn),

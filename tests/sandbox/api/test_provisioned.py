@@ -7,12 +7,11 @@ import pytest
 from django.test import override_settings
 
 from sandbox.api.models import ProvisionedConcurrencyConfig
+from sandbox.aws.accounts import account_for
 from sandbox.models import Invocation
 from tests.sandbox.api.conftest import create_hello, hello_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 
 
 def published(lam, name: str = "hello") -> None:
@@ -55,7 +54,8 @@ def test_provisioned_concurrency_needs_a_published_version_within_the_learners_c
         lam.get_provisioned_concurrency_config(FunctionName="hello", Qualifier="1")
 
 
-def test_put_get_list_delete_and_conflicts(lam, lambda_client_for, other_learner):
+def test_put_get_list_delete_and_conflicts(lam, learner, lambda_client_for, other_learner):
+    arn = f"arn:aws:lambda:us-east-1:{account_for(learner)}:function:"
     published(lam)
     put = lam.put_provisioned_concurrency_config(
         FunctionName="hello", Qualifier="1", ProvisionedConcurrentExecutions=1
@@ -80,7 +80,7 @@ def test_put_get_list_delete_and_conflicts(lam, lambda_client_for, other_learner
         )
     listed = lam.list_provisioned_concurrency_configs(FunctionName="hello")
     configs = listed["ProvisionedConcurrencyConfigs"]
-    assert [c["FunctionArn"] for c in configs] == [ARN + "hello:1", ARN + "hello:2"]
+    assert [c["FunctionArn"] for c in configs] == [arn + "hello:1", arn + "hello:2"]
     # A version with provisioned concurrency is not deleted under it.
     with pytest.raises(lam.exceptions.ResourceConflictException):
         lam.delete_function(FunctionName="hello", Qualifier="2")

@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.api import services
+from sandbox.aws.accounts import account_for
 from tests.sandbox.api.conftest import create_hello
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,9 +89,9 @@ def test_an_unsigned_request_is_refused(client, live_server):
     assert response["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-def test_qualified_arn_paths_verify(lam):
+def test_qualified_arn_paths_verify(lam, learner):
     """ARNs in the path are percent-encoded on the wire: the signature must still match."""
     create_hello(lam)
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:hello"
+    arn = f"arn:aws:lambda:us-east-1:{account_for(learner)}:function:hello"
     assert lam.get_function_configuration(FunctionName=arn)["FunctionName"] == "hello"
     assert lam.get_function(FunctionName="hello", Qualifier="$LATEST")["Configuration"]

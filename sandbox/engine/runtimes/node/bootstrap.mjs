@@ -360,7 +360,8 @@ function makeContext(init, meta) {
     callbackWaitsForEmptyEventLoop: true,
     functionName: init.function_name,
     functionVersion: init.function_version,
-    invokedFunctionArn: init.invoked_function_arn,
+    // Per invoke: one warm environment serves every alias and version that points to it.
+    invokedFunctionArn: meta.invoked_function_arn,
     // A string on Lambda too: the runtime copies it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
     memoryLimitInMB: String(init.memory_mb),
     awsRequestId: meta.request_id,

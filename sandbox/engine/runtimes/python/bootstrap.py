@@ -78,18 +78,19 @@ def write_frame(fd, meta, data=b""):
 class LambdaContext:
     """The context object Lambda passes to handlers (awslambdaric's LambdaContext)."""
 
-    def __init__(self, init, request_id, deadline_ms):
-        self.aws_request_id = request_id
+    def __init__(self, init, meta):
+        self.aws_request_id = meta["request_id"]
         self.function_name = init["function_name"]
         self.function_version = init["function_version"]
-        self.invoked_function_arn = init["invoked_function_arn"]
+        # Per invoke: one warm environment serves every alias and version that points to it.
+        self.invoked_function_arn = meta["invoked_function_arn"]
         # A string on Lambda too: the runtime copies it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
         self.memory_limit_in_mb = str(init["memory_mb"])
         self.log_group_name = init["log_group_name"]
         self.log_stream_name = init["log_stream_name"]
         self.identity = None
         self.client_context = None
-        self._deadline_ms = deadline_ms
+        self._deadline_ms = meta["deadline_ms"]
 
     def get_remaining_time_in_millis(self):
         return max(int(self._deadline_ms - time.time() * 1000), 0)
@@ -322,7 +323,7 @@ def main():
             install_logging(state)
             state["logging"] = True
         os.environ["_X_AMZN_TRACE_ID"] = meta["trace_id"]
-        context = LambdaContext(init, request_id, meta["deadline_ms"])
+        context = LambdaContext(init, meta)
         ok = True
         started = time.perf_counter()
         try:
