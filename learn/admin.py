@@ -53,6 +53,7 @@ class LessonAdmin(admin.ModelAdmin):
                     "try_it_timeout_s",
                     "try_it_code",
                     "try_it_event",
+                    "try_it_lab",
                 ],
             },
         ),

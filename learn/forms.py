@@ -61,6 +61,13 @@ class LessonAdminForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
+    try_it_lab = forms.CharField(
+        label="Try it: lab (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="The resources, role, trigger, steps and expectations it sets up in the "
+        "learner's lab account (see learn/content/README.md); empty for none.",
+    )
 
     class Meta:
         model = Lesson
@@ -107,6 +114,7 @@ class LessonAdminForm(forms.ModelForm):
                 try_it_timeout_s=try_it.get("timeout_s"),
                 try_it_code=try_it.get("files", {}).get(module, ""),
                 try_it_event=json.dumps(try_it.get("event"), indent=2) if "event" in try_it else "",
+                try_it_lab=json.dumps(try_it["lab"], indent=2) if try_it.get("lab") else "",
             )
 
     def clean(self) -> dict[str, Any]:
@@ -136,6 +144,13 @@ class LessonAdminForm(forms.ModelForm):
                 try_it["event"] = json.loads(event_text)
             except ValueError as exc:
                 self.add_error("try_it_event", f"Not JSON: {exc}")
+                return cleaned
+        lab_text = (cleaned.get("try_it_lab") or "").strip()
+        if lab_text:
+            try:
+                try_it["lab"] = json.loads(lab_text)
+            except ValueError as exc:
+                self.add_error("try_it_lab", f"Not JSON: {exc}")
                 return cleaned
         try:
             check_try_it(try_it)

@@ -33,7 +33,7 @@ from sandbox.aws.clients import LabServicesUnavailable, lab_client
 from sandbox.aws.models import ExecutionRole
 from sandbox.models import Function, Invocation
 from sandbox.triggers import services as trigger_services
-from sandbox.triggers.models import EventSourceMapping, Trigger
+from sandbox.triggers.models import EventSourceMapping, Trigger, TriggerKind
 
 WAIT_S_DEFAULT = 20
 WAIT_S_MAX = 60
@@ -262,15 +262,9 @@ def _role_make(function: Function, policies: list[dict[str, str]]) -> ExecutionR
             owner=function.owner, name=name, description=f"The execution role of {function.name}"
         )
     aws_services.role_template_apply(role=role, template="none")
-    account_id = account_for(function.owner)
     for policy in policies:
-        document = roles.template_document(
-            policy["template"], account_id=account_id, name=policy["resource"]
-        )
-        aws_services.role_policy_save(
-            role=role,
-            name=f"{policy['template']}-{policy['resource']}"[:128],
-            document=json.dumps(document),
+        aws_services.role_template_apply(
+            role=role, template=policy["template"], resource_name=policy["resource"]
         )
     roles.function_role_set(function=function, role=role)
     return role
@@ -511,7 +505,10 @@ def describe_step(step: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class Outcome:
     """Where a run of steps has got to: the expectations that do not hold yet, in words, and
-    how many invocations since the steps began are still queued or running."""
+    how much is still on its way to the handler: invocations since the steps began that are
+    queued or running, and messages waiting in the trigger's queues (an SQS source's, visible
+    or in flight until their visibility timeout; the relay queue of an S3, SNS or EventBridge
+    trigger)."""
 
     problems: list[str]
     pending: int
@@ -630,7 +627,31 @@ def outcome(*, function: Function, expect: list[dict[str, Any]], since: datetime
     pending = Invocation.objects.filter(
         function=function, created_at__gte=since, status__in=Invocation.PENDING
     ).count()
-    return Outcome(problems=problems, pending=pending)
+    return Outcome(problems=problems, pending=pending + _backlog(function, account_id))
+
+
+def _backlog(function: Function, account_id: str) -> int:
+    """Messages the function's triggers have yet to deliver (streams are not counted: their
+    poller reads them within a second or two)."""
+    queues = [m.queue_name for m in function.event_source_mappings.all() if not m.is_stream]
+    relayed = Trigger.objects.filter(function=function).exclude(kind=TriggerKind.SCHEDULE)
+    queues += [trigger.relay_queue for trigger in relayed]
+    sqs = lab_client("sqs", account_id=account_id)
+    count = 0
+    for name in queues:
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            counts = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+        except ClientError:
+            continue  # a queue the learner deleted holds nothing on its way
+        count += sum(int(v) for v in counts.values())
+    return count
 
 
 def invocation_logs(*, function: Function, since: datetime, limit: int = 10) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.admin.models import CHANGE
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from learn.cohorts.services import admin_log
@@ -21,6 +22,7 @@ from learn.models import Lesson
 from learn.selectors.lessons import TryIt, try_it_for
 from learn.services.content import lesson_refresh
 from learn.services.rendering import markdown_render
+from sandbox import labs
 from sandbox import services as sandbox_services
 from sandbox.models import Function, Invocation
 
@@ -124,6 +126,12 @@ def try_it_run(*, actor: User, lesson: Lesson, try_it: dict[str, Any]) -> Invoca
     invocation. Raises ValidationError for code or settings the sandbox refuses, LimitReached
     past the instructor's limits (the same as any learner's)."""
     function = _try_it_function(actor=actor, lesson=lesson, try_it=try_it)
+    if try_it.get("lab"):
+        # The handler calls the lab's services: set them up in the instructor's own account.
+        try:
+            labs.lab_apply(function=function, lab=try_it["lab"])
+        except labs.LabError as exc:
+            raise ValidationError(f"The lab could not be set up: {exc}") from None
     event_text = json.dumps(try_it.get("event", {}), indent=2)
     return sandbox_services.invocation_start(
         function=function, event_text=event_text, requested_by=actor

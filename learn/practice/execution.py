@@ -317,6 +317,7 @@ def submission_answer_graded(*, submission: Submission, now: datetime | None = N
 # (tasks.lab_test_wait), so no worker thread sits idle while the triggered invocations need one.
 
 POLL_S = 0.5
+LAB_QUIET_S = 3  # expectations unmet with nothing on its way to the handler for this long: failed
 LAB_TEST_GRACE_S = 15  # a test's steps and last poll, on top of its wait
 
 
@@ -389,20 +390,37 @@ def _test_start(submission: Submission, function: Function, *, index: int) -> No
     _finish(submission)
 
 
-def _wait_later(submission_id: int, index: int, since: datetime, *, settled_once: bool) -> None:
+def _wait_later(
+    submission_id: int,
+    index: int,
+    since: datetime,
+    *,
+    settled_once: bool,
+    quiet_since: datetime | None = None,
+) -> None:
     # Sent by name: learn.practice.tasks imports this module.
     wait = current_app.signature("learn.practice.tasks.lab_test_wait")
+    quiet = quiet_since.isoformat() if quiet_since else None
     transaction.on_commit(
         lambda: wait.apply_async(
-            args=[submission_id, index, since.isoformat(), settled_once], countdown=POLL_S
+            args=[submission_id, index, since.isoformat(), settled_once, quiet], countdown=POLL_S
         )
     )
 
 
-def lab_test_wait(*, submission_id: int, index: int, since: datetime, settled_once: bool) -> None:
-    """One look at test `index`'s expectations: record it once they have settled (or its wait
-    is over) and start the next test, or look again shortly. Idempotent: a delivery after the
-    test was recorded does nothing."""
+def lab_test_wait(
+    *,
+    submission_id: int,
+    index: int,
+    since: datetime,
+    settled_once: bool,
+    quiet_since: datetime | None = None,
+) -> None:
+    """One look at test `index`'s expectations, and the test recorded once they are settled:
+    passed when they hold with nothing on its way to the handler at two looks in a row; failed
+    when they still do not hold after LAB_QUIET_S with nothing on its way, or when its wait is
+    over. Then the next test starts; otherwise it looks again shortly. Idempotent: a delivery
+    after the test was recorded does nothing."""
     submission = (
         Submission.objects.select_related("version__question").filter(pk=submission_id).first()
     )
@@ -423,15 +441,24 @@ def lab_test_wait(*, submission_id: int, index: int, since: datetime, settled_on
     except labs.LabError as exc:
         _submission_fail(submission, f"The lab's services could not be asked: {exc}", None)
         return
-    over = timezone.now() >= since + timedelta(
-        seconds=test.event.get("wait_s", labs.WAIT_S_DEFAULT)
-    )
-    if not (over or (outcome.settled and settled_once)):
-        _wait_later(submission_id, index, since, settled_once=outcome.settled)
+    now = timezone.now()
+    over = now >= since + timedelta(seconds=test.event.get("wait_s", labs.WAIT_S_DEFAULT))
+    passed = outcome.settled and settled_once
+    # Nothing more is coming and the handler did not do it: no need to sit out the wait.
+    stuck = bool(outcome.problems) and not outcome.pending
+    quiet_since = (quiet_since or now) if stuck else None
+    gave_up = quiet_since is not None and now - quiet_since >= timedelta(seconds=LAB_QUIET_S)
+    if not (passed or gave_up or over):
+        _wait_later(
+            submission_id, index, since, settled_once=outcome.settled, quiet_since=quiet_since
+        )
         return
     problems = list(outcome.problems)
     if over and outcome.pending and not problems:
-        problems.append(f"{outcome.pending} invocations were still running when the wait ran out")
+        problems.append(
+            f"{outcome.pending} invocations or messages were still on their way when the wait "
+            "ran out"
+        )
     if _record(submission, test, index, problems=problems, function=function, since=since):
         _test_start(submission, function, index=index + 1)
 

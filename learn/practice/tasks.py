@@ -14,11 +14,14 @@ def grade_submission(submission_id: int) -> str:
 
 
 @shared_task(name="learn.practice.tasks.lab_test_wait", acks_late=True)
-def lab_test_wait(submission_id: int, index: int, since: str, settled_once: bool) -> None:
+def lab_test_wait(
+    submission_id: int, index: int, since: str, settled_once: bool, quiet_since: str | None = None
+) -> None:
     """Look once more at a lab challenge test's expectations (it sends itself again)."""
     execution.lab_test_wait(
         submission_id=submission_id,
         index=index,
         since=datetime.fromisoformat(since),
         settled_once=settled_once,
+        quiet_since=datetime.fromisoformat(quiet_since) if quiet_since else None,
     )

@@ -86,6 +86,7 @@ TRY_IT_FIELDS = (
     "try_it_timeout_s",
     "try_it_code",
     "try_it_event",
+    "try_it_lab",
 )
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 import urllib3
 from django.conf import settings
@@ -48,6 +48,7 @@ from sandbox.api.errors import LambdaError
 from sandbox.aws import policies, roles
 from sandbox.aws.actions import Operation, operation_of
 from sandbox.aws.calls import ALLOWED, DENIED, ERROR, Call, GatewayRequest, observers
+from sandbox.aws.selectors import RELAY_QUEUE_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,11 @@ def error_response(
             ("x-amz-request-id", request_id),
         ], body.encode()
     if style == "json":
-        kind = _JSON_TYPES.get(service, "{code}").format(code=code)
+        # SQS's JSON protocol names an error by its JSON type, and x-amzn-query-error by the
+        # query protocol's code (botocore reports that one: QueueDoesNotExist's is
+        # AWS.SimpleQueueService.NonExistentQueue).
+        json_code = NO_SUCH_QUEUE_TYPE if code == NO_SUCH_QUEUE else code
+        kind = _JSON_TYPES.get(service, "{code}").format(code=json_code)
         payload: dict[str, str] = {"__type": kind, "message": message}
         if service in ("dynamodb", "events"):
             payload = {"__type": kind, "Message": message}
@@ -163,6 +168,7 @@ def error_response(
         if service == "sqs":
             out.append(("x-amzn-query-error", f"{code};Sender"))
         return out, json.dumps(payload).encode()
+    query_message = NO_SUCH_QUEUE_QUERY_MESSAGE if code == NO_SUCH_QUEUE else message
     namespace = {
         "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
         "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -171,10 +177,16 @@ def error_response(
     }.get(service, "")
     body = (
         f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
-        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<Code>{escape(code)}</Code><Message>{escape(query_message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body.encode()
+
+
+NO_SUCH_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
+NO_SUCH_QUEUE_TYPE = "QueueDoesNotExist"
+NO_SUCH_QUEUE_MESSAGE = "The specified queue does not exist."
+NO_SUCH_QUEUE_QUERY_MESSAGE = "The specified queue does not exist for this wsdl version."
 
 
 def _signature_refusal(error: LambdaError, service: str, headers: dict[str, str]) -> Refusal:
@@ -378,6 +390,113 @@ def _refuse_foreign_arns(caller: Caller, operation: Operation, query: str, body:
             )
 
 
+# The triggers' relay queues (sandbox.triggers: RELAY_QUEUE_PREFIX) live in the learner's account
+# so that moto's S3, SNS and EventBridge can deliver to them, but they are the lab's: a learner's
+# key or a handler that received, purged, deleted or re-wired one would break a trigger. Through
+# the gateway they do not exist; the site's own clients (sandbox.aws.clients) reach moto directly.
+_RELAY = re.escape(RELAY_QUEUE_PREFIX)
+# A relay queue by ARN or by URL (any host: moto's, the lab's or sqs.<region>.amazonaws.com).
+_RELAY_REFERENCE = re.compile(
+    rf"arn:aws[a-z-]*:sqs:[a-z0-9-]*:\d{{12}}:{_RELAY}|/\d{{12}}/{_RELAY}"
+)
+# What a message carries is the learner's data, not a queue's name.
+_MESSAGE_DATA = re.compile(r"MessageBody|MessageAttribute|MessageSystemAttribute")
+
+
+def _names_relay(value: str) -> bool:
+    return value.startswith(RELAY_QUEUE_PREFIX) or bool(_RELAY_REFERENCE.search(value))
+
+
+def _sqs_parameters(headers: dict[str, str], query: str, body: bytes) -> list[str]:
+    """Every string parameter of an SQS request but the messages' contents."""
+    values: list[str] = []
+    if headers.get("x-amz-target"):
+        try:
+            payload: Any = json.loads(body or b"{}")
+        except ValueError:
+            return values
+        stack: list[tuple[str, Any]] = [("", payload)]
+        while stack:
+            key, value = stack.pop()
+            if _MESSAGE_DATA.search(key):
+                continue
+            if isinstance(value, dict):
+                stack.extend((str(k), v) for k, v in value.items())
+            elif isinstance(value, list):
+                stack.extend((key, v) for v in value)
+            elif isinstance(value, str):
+                values.append(value)
+        return values
+    form = parse_qs(query, keep_blank_values=True)
+    form.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+    for key, items in form.items():
+        if not _MESSAGE_DATA.search(key):
+            values.extend(items)
+    return values
+
+
+def _refuse_relay_queues(
+    operation: Operation, service: str, headers: dict[str, str], query: str, body: bytes
+) -> None:
+    """A call that names a trigger's relay queue (by name, URL or ARN) is answered as AWS
+    answers for a queue that does not exist; ListQueues is filtered instead (_hide_relays)."""
+    if service == "sqs":
+        if operation.name == "ListQueues":
+            return  # its QueueNamePrefix names no queue; the answer leaves the relays out
+        named = [*operation.resources, *_sqs_parameters(headers, query, body)]
+        if any(_names_relay(value) for value in named):
+            raise Refusal(NO_SUCH_QUEUE, NO_SUCH_QUEUE_MESSAGE, 400, outcome=ERROR)
+        return
+    if operation.name not in _WIRING and not operation.name.startswith("PutBucketNotification"):
+        return
+    # A subscription, a rule's target or a bucket notification delivering to a relay queue.
+    text = unquote_plus(query) + "\n" + unquote_plus(body.decode("utf-8", "replace"))
+    if _RELAY_REFERENCE.search(text):
+        code, status = _denied_code(service, _style(service, headers))
+        raise Refusal(
+            code,
+            f"Queues named {RELAY_QUEUE_PREFIX}* are the lab's own relay queues for your "
+            "triggers: edit or delete the trigger instead.",
+            status,
+        )
+
+
+_QUEUE_URL_ELEMENT = re.compile(rb"<QueueUrl>([^<]*)</QueueUrl>")
+
+
+def _hide_relays(
+    headers: dict[str, str], out: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[str, str]], bytes]:
+    """ListQueues' answer without the relay queues, in the protocol it came in: JSON (boto3
+    since botocore 1.31 and the AWS CLI v2) or query/XML (older SDKs and CLIs)."""
+    if headers.get("x-amz-target"):
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return out, body
+        if not isinstance(payload, dict) or not isinstance(payload.get("QueueUrls"), list):
+            return out, body
+        kept = [url for url in payload["QueueUrls"] if not _names_relay(str(url))]
+        if len(kept) == len(payload["QueueUrls"]):
+            return out, body
+        if kept:
+            payload["QueueUrls"] = kept
+        else:
+            del payload["QueueUrls"]  # moto and AWS leave the key out when there are none
+        body = json.dumps(payload).encode()
+    else:
+        filtered = _QUEUE_URL_ELEMENT.sub(
+            lambda m: b"" if _names_relay(unescape(m[1].decode())) else m[0], body
+        )
+        if filtered == body:
+            return out, body
+        body = filtered
+    out = [
+        (name, str(len(body)) if name.lower() == "content-length" else value) for name, value in out
+    ]
+    return out, body
+
+
 def _check_policy(query: str, body: bytes) -> None:
     """Refuse an inline policy the lab could not enforce before moto stores it."""
     form = parse_qs(query, keep_blank_values=True)
@@ -573,6 +692,7 @@ def handle(
         _refuse_foreign_resources(caller, operation, service, headers)
         _authorise(caller, operation, service, headers)
         _refuse_foreign_arns(caller, operation, query, request.body)
+        _refuse_relay_queues(operation, service, headers, query, request.body)
         if operation.action == "iam:PutRolePolicy":
             _check_policy(query, request.body)
         if caller.session is not None and operation.action == "sts:GetCallerIdentity":
@@ -589,6 +709,8 @@ def handle(
         return finish(refusal.status, out, body, refusal.outcome, refusal.message)
     if status >= 400:
         return finish(status, out, body, ERROR)
+    if service == "sqs" and operation.name == "ListQueues":
+        out, body = _hide_relays(headers, out, body)
     result = finish(status, out, body, ALLOWED)
     for observer in observers:
         try:

@@ -234,6 +234,7 @@ def topic_publish(*, owner: User, topic: str, message: str, subject: str = "") -
 
 def _sync(role: ExecutionRole) -> None:
     """Give moto the role as we have it (IAM's own API answers from there)."""
+    role.refresh_from_db()  # drops policies prefetched before this change
     iam = client("iam", owner=role.owner)
     names = {p.name for p in role.policies.all()}
     try:
@@ -256,21 +257,31 @@ def role_create(*, owner: User, name: str, description: str = "") -> ExecutionRo
     return role
 
 
+def template_policy_name(template: str, resource_name: str) -> str:
+    """The inline policy a template adds: named after it and its resource, so applying the
+    same one again replaces it rather than adding a copy."""
+    return f"{template}-{resource_name}"[:128] if resource_name else template
+
+
 def role_template_apply(
     *, role: ExecutionRole, template: str, resource_name: str = ""
 ) -> ExecutionRole:
-    """Replace the role's inline policies by one template's (none: no policies at all)."""
+    """Add a template's policy to the role, beside those it has, as IAM's "Add permissions"
+    does ("none" removes every policy instead)."""
     needs = {t.key: t.needs for t in roles.TEMPLATES}
     if template not in needs:
         raise ResourceError(f"No policy template '{template}'.")
     if needs[template] and not resource_name:
         raise ResourceError(f"This template needs the {needs[template]} it applies to.")
-    role.policies.all().delete()
-    if template != "none":
+    if template == "none":
+        role.policies.all().delete()
+    else:
         document = roles.template_document(
             template, account_id=account_for(role.owner), name=resource_name
         )
-        roles.role_put_policy(role=role, name=template, document=document)
+        roles.role_put_policy(
+            role=role, name=template_policy_name(template, resource_name), document=document
+        )
     _sync(role)
     return role
 

@@ -132,7 +132,18 @@ def test_the_role_editor_applies_a_template_and_fixes_access(client: Client, lea
     document = role.policies.get().document
     assert document["Statement"][0]["Resource"][0].endswith(f"{account_for(learner)}:table/Orders")
     iam = lab_client("iam", account_id=account_for(learner))
-    assert iam.list_role_policies(RoleName="writer-role")["PolicyNames"] == ["dynamodb-crud"]
+    assert iam.list_role_policies(RoleName="writer-role")["PolicyNames"] == ["dynamodb-crud-Orders"]
+    # A second template adds its policy beside the first, as IAM's "Add permissions" does;
+    # the same one again replaces its own.
+    for resource in ("photos", "photos"):
+        client.post(
+            reverse("sandbox_aws:role_template", args=["writer-role"]),
+            {"template": "s3-read", "resource": resource},
+        )
+    assert sorted(role.policies.values_list("name", flat=True)) == [
+        "dynamodb-crud-Orders",
+        "s3-read-photos",
+    ]
     page = client.get(reverse("sandbox_aws:role", args=["writer-role"]))
     assert b"dynamodb:PutItem" in page.content and b"writer" in page.content
     bad = client.post(

@@ -282,6 +282,39 @@ def test_denials_of_s3_sqs_and_sns_use_each_services_error(services: str) -> Non
     assert "SNS:Publish" in caught.value.response["Error"]["Message"]
 
 
+def test_a_handlers_role_cannot_reach_a_triggers_relay_queue(services: str) -> None:
+    user, _key, _secret = learner()
+    account = account_for(user)
+    relay = "lambdalab-trigger-4242"
+    site = lab_client("sqs", account_id=account)
+    relay_url = site.create_queue(QueueName=relay)["QueueUrl"]
+    site.send_message(QueueUrl=relay_url, MessageBody="an S3 event")
+    function = function_create(owner=user, name="greedy")
+    roles.role_put_policy(
+        role=roles.function_role(function),
+        name="all-of-sqs",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}],
+        },
+    )
+    calls: list[gateway.Call] = []
+    sqs = role_client("sqs", function, calls=calls)
+    mine = sqs.create_queue(QueueName="work")["QueueUrl"]
+    assert sqs.list_queues()["QueueUrls"] == [mine]
+    for call in (
+        lambda: sqs.receive_message(QueueUrl=relay_url),
+        lambda: sqs.delete_message(QueueUrl=relay_url, ReceiptHandle="x"),
+        lambda: sqs.get_queue_url(QueueName=relay),
+        lambda: sqs.delete_queue(QueueUrl=f"arn:aws:sqs:us-east-1:{account}:{relay}"),
+    ):
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+            call()
+        assert (calls[-1].outcome, calls[-1].status) == ("error", 400)
+    # Untouched: its message is still there for the trigger.
+    assert site.receive_message(QueueUrl=relay_url)["Messages"][0]["Body"] == "an S3 event"
+
+
 def test_session_credentials_are_bound_to_their_function_and_expire(services: str) -> None:
     user, _key, _secret = learner()
     function = function_create(owner=user, name="one")

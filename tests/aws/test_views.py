@@ -200,3 +200,108 @@ def test_the_aws_cli_works_against_the_endpoint(
     assert (tmp_path / "back.txt").read_text() == "from the CLI\n"
     queues = json.loads(run("sqs", "create-queue", "--queue-name", "cli-queue"))
     assert queues["QueueUrl"].endswith("/cli-queue")
+
+
+def test_a_triggers_relay_queue_does_not_exist_for_the_learners_keys(
+    live_server: Any, moto_server: str
+) -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from urllib3 import PoolManager
+
+    from sandbox.aws.clients import lab_client
+    from sandbox.triggers import services as trigger_services
+    from tests.sandbox.factories import FunctionFactory
+
+    user, key, secret = keys()
+    account = account_for(user)
+    bucket = f"relayed-{account}"
+    lab_client("s3", account_id=account).create_bucket(Bucket=bucket)
+    trigger = trigger_services.s3_trigger_create(
+        function=FunctionFactory(owner=user), bucket=bucket
+    )
+    site = lab_client("sqs", account_id=account)
+    relay_url = site.get_queue_url(QueueName=trigger.relay_queue)["QueueUrl"]
+    relay_arn = f"arn:aws:sqs:us-east-1:{account}:{trigger.relay_queue}"
+    sqs = client(live_server, "sqs", key, secret)
+    mine = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+
+    # boto3 speaks SQS's JSON protocol: the relay is left out of the listing, even by prefix.
+    assert botocore_protocol("sqs") == "json"
+    assert [u.rsplit("/", 1)[-1] for u in sqs.list_queues()["QueueUrls"]] == ["jobs"]
+    assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix="lambdalab-trigger-")
+    # Every call naming it, by name, URL or ARN, is answered as for a queue that does not exist.
+    calls = [
+        lambda: sqs.get_queue_url(QueueName=trigger.relay_queue),
+        lambda: sqs.receive_message(QueueUrl=relay_url, WaitTimeSeconds=0),
+        lambda: sqs.send_message(QueueUrl=relay_url, MessageBody="sneaky"),
+        lambda: sqs.send_message_batch(
+            QueueUrl=relay_url, Entries=[{"Id": "1", "MessageBody": "sneaky"}]
+        ),
+        lambda: sqs.purge_queue(QueueUrl=relay_url),
+        lambda: sqs.delete_queue(QueueUrl=relay_url),
+        lambda: sqs.get_queue_attributes(QueueUrl=relay_url, AttributeNames=["All"]),
+        lambda: sqs.set_queue_attributes(QueueUrl=relay_url, Attributes={"DelaySeconds": "5"}),
+        lambda: sqs.tag_queue(QueueUrl=relay_url, Tags={"a": "b"}),
+        lambda: sqs.start_message_move_task(SourceArn=relay_arn),
+        lambda: sqs.set_queue_attributes(
+            QueueUrl=mine,
+            Attributes={
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": relay_arn, "maxReceiveCount": "1"}
+                )
+            },
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist) as caught:
+            call()
+        error = caught.value.response["Error"]
+        assert error["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+        assert error["Message"] == "The specified queue does not exist."
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # A message that merely mentions it is the learner's own business.
+    sqs.send_message(QueueUrl=mine, MessageBody=f"see {relay_url}")
+
+    # The query (XML) protocol of older SDKs and CLIs: listed without it, refused the same way.
+    def query(**form: str) -> tuple[int, str]:
+        request = AWSRequest(
+            method="POST",
+            url=f"{live_server.url}/aws/",
+            data={"Version": "2012-11-05", **form},
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        SigV4Auth(Credentials(key, secret), "sqs", "us-east-1").add_auth(request)
+        prepared = request.prepare()
+        answer = PoolManager().request(
+            "POST", prepared.url, body=prepared.body, headers=dict(prepared.headers)
+        )
+        return answer.status, answer.data.decode()
+
+    status, listed = query(Action="ListQueues")
+    assert status == 200 and mine in listed and "lambdalab-trigger-" not in listed
+    status, refused = query(Action="PurgeQueue", QueueUrl=relay_url)
+    assert status == 400
+    assert "<Code>AWS.SimpleQueueService.NonExistentQueue</Code>" in refused
+    status, refused = query(Action="DeleteQueue", QueueUrl=relay_url)
+    assert status == 400 and "NonExistentQueue" in refused
+
+    # Nor can a subscription or a bucket notification be pointed at it.
+    sns = client(live_server, "sns", key, secret)
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    with pytest.raises(ClientError):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=relay_arn)
+
+    # The site's own client still reaches it, and it still carries the bucket's events.
+    assert site.get_queue_url(QueueName=trigger.relay_queue)["QueueUrl"] == relay_url
+    lab_client("s3", account_id=account).put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    received = site.receive_message(QueueUrl=relay_url, MaxNumberOfMessages=10, WaitTimeSeconds=2)
+    bodies = [json.loads(m["Body"]) for m in received["Messages"]]
+    assert [b["Records"][0]["s3"]["object"]["key"] for b in bodies if "Records" in b] == ["a.txt"]
+
+
+def botocore_protocol(service: str) -> str:
+    import botocore.session
+
+    return str(botocore.session.get_session().get_service_model(service).protocol)

@@ -147,3 +147,28 @@ def test_run_it_without_code_or_with_a_bad_event_says_so(client, instructor) -> 
     )
     assert "Not JSON" in bad.content.decode()
     assert not Invocation.objects.exists()
+
+
+LAB = {
+    "buckets": ["in-{account}"],
+    "trigger": {"s3": {"bucket": "in-{account}"}},
+    "steps": [{"put_object": {"bucket": "in-{account}", "key": "a.txt"}}],
+}
+
+
+def test_the_editor_keeps_a_lab_and_refuses_a_bad_one(client, instructor) -> None:
+    lesson = LessonFactory()
+    client.force_login(instructor)
+    saved = client.post(edit_url(lesson), post_data(lesson, try_it_lab=json.dumps(LAB)))
+    assert saved.status_code == 302
+    lesson.refresh_from_db()
+    assert lesson.try_it["lab"] == LAB
+    # The editor shows it back, so saving other changes keeps it.
+    assert "in-{account}" in client.get(edit_url(lesson)).content.decode()
+    bad = {**LAB, "buckets": ["in"]}
+    refused = client.post(edit_url(lesson), post_data(lesson, try_it_lab=json.dumps(bad)))
+    assert "bucket names are global" in refused.content.decode()
+    unreadable = client.post(edit_url(lesson), post_data(lesson, try_it_lab="{"))
+    assert "Not JSON" in unreadable.content.decode()
+    lesson.refresh_from_db()
+    assert lesson.try_it["lab"] == LAB

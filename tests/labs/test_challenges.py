@@ -88,6 +88,31 @@ def test_a_lab_challenge_is_graded_through_its_trigger(
     assert "the table sizes holds 0 items, expected 2" in problems[1]
 
 
+def test_two_learners_graded_at_once_each_in_their_own_lab(
+    celery_worker_process, learner, moto_server, sizes_challenge
+) -> None:
+    from django.contrib.auth.models import User
+
+    from sandbox.aws.accounts import account_for
+    from sandbox.aws.clients import lab_client
+
+    other = User.objects.create_user("second-lab-learner")
+    mine = submission_create(user=learner, version=sizes_challenge, code=RECORDER)
+    theirs = submission_create(user=other, version=sizes_challenge, code=STARTER)
+    assert graded(mine).status == SubmissionStatus.PASSED
+    assert graded(theirs).status == SubmissionStatus.FAILED  # A's items never count for B
+    keys = {
+        user.username: {
+            item["key"]["S"]
+            for item in lab_client("dynamodb", account_id=account_for(user)).scan(
+                TableName="sizes"
+            )["Items"]
+        }
+        for user in (learner, other)
+    }
+    assert keys == {learner.username: {"a.txt", "b/c d.txt"}, other.username: set()}
+
+
 def test_a_lab_challenge_runs_one_grading_at_a_time_and_in_python(
     learner, moto_server, sizes_challenge
 ) -> None:

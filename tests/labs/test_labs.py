@@ -173,7 +173,25 @@ def test_two_learners_labs_are_apart(learner, moto_server) -> None:
     outcome = labs.outcome(
         function=theirs, expect=[{"items": {"table": "sizes", "count": 0}}], since=timezone.now()
     )
-    assert outcome.settled
+    assert outcome.problems == []
+    # S3's test event for the new notification waits in B's trigger queue (no worker runs
+    # here to relay it): it counts as on its way to the handler.
+    assert outcome.pending == 1
+
+
+def test_a_triggers_backlog_counts_as_on_its_way(learner, moto_server) -> None:
+    function = recorder(learner)
+    labs.lab_apply(
+        function=function,
+        lab={"queues": [{"name": "jobs"}], "trigger": {"sqs": {"queue": "jobs"}}},
+    )
+    since = timezone.now()
+    assert labs.outcome(
+        function=function, expect=[{"invocations": {"count": 0}}], since=since
+    ).settled
+    labs.steps_run(function=function, steps=[{"send_message": {"queue": "jobs", "body": "x"}}])
+    outcome = labs.outcome(function=function, expect=[{"invocations": {"count": 0}}], since=since)
+    assert (outcome.problems, outcome.pending) == ([], 1)  # not settled: the message waits
 
 
 def test_emptying_the_lab_ends_what_is_left_of_an_earlier_run(learner, moto_server) -> None:
