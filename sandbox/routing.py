@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from celery import current_app
 from django.conf import settings
 from kombu.exceptions import KombuError
 
@@ -80,13 +81,24 @@ def routing_key(*, function_id: int) -> str:
     return f"function:{function_id}"
 
 
-def task_send(task: Any, *, args: Sequence[Any], key: str) -> str:
-    """Queue task(*args) on the queue of the worker that owns key; return that worker's name
-    ("" for the shared queue). Raises QueueUnavailable when the broker cannot take it."""
+def task_named(name: str) -> Any:
+    """The task called `name` ("sandbox.api.tasks.async_event_retry") as a signature, to send
+    from a module that the task's own module imports (tasks call back into their services):
+    sent by name, so neither imports the other both ways."""
+    return current_app.signature(name)
+
+
+def task_send(task: Any, *, args: Sequence[Any], key: str, countdown: float | None = None) -> str:
+    """Queue task(*args) on the queue of the worker that owns key, to run countdown seconds
+    from now (None: at once); return that worker's name ("" for the shared queue). Raises
+    QueueUnavailable when the broker cannot take it."""
     worker = worker_for(key=key, workers=live_workers()) or ""
     queue = worker_queue(worker) if worker else settings.CELERY_SANDBOX_QUEUE
     try:
-        task.apply_async(args=tuple(args), queue=queue, routing_key=queue)
+        if countdown is None:
+            task.apply_async(args=tuple(args), queue=queue, routing_key=queue)
+        else:
+            task.apply_async(args=tuple(args), queue=queue, routing_key=queue, countdown=countdown)
     except (KombuError, redis.RedisError, OSError) as exc:
         logger.warning("could not queue %s on %s: %s", task.name, queue, exc)
         raise QueueUnavailable(str(exc)) from exc

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,6 +36,7 @@ from learn.practice.services.reviews import card_ensure, card_review, schedules_
 from sandbox import execution, labs
 from sandbox import services as sandbox_services
 from sandbox.models import Function
+from sandbox.routing import task_named
 
 logger = logging.getLogger(__name__)
 
@@ -399,7 +399,7 @@ def _wait_later(
     quiet_since: datetime | None = None,
 ) -> None:
     # Sent by name: learn.practice.tasks imports this module.
-    wait = current_app.signature("learn.practice.tasks.lab_test_wait")
+    wait = task_named("learn.practice.tasks.lab_test_wait")
     quiet = quiet_since.isoformat() if quiet_since else None
     transaction.on_commit(
         lambda: wait.apply_async(

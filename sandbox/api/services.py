@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -41,6 +40,7 @@ from sandbox.api.models import (
 from sandbox.aws.accounts import account_for
 from sandbox.engine import FunctionSpec
 from sandbox.models import Function, Invocation
+from sandbox.routing import task_named
 
 logger = logging.getLogger(__name__)
 
@@ -455,9 +455,8 @@ def _invoked_qualifier(qualifier: str) -> str:
 
 
 def _task(name: str) -> Any:
-    """A task of sandbox.api.tasks as a signature sent by name: those tasks call back into
-    this module (a retry schedules the next), so it does not import theirs."""
-    return current_app.signature(f"sandbox.api.tasks.{name}")
+    # sandbox.api.tasks calls back into this module: its tasks are sent by name.
+    return task_named(f"sandbox.api.tasks.{name}")
 
 
 def _schedule(event: AsyncEvent, *, delay_s: float) -> None:

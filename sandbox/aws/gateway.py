@@ -35,7 +35,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 from xml.sax.saxutils import escape, unescape
@@ -48,6 +48,7 @@ from sandbox.api.errors import LambdaError
 from sandbox.aws import policies, roles
 from sandbox.aws.actions import Operation, operation_of
 from sandbox.aws.calls import ALLOWED, DENIED, ERROR, Call, GatewayRequest, observers
+from sandbox.aws.request_context import request_context
 from sandbox.aws.selectors import RELAY_QUEUE_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -508,13 +509,62 @@ def _check_policy(query: str, body: bytes) -> None:
         raise Refusal("MalformedPolicyDocument", message, 400, outcome=ERROR) from None
 
 
-def _authorise(caller: Caller, operation: Operation, service: str, headers: dict[str, str]) -> None:
+def _partition_key(caller: Caller, arn: str) -> str | None:
+    """The partition key attribute of a table (or index) ARN of the caller's account: from the
+    lab's record of the table, else from moto; None if neither knows the table."""
+    from sandbox.aws.clients import lab_client
+    from sandbox.aws.models import LabResource, ResourceKind
+
+    table, _, index = arn.split(":table/", 1)[-1].partition("/index/")
+    spec = (
+        LabResource.objects.filter(owner_id=caller.owner_id, kind=ResourceKind.TABLE, name=table)
+        .values_list("spec", flat=True)
+        .first()
+    )
+    if not spec or not spec.get("KeySchema"):
+        try:
+            spec = lab_client("dynamodb", account_id=caller.account_id).describe_table(
+                TableName=table
+            )["Table"]
+        except Exception:  # no such table, or moto unreachable: the key stays absent
+            return None
+    schema = spec.get("KeySchema") or []
+    for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        for found in (spec.get(kind) or []) if index else []:
+            if isinstance(found, dict) and found.get("IndexName") == index:
+                schema = found.get("KeySchema") or []
+    return next((k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"), None)
+
+
+def _authorise(
+    caller: Caller,
+    operation: Operation,
+    service: str,
+    request: GatewayRequest,
+    headers: dict[str, str],
+    query: str,
+    now: datetime,
+) -> None:
     if caller.session is None:
         return  # a learner's own key: everything in their own account, as the account's root
     if operation.action == "sts:GetCallerIdentity":
         return  # needs no permission on AWS either
+    region = sigv4.parse_authorization(headers.get("authorization", ""))["region"]
     for resource in operation.resources or ("*",):
-        decision = policies.evaluate(caller.documents, action=operation.action, resource=resource)
+        context = request_context(
+            operation=operation,
+            resource=resource,
+            region=region,
+            session=caller.session,
+            query_string=query,
+            headers=headers,
+            body=request.body,
+            now=now,
+            partition_key=lambda arn: _partition_key(caller, arn),
+        )
+        decision = policies.evaluate(
+            caller.documents, action=operation.action, resource=resource, context=context
+        )
         if decision is not policies.Decision.ALLOW:
             code, status = _denied_code(service, _style(service, headers))
             raise Refusal(
@@ -690,7 +740,7 @@ def handle(
             account=caller.account_id,
         )
         _refuse_foreign_resources(caller, operation, service, headers)
-        _authorise(caller, operation, service, headers)
+        _authorise(caller, operation, service, request, headers, query, now or datetime.now(UTC))
         _refuse_foreign_arns(caller, operation, query, request.body)
         _refuse_relay_queues(operation, service, headers, query, request.body)
         if operation.action == "iam:PutRolePolicy":

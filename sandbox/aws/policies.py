@@ -2,9 +2,10 @@
 
 An explicit Deny in any statement wins; otherwise an Allow is needed; otherwise the request is
 implicitly denied. Action, NotAction, Resource and NotResource are matched with IAM's wildcards
-(`*` any run of characters, `?` one); actions ignore case, resources do not. Conditions are not
-evaluated: an Allow with a Condition never applies and a Deny with one always does, so an
-unsupported condition can only refuse more, never grant more.
+(`*` any run of characters, `?` one); actions ignore case, resources do not. A statement's
+Condition is decided against the request's context keys (sandbox.aws.conditions); a Condition
+that cannot be decided (one stored before documents were checked) keeps an Allow from applying
+and makes a Deny apply, so it can only refuse more, never grant more.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+
+from sandbox.aws import conditions
 
 
 class Decision(enum.StrEnum):
@@ -75,6 +78,10 @@ def validate(document: Any) -> dict[str, Any]:
             for action in _as_list(statement.get(key)):
                 if action != "*" and ":" not in action:
                     raise PolicyError(f"Actions/Condition can contain only one colon: '{action}'")
+        if "Condition" in statement:
+            message = conditions.problem(statement["Condition"])
+            if message is not None:
+                raise PolicyError(message)
     return document
 
 
@@ -89,17 +96,31 @@ def _applies(statement: dict[str, Any], action: str, resource: str) -> bool:
     return not _matches(_as_list(statement.get("NotResource")), resource, ignore_case=False)
 
 
-def evaluate(documents: Iterable[dict[str, Any]], *, action: str, resource: str) -> Decision:
-    """IAM's decision for one action on one resource under these identity policies."""
+def _condition_holds(statement: dict[str, Any], context: conditions.Context) -> bool | None:
+    try:
+        return conditions.holds(statement.get("Condition"), context)
+    except conditions.ConditionError:
+        return None
+
+
+def evaluate(
+    documents: Iterable[dict[str, Any]],
+    *,
+    action: str,
+    resource: str,
+    context: conditions.Context | None = None,
+) -> Decision:
+    """IAM's decision for one action on one resource under these identity policies, given
+    the request's context keys (lower-cased names; see sandbox.aws.conditions)."""
+    context = context if context is not None else {}
     allowed = False
     for document in documents:
         for statement in statements(document):
-            if not isinstance(statement, dict):
+            if not isinstance(statement, dict) or not _applies(statement, action, resource):
                 continue
-            conditional = bool(statement.get("Condition"))
-            if statement.get("Effect") == "Deny":
-                if _applies(statement, action, resource):
-                    return Decision.EXPLICIT_DENY
-            elif statement.get("Effect") == "Allow" and not conditional:
-                allowed = allowed or _applies(statement, action, resource)
+            holds = _condition_holds(statement, context)
+            if statement.get("Effect") == "Deny" and holds is not False:
+                return Decision.EXPLICIT_DENY
+            if statement.get("Effect") == "Allow" and holds:
+                allowed = True
     return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY

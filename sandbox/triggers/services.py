@@ -19,14 +19,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from sandbox import execution
+from sandbox import execution, routing
 from sandbox import services as sandbox_services
 from sandbox.aws.accounts import account_for
 from sandbox.aws.clients import LabServicesUnavailable, lab_client
@@ -404,9 +403,8 @@ def poller_slots(mapping: EventSourceMapping) -> int:
 
 
 def _task(name: str) -> Any:
-    """A task of sandbox.triggers.tasks as a signature sent by name: those tasks call back into
-    this module (a poll sends the next), so it does not import theirs."""
-    return current_app.signature(f"sandbox.triggers.tasks.{name}")
+    # sandbox.triggers.tasks calls back into this module (a poll sends the next): sent by name.
+    return routing.task_named(f"sandbox.triggers.tasks.{name}")
 
 
 def poller_start(*, mapping_id: int, slot: int) -> bool:
@@ -417,8 +415,39 @@ def poller_start(*, mapping_id: int, slot: int) -> bool:
     token = leases.lease_take(name=_esm(mapping_id, slot), ttl_s=lease_ttl_s(mapping))
     if token is None:
         return False
-    _task("sqs_poll").delay(mapping_id, slot, token)
+    if not _poll_send(mapping, slot=slot, token=token):
+        leases.lease_release(name=_esm(mapping_id, slot), token=token)
+        return False
     return True
+
+
+def _poll_send(
+    mapping: EventSourceMapping, *, slot: int, token: str, countdown: float | None = None
+) -> bool:
+    """Queue one link of a poller chain on the worker that owns the mapping's function, as its
+    invocations are (sandbox.routing): the poller runs the batches there, in that worker's pool,
+    so they find the function's warm environments. With no live worker known it goes on the
+    shared queue. False when the broker cannot take it (the lease then lapses and the
+    watchdog, pollers_ensure, starts the chain again)."""
+    try:
+        routing.task_send(
+            _task("sqs_poll"),
+            args=[mapping.pk, slot, token],
+            key=routing.routing_key(function_id=mapping.function_id),
+            countdown=countdown,
+        )
+    except routing.QueueUnavailable:
+        return False
+    return True
+
+
+def poller_continue(*, mapping_id: int, slot: int, token: str, delay: float) -> bool:
+    """Send the next link of a poller chain, delay seconds from now, to the mapping's function's
+    worker (the owner may have changed since the last link). False when it was not sent."""
+    mapping = EventSourceMapping.objects.filter(pk=mapping_id).first()
+    if mapping is None:
+        return False
+    return _poll_send(mapping, slot=slot, token=token, countdown=delay or None)
 
 
 def pollers_ensure() -> int:

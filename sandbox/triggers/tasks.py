@@ -1,5 +1,6 @@
 """Celery tasks of the triggers (routed to the `sandbox` queue: a poller runs the function in
-the worker's own EnvironmentPool, as the sandbox's invocation task does).
+the worker's own EnvironmentPool, as the sandbox's invocation task does; an event source
+mapping's links go to the queue of the worker that owns its function, sandbox.routing).
 
 Why a chain of tasks rather than a beat task per poll: a beat tick every few seconds would add
 its interval to every message's latency, and one poll per tick could not keep up with a busy
@@ -35,7 +36,7 @@ def sqs_poll(self: object, mapping_id: int, slot: int, token: str) -> None:
         logger.exception("SQS poller of mapping %s failed", mapping_id)
         delay = float(settings.TRIGGERS_SQS_BACKOFF_SECONDS)
     if delay is not None:
-        sqs_poll.apply_async((mapping_id, slot, token), countdown=delay or None)
+        services.poller_continue(mapping_id=mapping_id, slot=slot, token=token, delay=delay)
 
 
 @shared_task(ignore_result=True)

@@ -50,12 +50,13 @@ def through_gateway(
     function_id: int | None = None,
     calls: list[gateway.Call] | None = None,
     extra_headers: dict[str, str] | None = None,
+    region: str = "us-east-1",
 ) -> Any:
     """A real boto3 client whose every request goes through gateway.handle() instead of HTTP."""
     client = boto3.client(
         service,
         endpoint_url=ENDPOINT,
-        region_name="us-east-1",
+        region_name=region,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         aws_session_token=token,
@@ -246,6 +247,180 @@ def test_access_denied_then_fixed_by_editing_the_role(services: str) -> None:
     assert caught.value.response["Error"]["Message"].endswith(
         "with an explicit deny in an identity-based policy"
     )
+
+
+def test_a_role_limited_to_one_partition_key_reaches_only_its_items(services: str) -> None:
+    user, key, secret = learner()
+    account = account_for(user)
+    table = f"arn:aws:dynamodb:us-east-1:{account}:table/Notes"
+    through_gateway("dynamodb", key=key, secret=secret).create_table(
+        TableName="Notes",
+        KeySchema=[
+            {"AttributeName": "owner", "KeyType": "HASH"},
+            {"AttributeName": "id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "id", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    function = function_create(owner=user, name="notes")
+    role = roles.function_role(function)
+    roles.role_put_policy(
+        role=role,
+        name="own-notes",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                    "Resource": table,
+                    "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["alice"]}},
+                }
+            ],
+        },
+    )
+    calls: list[gateway.Call] = []
+    dynamodb = role_client("dynamodb", function, calls=calls)
+    dynamodb.put_item(TableName="Notes", Item={"owner": {"S": "alice"}, "id": {"S": "bob"}})
+    item = dynamodb.get_item(TableName="Notes", Key={"owner": {"S": "alice"}, "id": {"S": "bob"}})
+    assert item["Item"]["owner"] == {"S": "alice"}
+    found = dynamodb.query(
+        TableName="Notes",
+        KeyConditionExpression="#o = :o AND begins_with(id, :p)",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": "alice"}, ":p": {"S": "b"}},
+    )
+    assert found["Count"] == 1
+    assert [c.outcome for c in calls] == ["allowed", "allowed", "allowed"]
+    principal = f"arn:aws:sts::{account}:assumed-role/{role.name}/notes"
+    for attempt, action in (
+        (
+            lambda: dynamodb.put_item(
+                TableName="Notes", Item={"owner": {"S": "bob"}, "id": {"S": "alice"}}
+            ),
+            "dynamodb:PutItem",
+        ),
+        (
+            lambda: dynamodb.get_item(
+                TableName="Notes", Key={"owner": {"S": "bob"}, "id": {"S": "alice"}}
+            ),
+            "dynamodb:GetItem",
+        ),
+        (
+            lambda: dynamodb.query(
+                TableName="Notes",
+                KeyConditionExpression="owner = :o",
+                ExpressionAttributeValues={":o": {"S": "bob"}},
+            ),
+            "dynamodb:Query",
+        ),
+    ):
+        with pytest.raises(ClientError) as caught:
+            attempt()
+        error = caught.value.response["Error"]
+        assert error["Code"] == "AccessDeniedException"
+        assert error["Message"] == (
+            f"User: {principal} is not authorized to perform: {action} on resource: {table} "
+            f"because no identity-based policy allows the {action} action"
+        )
+        assert calls[-1].outcome == "denied"
+    own = lab_client("dynamodb", account_id=account)
+    assert own.scan(TableName="Notes")["Count"] == 1
+
+
+def test_a_deny_outside_one_region_leaves_calls_in_it_alone(services: str) -> None:
+    user, key, secret = learner()
+    account = account_for(user)
+    through_gateway("sqs", key=key, secret=secret).create_queue(QueueName="jobs")
+    function = function_create(owner=user, name="regional")
+    role = roles.function_role(function)
+    roles.role_put_policy(
+        role=role,
+        name="everything",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}],
+        },
+    )
+    roles.role_put_policy(
+        role=role,
+        name="us-east-1-only",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}},
+                }
+            ],
+        },
+    )
+    url = f"http://sqs.us-east-1.localhost/{account}/jobs"
+    role_client("sqs", function).send_message(QueueUrl=url, MessageBody="hello")
+    own = lab_client("sqs", account_id=account)
+    assert (
+        own.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
+        == "1"
+    )
+    with pytest.raises(ClientError) as caught:
+        role_client("sqs", function, region="eu-west-1").send_message(
+            QueueUrl=url, MessageBody="elsewhere"
+        )
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert caught.value.response["Error"]["Message"].endswith(
+        "with an explicit deny in an identity-based policy"
+    )
+
+
+def test_a_malformed_condition_is_refused_when_the_policy_is_saved(services: str) -> None:
+    user, key, secret = learner()
+    iam = through_gateway("iam", key=key, secret=secret)
+    iam.create_role(RoleName="worker", AssumeRolePolicyDocument=json.dumps(roles_trust()))
+    role = roles.function_role(function_create(owner=user, name="worker"))
+    for condition, message in (
+        ({"StringEqual": {"aws:RequestedRegion": "us-east-1"}}, "Syntax errors in policy."),
+        ({"StringEquals": {"aws:RequestedRegion": {"a": "b"}}}, "Syntax errors in policy."),
+        ({"DateLessThan": {"aws:CurrentTime": "soon"}}, "The policy failed legacy parsing"),
+    ):
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+            ],
+        }
+        with pytest.raises(ClientError) as caught:
+            iam.put_role_policy(
+                RoleName="worker", PolicyName="bad", PolicyDocument=json.dumps(document)
+            )
+        assert caught.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+        assert caught.value.response["Error"]["Message"] == message
+        with pytest.raises(roles.RoleError) as refused:
+            roles.role_put_policy(
+                role=role,
+                name="bad",
+                document=document,
+            )
+        assert (refused.value.code, str(refused.value)) == ("MalformedPolicyDocument", message)
+
+
+def roles_trust() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
 
 
 def test_denials_of_s3_sqs_and_sns_use_each_services_error(services: str) -> None:

@@ -98,3 +98,40 @@ def test_functions_stay_on_their_worker_and_move_when_it_dies(workers):
     ran = list(Invocation.objects.exclude(request_id="").values_list("request_id", flat=True))
     assert len(ran) == len(set(ran))
     assert routing.live_workers() == [survivor.name]
+
+
+def test_a_mappings_batches_run_on_its_functions_worker_and_stay_warm(workers, moto_server):
+    from sandbox.aws.accounts import account_for
+    from sandbox.aws.clients import lab_client
+    from sandbox.triggers import services as trigger_services
+
+    names = sorted([workers().name, workers().name])
+    assert routing.live_workers() == names
+    user = UserFactory()
+    sqs = lab_client("sqs", account_id=account_for(user))
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    function = FunctionFactory(owner=user, code=NAP, timeout_s=10)
+    owner = owner_of(function.pk, names)
+    trigger_services.mapping_create(function=function, event_source_arn=arn, batch_size=1)
+
+    # One message at a time, so each is its own batch, taken by the next link of the chain:
+    # every link runs where the function's invocations are routed, and finds it warm there.
+    runs = []
+    for n in range(4):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+        ran = wait_until(
+            f"message {n} to be handled",
+            lambda n=n: (
+                Invocation.objects.filter(function=function)
+                .exclude(pk__in=[r.pk for r in runs])
+                .first()
+            ),
+        )
+        runs.append(finished(ran))
+    assert [r.status for r in runs] == [Invocation.Status.SUCCESS] * 4
+    assert [r.worker for r in runs] == [owner] * 4
+    assert [r.cold_start for r in runs] == [True, False, False, False]
+    assert len({r.environment_id for r in runs}) == 1

@@ -33,3 +33,40 @@ def test_no_poller_starts_past_the_reservation(redis_url):
     assert not leases.lease_held(name=name)
     throttled = mapping_of(FunctionFactory(reserved_concurrency=0))
     assert services.poller_start(mapping_id=throttled.pk, slot=0) is False
+
+
+def test_a_pollers_links_go_to_its_functions_worker_or_the_shared_queue(redis_url):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from sandbox import routing
+    from sandbox.triggers import tasks
+
+    mapping = mapping_of(FunctionFactory())
+    owner = routing.worker_for(
+        key=routing.routing_key(function_id=mapping.function_id), workers=["a@h", "b@h"]
+    )
+    with (
+        mock.patch.object(routing, "live_workers", return_value=["a@h", "b@h"]),
+        mock.patch.object(tasks.sqs_poll, "apply_async") as send,
+    ):
+        assert services.poller_start(mapping_id=mapping.pk, slot=0) is True
+        token = send.call_args.args[0][2]  # a signature sends its args positionally
+        assert services.poller_continue(mapping_id=mapping.pk, slot=0, token=token, delay=2.0)
+    first, after = send.call_args_list
+    assert tuple(first.args[0]) == (mapping.pk, 0, token)
+    assert first.kwargs["queue"] == first.kwargs["routing_key"] == f"sandbox.{owner}"
+    assert after.kwargs["queue"] == f"sandbox.{owner}" and after.kwargs["countdown"] == 2.0
+    # No live worker known: the shared queue, which any worker takes.
+    with (
+        mock.patch.object(routing, "live_workers", return_value=[]),
+        mock.patch.object(tasks.sqs_poll, "apply_async") as send,
+    ):
+        assert services.poller_continue(mapping_id=mapping.pk, slot=0, token=token, delay=0)
+    assert send.call_args.kwargs["queue"] == "sandbox"
+    # A broker that refuses the first link leaves no lease behind to block the watchdog.
+    leases.lease_release(name=f"esm:{mapping.pk}:0", token=token)
+    with mock.patch.object(tasks.sqs_poll, "apply_async", side_effect=OperationalError("no")):
+        assert services.poller_start(mapping_id=mapping.pk, slot=0) is False
+    assert not leases.lease_held(name=f"esm:{mapping.pk}:0")
