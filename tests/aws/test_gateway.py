@@ -26,6 +26,8 @@ from sandbox.api import services as api_services
 from sandbox.aws import gateway, roles
 from sandbox.aws.accounts import account_for
 from sandbox.aws.clients import lab_client
+from sandbox.aws.models import RolePolicy
+from sandbox.models import Function
 from sandbox.services import function_create
 from tests.factories import UserFactory
 
@@ -331,6 +333,38 @@ def test_a_role_limited_to_one_partition_key_reaches_only_its_items(services: st
     assert own.scan(TableName="Notes")["Count"] == 1
 
 
+def test_a_listing_allowed_under_one_prefix(services: str) -> None:
+    user, key, secret = learner()
+    account = account_for(user)
+    bucket = f"shared-{account}"
+    through_gateway("s3", key=key, secret=secret).create_bucket(Bucket=bucket)
+    function = function_create(owner=user, name="lister")
+    roles.role_put_policy(
+        role=roles.function_role(function),
+        name="own-prefix",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                    "Condition": {"StringLike": {"s3:prefix": "home/${aws:PrincipalAccount}/*"}},
+                }
+            ],
+        },
+    )
+    s3 = role_client("s3", function)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"home/{account}/")["KeyCount"] == 0
+    for prefix in ("home/123456789012/", None):
+        with pytest.raises(ClientError) as caught:
+            s3.list_objects_v2(Bucket=bucket, **({"Prefix": prefix} if prefix else {}))
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        assert "because no identity-based policy allows the s3:ListBucket action" in str(
+            caught.value
+        )
+
+
 def test_a_deny_outside_one_region_leaves_calls_in_it_alone(services: str) -> None:
     user, key, secret = learner()
     account = account_for(user)
@@ -408,6 +442,26 @@ def test_a_malformed_condition_is_refused_when_the_policy_is_saved(services: str
                 document=document,
             )
         assert (refused.value.code, str(refused.value)) == ("MalformedPolicyDocument", message)
+    # One stored before conditions were checked is never a crash: its Allow does not apply.
+    RolePolicy.objects.create(
+        role=role,
+        name="stored",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:*",
+                    "Resource": "*",
+                    "Condition": {"StringEqual": {"aws:RequestedRegion": [{"a": 1}]}},
+                }
+            ],
+        },
+    )
+    with pytest.raises(ClientError) as caught:
+        role_client("sqs", Function.objects.get(owner=user, name="worker")).list_queues()
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert "because no identity-based policy allows the sqs:listqueues action" in str(caught.value)
 
 
 def roles_trust() -> dict[str, Any]:
