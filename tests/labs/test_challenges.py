@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from learn.practice.loader import parse_question_file, question_save
 from learn.practice.models import ChallengeRuntime, Question, Submission, SubmissionStatus
@@ -127,6 +128,15 @@ def test_a_lab_challenge_runs_one_grading_at_a_time_and_in_python(
             code="export const handler = 1;",
             runtime=ChallengeRuntime.NODEJS24,
         )
+
+
+def test_at_least_four_lab_challenges_ship() -> None:
+    assert len(LAB_CHALLENGES) >= 4
+    triggers = {
+        next(iter(yaml.safe_load(p.read_text().split("---", 2)[1])["code"]["lab"]["trigger"]))
+        for p in LAB_CHALLENGES
+    }
+    assert len(triggers) >= 4, triggers
 
 
 @pytest.mark.content
