@@ -4,7 +4,9 @@
 SQLite database and times, against the given moto, S3 GetObject (1 KB) and DynamoDB PutItem
 three ways: boto3 straight to moto (the site's own lab_client), boto3 through
 gateway.handle() with a learner's access key (SigV4 check, account scoping, forwarding), and
-through gateway.handle() with an execution role's session (plus policy evaluation). The
+through gateway.handle() with an execution role's session (plus policy evaluation), and with
+a session whose PutItem is allowed only by a dynamodb:LeadingKeys Condition (plus the
+request's context keys and the table's key schema, read from the lab's record). The
 gateway is called in-process (no socket, no jail), so the difference is the gateway's own
 work. It prints p50/p99 of each. Figures, not assertions.
 """
@@ -106,9 +108,10 @@ def main() -> None:
     from django.core.management import call_command
 
     from sandbox.api import services as api_services
-    from sandbox.aws import roles
+    from sandbox.aws import records, roles
     from sandbox.aws.accounts import account_for
     from sandbox.aws.clients import lab_client
+    from sandbox.aws.models import ResourceKind
     from sandbox.services import function_create
 
     call_command("migrate", verbosity=0)
@@ -123,6 +126,29 @@ def main() -> None:
         document = roles.template_document(template, account_id=account, name=name)
         roles.role_put_policy(role=role, name=template, document=document)
     session = roles.session_credentials(function)
+    conditional = function_create(owner=user, name="bench-conditional")
+    roles.role_put_policy(
+        role=roles.role_save(owner=user, name="bench-conditional"),
+        name="own-items",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "dynamodb:PutItem"],
+                    "Resource": [f"arn:aws:s3:::{bucket}/*", "arn:aws:dynamodb:*:*:table/Bench"],
+                    "Condition": {
+                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["1"]},
+                        "StringEquals": {"aws:RequestedRegion": "us-east-1"},
+                    },
+                }
+            ],
+        },
+    )
+    roles.function_role_set(
+        function=conditional, role=roles.role_from_arn(owner=user, arn="bench-conditional")
+    )
+    conditional_session = roles.session_credentials(conditional)
 
     direct_s3, direct_ddb = (lab_client(s, account_id=account) for s in ("s3", "dynamodb"))
     direct_s3.create_bucket(Bucket=bucket)
@@ -133,6 +159,12 @@ def main() -> None:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    records.resource_record(
+        owner=user,
+        kind=ResourceKind.TABLE,
+        name="Bench",
+        spec={"TableName": "Bench", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]},
+    )
     ways = {
         "boto3 → moto": (direct_s3, direct_ddb),
         "→ gateway (learner key)": (
@@ -142,6 +174,10 @@ def main() -> None:
         "→ gateway (role session)": (
             gateway_client("s3", session, function.pk),
             gateway_client("dynamodb", session, function.pk),
+        ),
+        "→ gateway (conditional)": (
+            gateway_client("s3", conditional_session, conditional.pk),
+            gateway_client("dynamodb", conditional_session, conditional.pk),
         ),
     }
     print(f"\nn={args.n} per row, 1 KB object, load average {os.getloadavg()[0]:.1f}\n")

@@ -312,9 +312,10 @@ def submission_answer_graded(*, submission: Submission, now: datetime | None = N
 # The learner's code becomes their function `challenge-<slug>`, the lab is set up with its
 # resources emptied (sandbox.labs), and each test's steps are performed in their lab account: an
 # upload, messages sent, an event put. The trigger invokes the function as Lambda would, and the
-# test passes once its expectations hold with none of the function's invocations still queued or
-# running, twice in a row; it fails when its wait runs out. Waiting is a chain of short tasks
-# (tasks.lab_test_wait), so no worker thread sits idle while the triggered invocations need one.
+# test passes once its expectations hold with nothing on its way to the handler, twice in a row;
+# it fails once they stay unmet with nothing on its way for LAB_QUIET_S, or when its wait runs
+# out. Waiting is a chain of short tasks (tasks.lab_test_wait), so no worker thread sits idle
+# while the triggered invocations need one.
 
 POLL_S = 0.5
 LAB_QUIET_S = 3  # expectations unmet with nothing on its way to the handler for this long: failed

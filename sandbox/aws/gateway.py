@@ -521,7 +521,7 @@ def _partition_key(caller: Caller, arn: str) -> str | None:
         .values_list("spec", flat=True)
         .first()
     )
-    if not spec or not spec.get("KeySchema"):
+    if not isinstance(spec, dict) or not spec.get("KeySchema"):
         try:
             spec = lab_client("dynamodb", account_id=caller.account_id).describe_table(
                 TableName=table
@@ -533,7 +533,10 @@ def _partition_key(caller: Caller, arn: str) -> str | None:
         for found in (spec.get(kind) or []) if index else []:
             if isinstance(found, dict) and found.get("IndexName") == index:
                 schema = found.get("KeySchema") or []
-    return next((k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"), None)
+    for key in schema:
+        if isinstance(key, dict) and key.get("KeyType") == "HASH" and key.get("AttributeName"):
+            return str(key["AttributeName"])
+    return None
 
 
 def _authorise(

@@ -128,15 +128,19 @@ def _key_maps(body: dict[str, Any], table: str) -> list[dict[str, Any]]:
     if isinstance(items, dict) and isinstance(items.get(table), dict | list):
         entry = items[table]
         if isinstance(entry, dict):  # BatchGetItem: {"Keys": [...]}
-            found.extend(k for k in entry.get("Keys") or [] if isinstance(k, dict))
+            found.extend(k for k in _list(entry.get("Keys")) if isinstance(k, dict))
         else:  # BatchWriteItem: [{"PutRequest": {"Item"}}, {"DeleteRequest": {"Key"}}]
             for write in entry:
                 for request in write.values() if isinstance(write, dict) else []:
                     add(request, names_table=False)
-    for item in body.get("TransactItems") or []:
+    for item in _list(body.get("TransactItems")):
         for request in item.values() if isinstance(item, dict) else []:
             add(request, names_table=True)
     return found
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 _EQUALITY = re.compile(r"(#?[\w.\-]+|:[\w\-]+)\s*=\s*(#?[\w.\-]+|:[\w\-]+)")
@@ -146,6 +150,8 @@ def _query_values(body: dict[str, Any], partition: str) -> list[str]:
     """The partition key value a Query's key condition names (or its KeyConditions)."""
     names = body.get("ExpressionAttributeNames") or {}
     values = body.get("ExpressionAttributeValues") or {}
+    if not isinstance(partition, str):
+        return []
     expression = body.get("KeyConditionExpression")
     out: list[str] = []
     if isinstance(expression, str) and isinstance(names, dict) and isinstance(values, dict):
@@ -161,7 +167,7 @@ def _query_values(body: dict[str, Any], partition: str) -> list[str]:
     if isinstance(legacy, dict) and isinstance(legacy.get(partition), dict):
         condition = legacy[partition]
         if condition.get("ComparisonOperator") == "EQ":
-            for value in condition.get("AttributeValueList") or []:
+            for value in _list(condition.get("AttributeValueList")):
                 scalar = _scalar(value)
                 if scalar is not None:
                     out.append(scalar)

@@ -26,6 +26,8 @@ from sandbox.api import services as api_services
 from sandbox.aws import gateway, roles
 from sandbox.aws.accounts import account_for
 from sandbox.aws.clients import lab_client
+from sandbox.aws.models import RolePolicy
+from sandbox.models import Function
 from sandbox.services import function_create
 from tests.factories import UserFactory
 
@@ -408,6 +410,26 @@ def test_a_malformed_condition_is_refused_when_the_policy_is_saved(services: str
                 document=document,
             )
         assert (refused.value.code, str(refused.value)) == ("MalformedPolicyDocument", message)
+    # One stored before conditions were checked is never a crash: its Allow does not apply.
+    RolePolicy.objects.create(
+        role=role,
+        name="stored",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:*",
+                    "Resource": "*",
+                    "Condition": {"StringEqual": {"aws:RequestedRegion": [{"a": 1}]}},
+                }
+            ],
+        },
+    )
+    with pytest.raises(ClientError) as caught:
+        role_client("sqs", Function.objects.get(owner=user, name="worker")).list_queues()
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert "because no identity-based policy allows the sqs:listqueues action" in str(caught.value)
 
 
 def roles_trust() -> dict[str, Any]:

@@ -175,3 +175,29 @@ def test_leading_keys_are_worked_out_only_when_asked_for_and_absent_when_unknown
     assert unknown.get("dynamodb:leadingkeys") is None
     scan = dynamodb("Scan", {"TableName": "Notes", "Select": "COUNT"})
     assert scan.get("dynamodb:leadingkeys") is None and scan["dynamodb:select"] == "COUNT"
+
+
+def test_odd_bodies_give_no_leading_keys_and_never_raise() -> None:
+    for body in (
+        {"TableName": "Notes", "Key": "owner"},
+        {"TableName": "Notes", "Key": {"owner": {"S": 1}}},
+        {"TableName": "Notes", "Key": {"owner": {"M": {}}}},
+        {"RequestItems": {"Notes": {"Keys": 3}}},
+        {"RequestItems": {"Notes": [1, {"PutRequest": 2}]}},
+        {"TransactItems": 5},
+        {"TransactItems": [{"Put": {"TableName": 1, "Item": 2}}]},
+    ):
+        for operation in ("GetItem", "BatchGetItem", "BatchWriteItem", "TransactWriteItems"):
+            assert leading_keys(body, operation=operation, table="Notes", partition="owner") == []
+    for body in (
+        {"KeyConditionExpression": 3},
+        {"KeyConditionExpression": "owner = :o", "ExpressionAttributeValues": []},
+        {"KeyConditionExpression": "owner = :o", "ExpressionAttributeValues": {":o": "x"}},
+        {"KeyConditions": {"owner": {"ComparisonOperator": "EQ", "AttributeValueList": 1}}},
+        {"KeyConditions": {"owner": {"ComparisonOperator": "BEGINS_WITH"}}},
+    ):
+        assert leading_keys(body, operation="Query", table="Notes", partition="owner") == []
+    garbage = context(
+        "dynamodb", headers={"x-amz-target": "DynamoDB_20120810.PutItem"}, body=b"[not json"
+    )
+    assert garbage.get("dynamodb:leadingkeys") is None
