@@ -46,11 +46,11 @@ class ConditionError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+def _glob(pattern: str) -> re.Pattern[str]:
     regex = "".join(
         ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
     )
-    return re.compile(f"^{regex}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return re.compile(f"^{regex}$", re.DOTALL)
 
 
 def _number(text: str) -> float | None:
@@ -280,8 +280,8 @@ def _key_holds(
 
 def holds(condition: Any, context: Context) -> bool:
     """Whether the Condition block is true for this request context (see the module)."""
-    if not condition:
-        return True
+    if condition is None or condition == {}:
+        return True  # no Condition, or an empty one: the statement is unconditional
     message = problem(condition)
     if message is not None:
         raise ConditionError(message)

@@ -333,6 +333,38 @@ def test_a_role_limited_to_one_partition_key_reaches_only_its_items(services: st
     assert own.scan(TableName="Notes")["Count"] == 1
 
 
+def test_a_listing_allowed_under_one_prefix(services: str) -> None:
+    user, key, secret = learner()
+    account = account_for(user)
+    bucket = f"shared-{account}"
+    through_gateway("s3", key=key, secret=secret).create_bucket(Bucket=bucket)
+    function = function_create(owner=user, name="lister")
+    roles.role_put_policy(
+        role=roles.function_role(function),
+        name="own-prefix",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                    "Condition": {"StringLike": {"s3:prefix": "home/${aws:PrincipalAccount}/*"}},
+                }
+            ],
+        },
+    )
+    s3 = role_client("s3", function)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"home/{account}/")["KeyCount"] == 0
+    for prefix in ("home/123456789012/", None):
+        with pytest.raises(ClientError) as caught:
+            s3.list_objects_v2(Bucket=bucket, **({"Prefix": prefix} if prefix else {}))
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        assert "because no identity-based policy allows the s3:ListBucket action" in str(
+            caught.value
+        )
+
+
 def test_a_deny_outside_one_region_leaves_calls_in_it_alone(services: str) -> None:
     user, key, secret = learner()
     account = account_for(user)
