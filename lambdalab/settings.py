@@ -361,10 +361,12 @@ SANDBOX_WORKERS = env_list("SANDBOX_WORKERS", [])
 # lost its data lost the task); one routed to a worker whose heartbeat stopped is re-routed at
 # once. Tasks are idempotent: a second copy finds the invocation claimed and does nothing.
 SANDBOX_REQUEUE_SECONDS = env_int("SANDBOX_REQUEUE_SECONDS", 300)
-# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker,
+# What each sandbox worker's heartbeat sweeps every minute: runs left `running` by a dead worker
+# (and the asynchronous invocations they were attempts of: retried or sent to OnFailure),
 # queued work to send again.
 SANDBOX_STALE_SWEEPS = [
     "sandbox.execution.invocations_sweep_stale",
+    "sandbox.api.services.async_events_sweep_stale",
     "learn.practice.execution.submissions_sweep_stale",
     "sandbox.execution.invocations_prune",
     "sandbox.services.invocations_resend",

@@ -522,6 +522,30 @@ def async_event_attempt_finished(*, invocation_id: int) -> AsyncEvent | None:
     return event
 
 
+def async_events_sweep_stale(*, limit: int = 500) -> int:
+    """Go on with asynchronous invocations whose current attempt has ended without the post-run
+    hook hearing of it, and return how many were handed on.
+
+    The hook (sandbox.api.tasks.after_invocation) fires when an invocation's task ends; an
+    attempt whose worker died mid-run ends instead when the stale sweep
+    (sandbox.execution.invocations_sweep_stale) fails it, with no task to end. Each such event
+    is retried or sent to OnFailure as after any failed attempt (async_event_attempt_finished,
+    which claims the news, so an attempt the hook hears of too is handled once). One of
+    SANDBOX_STALE_SWEEPS, run after the invocations' sweep.
+    """
+    attempts = list(
+        AsyncEvent.objects.filter(status=AsyncEvent.Status.QUEUED, current__isnull=False)
+        .exclude(current__status__in=Invocation.PENDING)
+        .order_by("pk")
+        .values_list("current_id", flat=True)[:limit]
+    )
+    handed = 0
+    for invocation_id in attempts:
+        if async_event_attempt_finished(invocation_id=invocation_id) is not None:
+            handed += 1
+    return handed
+
+
 # Called as fn(previous, retry) in the transaction that starts a retry of an asynchronous
 # invocation, so what the apps that queue them record on an attempt (sandbox.triggers: what
 # triggered it) is on each retry too; this module does not import them.

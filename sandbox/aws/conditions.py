@@ -17,10 +17,11 @@ makes any operator true for an absent key; `Null` tests presence alone. `ForAllV
 when every request value matches (so also when there are none: the key is absent or empty);
 `ForAnyValue:` when at least one does (never for an absent key).
 
-Policy variables in values (`${aws:PrincipalAccount}`, `${aws:userid}`, `${aws:PrincipalTag/x,
-'default'}`, and the escapes `${*}`, `${?}`, `${$}`) are filled in from the context. IAM may
-treat a statement whose variable it cannot resolve as invalid; here a key whose values name a
-variable the context does not have (or has several values for) is false, negated or not.
+Policy variables in values (`${aws:PrincipalAccount}`, `${aws:userid}`,
+`${aws:PrincipalTag/x, 'default'}`, and the escapes `${*}`, `${?}`, `${$}`) are filled in from
+the context. IAM may treat a statement whose variable it cannot resolve as invalid; here a key
+whose values name a variable the context does not have (or has several values for) is false,
+negated or not. `resource_pattern` fills them in a Resource the same way.
 """
 
 from __future__ import annotations
@@ -229,6 +230,17 @@ def _matches_any(family: str, filled: list[str | re.Pattern[str]], value: str) -
 
 
 # ------------------------------------------------------------------------------------ public
+
+
+def resource_pattern(value: str, context: Context) -> re.Pattern[str] | None:
+    """A Resource or NotResource value as a pattern (`*`, `?`, and policy variables filled in
+    from the context), or None when it names a variable the context cannot fill."""
+    try:
+        found = _fill(value, context, like=True)
+    except _Unresolved:
+        return None
+    assert isinstance(found, re.Pattern)
+    return found
 
 
 def problem(condition: Any) -> str | None:

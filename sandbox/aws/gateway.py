@@ -445,6 +445,14 @@ def _refuse_relay_queues(
         if operation.name == "ListQueues":
             return  # its QueueNamePrefix names no queue; the answer leaves the relays out
         named = [*operation.resources, *_sqs_parameters(headers, query, body)]
+        if operation.name == "CreateQueue" and any(_names_relay(value) for value in named):
+            # Neither "created" nor "exists" (either would tell whether a relay has that name).
+            raise Refusal(
+                "InvalidParameterValue",
+                f"Queue names starting with {RELAY_QUEUE_PREFIX} are kept for the lab's triggers.",
+                400,
+                outcome=ERROR,
+            )
         if any(_names_relay(value) for value in named):
             raise Refusal(NO_SUCH_QUEUE, NO_SUCH_QUEUE_MESSAGE, 400, outcome=ERROR)
         return

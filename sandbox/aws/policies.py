@@ -2,10 +2,12 @@
 
 An explicit Deny in any statement wins; otherwise an Allow is needed; otherwise the request is
 implicitly denied. Action, NotAction, Resource and NotResource are matched with IAM's wildcards
-(`*` any run of characters, `?` one); actions ignore case, resources do not. A statement's
-Condition is decided against the request's context keys (sandbox.aws.conditions); a Condition
-that cannot be decided (one stored before documents were checked) keeps an Allow from applying
-and makes a Deny apply, so it can only refuse more, never grant more.
+(`*` any run of characters, `?` one); actions ignore case, resources do not, and a resource may
+name policy variables (`arn:aws:s3:::photos/${aws:PrincipalAccount}/*`), filled in from the
+request's context (one that cannot be filled matches nothing). A statement's Condition is
+decided against the request's context keys (sandbox.aws.conditions); a Condition that cannot be
+decided (one stored before documents were checked) keeps an Allow from applying and makes a
+Deny apply, so it can only refuse more, never grant more.
 """
 
 from __future__ import annotations
@@ -85,15 +87,34 @@ def validate(document: Any) -> dict[str, Any]:
     return document
 
 
-def _applies(statement: dict[str, Any], action: str, resource: str) -> bool:
+def _resource_matches(patterns: list[str], resource: str, context: conditions.Context) -> bool:
+    # A value naming a policy variable the request cannot fill matches nothing.
+    for value in patterns:
+        if "${" not in value:
+            found: re.Pattern[str] | None = _pattern(value, False)
+        else:
+            found = conditions.resource_pattern(value, context)
+        if found is not None and found.match(resource):
+            return True
+    return False
+
+
+def _applies(
+    statement: dict[str, Any], action: str, resource: str, context: conditions.Context
+) -> bool:
     if "Action" in statement:
         if not _matches(_as_list(statement["Action"]), action, ignore_case=True):
             return False
     elif _matches(_as_list(statement.get("NotAction")), action, ignore_case=True):
         return False
     if "Resource" in statement:
-        return _matches(_as_list(statement["Resource"]), resource, ignore_case=False)
-    return not _matches(_as_list(statement.get("NotResource")), resource, ignore_case=False)
+        return _resource_matches(_as_list(statement["Resource"]), resource, context)
+    excluded = _as_list(statement.get("NotResource"))
+    if any(
+        "${" in value and conditions.resource_pattern(value, context) is None for value in excluded
+    ):
+        return False  # IAM cannot fill the variable: the statement does not apply
+    return not _resource_matches(excluded, resource, context)
 
 
 def _condition_holds(statement: dict[str, Any], context: conditions.Context) -> bool | None:
@@ -116,7 +137,9 @@ def evaluate(
     allowed = False
     for document in documents:
         for statement in statements(document):
-            if not isinstance(statement, dict) or not _applies(statement, action, resource):
+            if not isinstance(statement, dict) or not _applies(
+                statement, action, resource, context
+            ):
                 continue
             holds = _condition_holds(statement, context)
             if statement.get("Effect") == "Deny" and holds is not False:

@@ -315,3 +315,51 @@ def test_a_condition_stored_malformed_only_refuses_more() -> None:
     assert evaluate([everything, deny], action="s3:GetObject", resource="x", context=CONTEXT) is (
         Decision.EXPLICIT_DENY
     )
+
+
+def test_policy_variables_in_resources() -> None:
+    mine = "arn:aws:s3:::photos/111122223333/cat.jpg"
+    theirs = "arn:aws:s3:::photos/444455556666/cat.jpg"
+    allow = doc(
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::photos/${aws:PrincipalAccount}/*",
+        }
+    )
+    assert evaluate([allow], action="s3:GetObject", resource=mine, context=CONTEXT) is (
+        Decision.ALLOW
+    )
+    assert evaluate([allow], action="s3:GetObject", resource=theirs, context=CONTEXT) is (
+        Decision.IMPLICIT_DENY
+    )
+    # Without the key (aws:username, for a role) the resource matches nothing.
+    by_name = doc(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::photos/${aws:username}/*"}
+    )
+    named = "arn:aws:s3:::photos/${aws:username}/x"
+    assert evaluate([by_name], action="s3:GetObject", resource=named, context=CONTEXT) is (
+        Decision.IMPLICIT_DENY
+    )
+    # A NotResource that cannot be filled keeps its statement from applying.
+    everything = doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    deny_others = doc(
+        {
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "NotResource": ["arn:aws:s3:::photos/${aws:PrincipalAccount}/*"],
+        }
+    )
+    unknown = doc(
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::${aws:username}"}
+    )
+    assert evaluate(
+        [everything, deny_others], action="s3:GetObject", resource=mine, context=CONTEXT
+    ) is (Decision.ALLOW)
+    assert (
+        evaluate([everything, deny_others], action="s3:GetObject", resource=theirs, context=CONTEXT)
+        is Decision.EXPLICIT_DENY
+    )
+    assert evaluate(
+        [everything, unknown], action="s3:GetObject", resource=mine, context=CONTEXT
+    ) is (Decision.ALLOW)

@@ -261,6 +261,26 @@ def test_a_triggers_relay_queue_does_not_exist_for_the_learners_keys(
         assert error["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
         assert error["Message"] == "The specified queue does not exist."
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # Nor can a queue of that name (or one dead-lettering to it) be made.
+    for made in (
+        lambda: sqs.create_queue(QueueName=trigger.relay_queue),
+        lambda: sqs.create_queue(QueueName="lambdalab-trigger-new"),
+        lambda: sqs.create_queue(
+            QueueName="more",
+            Attributes={
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": relay_arn, "maxReceiveCount": "1"}
+                )
+            },
+        ),
+    ):
+        with pytest.raises(ClientError) as caught:
+            made()
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert [u.rsplit("/", 1)[-1] for u in site.list_queues()["QueueUrls"]] == [
+        trigger.relay_queue,
+        "jobs",
+    ]
     # A message that merely mentions it is the learner's own business.
     sqs.send_message(QueueUrl=mine, MessageBody=f"see {relay_url}")
 

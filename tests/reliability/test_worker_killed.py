@@ -61,3 +61,50 @@ def test_a_killed_worker_leaves_no_invocation_running_and_the_next_one_works(wor
     assert again.payload == {"done": True}
     assert again.worker == survivor.name
     assert not Invocation.objects.filter(status__in=Invocation.PENDING).exists()
+
+
+def test_an_async_attempt_whose_worker_was_killed_goes_to_its_failure_destination(workers, learner):
+    import json
+
+    from sandbox.api import services as api_services
+    from sandbox.api.models import AsyncEvent
+    from sandbox.aws.accounts import account_for
+
+    first_worker = workers()
+    function = FunctionFactory(owner=learner, code=SLEEPY, timeout_s=60)
+    sink = FunctionFactory(owner=learner, name="sink", code=SLEEPY)
+    api_services.event_invoke_config_put(
+        function=function,
+        qualifier="$LATEST",
+        maximum_retry_attempts=0,
+        on_failure=f"arn:aws:lambda:us-east-1:{account_for(learner)}:function:sink",
+    )
+    event = api_services.async_invoke(
+        function=function, requested_by=learner, event_text='{"sleep": 45}'
+    )
+    attempt = event.current
+    assert attempt is not None
+
+    def running() -> bool:
+        attempt.refresh_from_db()
+        return attempt.status == Invocation.Status.RUNNING
+
+    wait_until("the attempt to start on the worker", running)
+    first_worker.kill()
+    workers()
+    assert finished(attempt).status == Invocation.Status.FAILED
+
+    def settled() -> bool:
+        event.refresh_from_db()
+        return event.status != AsyncEvent.Status.QUEUED
+
+    wait_until("the asynchronous invocation to settle", settled, timeout=30)
+    assert (event.status, event.invoke_count) == (AsyncEvent.Status.FAILED, 1)
+    delivered = wait_until(
+        "the failure record to reach the destination",
+        lambda: Invocation.objects.filter(function=sink).first(),
+    )
+    record = json.loads(delivered.event)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert "sandbox worker stopped" in record["responsePayload"]["errorMessage"]
+    assert finished(delivered).status == Invocation.Status.SUCCESS

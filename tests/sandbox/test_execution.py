@@ -116,7 +116,7 @@ def test_invoke_maps_an_unavailable_jail_and_engine_faults_to_reasons(monkeypatc
         execution.invoke(config=config, event={})
 
     class Broken:
-        def invoke(self, spec, event, on_admitted=None, handle=None):
+        def invoke(self, spec, event, on_admitted=None, handle=None, qualifier=None):
             raise OSError("no space left")
 
     monkeypatch.setattr(pool, "get_pool", lambda: Broken())

@@ -400,3 +400,51 @@ def test_records_reach_an_sqs_queue_and_an_sns_topic(lam, learner, scheduled, mo
     assert record["responsePayload"] == {"done": True}
     failed.refresh_from_db()
     assert failed.destination_note == ""
+
+
+def _die_mid_attempt(event: AsyncEvent) -> None:
+    """The attempt's worker took it and died: running, long past its timeout, on a worker with
+    no heartbeat (the sweep goes by the time when it has not yet seen the heartbeat missing)."""
+    Invocation.objects.filter(pk=event.current_id).update(
+        status=Invocation.Status.RUNNING,
+        worker="gone@nowhere",
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+
+
+def test_an_attempt_whose_worker_died_is_retried_then_sent_to_on_failure(
+    lam, learner, scheduled, redis_url
+):
+    from sandbox.worker import _sweep
+
+    arn = arn_prefix(learner)
+    create_hello(lam)
+    create_hello(lam, name="sink", source=SINK)
+    lam.put_function_event_invoke_config(
+        FunctionName="hello", DestinationConfig={"OnFailure": {"Destination": arn + "sink"}}
+    )
+    event = _queued(lam, learner)
+    for attempt, delay in ((1, 60.0), (2, 120.0)):
+        _die_mid_attempt(event)
+        _sweep()  # what every live sandbox worker's heartbeat runs
+        event.refresh_from_db()
+        assert (event.status, event.current_id, event.invoke_count) == ("queued", None, attempt)
+        assert scheduled[-1] == ((event.pk, attempt, 0), delay)
+        services.async_event_retry(event_id=event.pk, invoke_count=attempt, throttles=0)
+        event.refresh_from_db()
+    _die_mid_attempt(event)
+    _sweep()
+    event.refresh_from_db()
+    assert (event.status, event.invoke_count, len(scheduled)) == ("failed", 3, 2)
+    attempts = list(event.attempts.order_by("pk"))
+    assert [a.status for a in attempts] == [Invocation.Status.FAILED] * 3
+    assert all("sandbox worker stopped" in a.failure_reason for a in attempts)
+    # The failure destination gets Lambda's record of it, as for any failed attempt.
+    (delivered,) = AsyncEvent.objects.filter(function__name="sink")
+    record = json.loads(delivered.event)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert "sandbox worker stopped" in record["responsePayload"]["errorMessage"]
+    # Swept again, nothing more happens.
+    _sweep()
+    assert len(scheduled) == 2 and AsyncEvent.objects.filter(function__name="sink").count() == 1
