@@ -138,19 +138,14 @@ class LessonAdminForm(forms.ModelForm):
             "timeout_s": cleaned.get("try_it_timeout_s") or 3,
             "files": files,
         }
-        event_text = (cleaned.get("try_it_event") or "").strip()
-        if event_text:
+        for key in ("event", "lab"):
+            text = (cleaned.get(f"try_it_{key}") or "").strip()
+            if not text:
+                continue
             try:
-                try_it["event"] = json.loads(event_text)
+                try_it[key] = json.loads(text)
             except ValueError as exc:
-                self.add_error("try_it_event", f"Not JSON: {exc}")
-                return cleaned
-        lab_text = (cleaned.get("try_it_lab") or "").strip()
-        if lab_text:
-            try:
-                try_it["lab"] = json.loads(lab_text)
-            except ValueError as exc:
-                self.add_error("try_it_lab", f"Not JSON: {exc}")
+                self.add_error(f"try_it_{key}", f"Not JSON: {exc}")
                 return cleaned
         try:
             check_try_it(try_it)

@@ -4,31 +4,19 @@ with no change to the code."""
 
 from django.utils import timezone
 
-from learn.services.content import CONTENT_ROOT, lesson_source_parse
 from sandbox import labs
-from sandbox import services as sandbox_services
 from sandbox.aws import services as aws_services
 from sandbox.aws.models import ExecutionRole
 from tests.labs.test_labs import settle
+from tests.labs.test_lessons import WITH_LAB, lesson_lab_open
 
 
 def test_the_permissions_lab_succeeds_once_the_role_may_write_the_table(
     celery_worker_process, learner, moto_server
 ) -> None:
-    path = next((CONTENT_ROOT / "lessons").glob("*-permissions.md"))
-    try_it = lesson_source_parse(text=path.read_text(), path=path.name).data["try_it"]
-    lab = try_it["lab"]
-    function = sandbox_services.function_create_from_lesson(
-        owner=learner,
-        lesson_slug="permissions",
-        name="permissions-try-it",
-        handler=try_it["handler"],
-        files=try_it["files"],
-        event=try_it.get("event"),
-        memory_mb=try_it["memory_mb"],
-        timeout_s=try_it["timeout_s"],
-    )
-    labs.lab_apply(function=function, lab=lab)
+    (source,) = [s for s in WITH_LAB if s.slug == "permissions"]
+    lab = source.data["try_it"]["lab"]
+    function = lesson_lab_open(learner, source)
     since = timezone.now()
     labs.steps_run(function=function, steps=lab["steps"])
     denied = settle(function, lab["expect"], since)

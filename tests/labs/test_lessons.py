@@ -29,15 +29,10 @@ LAB_LESSONS = {
 }
 
 
-def test_the_event_driven_lessons_try_its_use_real_triggers_and_services() -> None:
-    assert {s.slug for s in WITH_LAB} >= LAB_LESSONS
-
-
-@pytest.mark.content
-@pytest.mark.parametrize("source", WITH_LAB, ids=[s.slug for s in WITH_LAB])
-def test_shipped_lab_does_what_its_lesson_says(source, celery_worker_process, learner, moto_server):
+def lesson_lab_open(learner, source) -> Function:
+    """The learner's copy of a shipped lesson's lab try-it, with its lab set up, as "Open in
+    the sandbox" makes it."""
     try_it = source.data["try_it"]
-    lab = try_it["lab"]
     function = sandbox_services.function_create_from_lesson(
         owner=learner,
         lesson_slug=source.slug,
@@ -48,7 +43,19 @@ def test_shipped_lab_does_what_its_lesson_says(source, celery_worker_process, le
         memory_mb=try_it["memory_mb"],
         timeout_s=try_it["timeout_s"],
     )
-    labs.lab_apply(function=function, lab=lab)
+    labs.lab_apply(function=function, lab=try_it["lab"])
+    return function
+
+
+def test_the_event_driven_lessons_try_its_use_real_triggers_and_services() -> None:
+    assert {s.slug for s in WITH_LAB} >= LAB_LESSONS
+
+
+@pytest.mark.content
+@pytest.mark.parametrize("source", WITH_LAB, ids=[s.slug for s in WITH_LAB])
+def test_shipped_lab_does_what_its_lesson_says(source, celery_worker_process, learner, moto_server):
+    lab = source.data["try_it"]["lab"]
+    function = lesson_lab_open(learner, source)
     since = timezone.now()
     labs.steps_run(function=function, steps=lab["steps"])
     outcome = settle(function, lab["expect"], since, timeout_s=lab.get("wait_s", 20) + 20)
