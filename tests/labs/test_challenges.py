@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from learn.practice.loader import parse_question_file, question_save
 from learn.practice.models import ChallengeRuntime, Question, Submission, SubmissionStatus
@@ -129,6 +130,16 @@ def test_a_lab_challenge_runs_one_grading_at_a_time_and_in_python(
         )
 
 
+def test_at_least_four_lab_challenges_ship() -> None:
+    assert len(LAB_CHALLENGES) >= 4
+    triggers = {
+        next(iter(yaml.safe_load(p.read_text().split("---", 2)[1])["code"]["lab"]["trigger"]))
+        for p in LAB_CHALLENGES
+    }
+    assert len(triggers) >= 4, triggers
+
+
+@pytest.mark.content
 @pytest.mark.parametrize("path", LAB_CHALLENGES, ids=lambda p: p.stem)
 def test_shipped_lab_challenge_solution_passes_and_starter_fails(
     path: Path, celery_worker_process, lessons, learner, moto_server

@@ -29,6 +29,11 @@ LAB_LESSONS = {
 }
 
 
+def test_the_event_driven_lessons_try_its_use_real_triggers_and_services() -> None:
+    assert {s.slug for s in WITH_LAB} >= LAB_LESSONS
+
+
+@pytest.mark.content
 @pytest.mark.parametrize("source", WITH_LAB, ids=[s.slug for s in WITH_LAB])
 def test_shipped_lab_does_what_its_lesson_says(source, celery_worker_process, learner, moto_server):
     try_it = source.data["try_it"]

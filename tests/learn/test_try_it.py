@@ -29,6 +29,7 @@ def test_every_lesson_has_a_try_it_block() -> None:
     assert [s.slug for s in LESSONS if "try_it" not in s.data] == []
 
 
+@pytest.mark.content
 @pytest.mark.parametrize("source", ENGINE_TRY_IT, ids=[s.slug for s in ENGINE_TRY_IT])
 def test_try_it_handler_succeeds_in_the_engine(pool: EnvironmentPool, source) -> None:
     try_it = source.data["try_it"]

@@ -47,6 +47,7 @@ def test_at_least_twenty_two_challenges_ship():
     assert len(CHALLENGE_FILES) >= 22
 
 
+@pytest.mark.content
 @pytest.mark.parametrize("path", ENGINE_CHALLENGES, ids=lambda p: p.stem)
 def test_shipped_solution_passes_and_starter_fails(path, lessons, learner, pool):
     version = load_challenge(path).current_version
