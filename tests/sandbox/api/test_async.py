@@ -244,6 +244,28 @@ def test_no_retries_and_a_success_destination(fast_worker, lam, learner):
     assert Invocation.objects.filter(function__name="failing").count() == 1
 
 
+@pytest.mark.integration
+def test_an_async_invoke_through_an_alias_names_it_in_the_handlers_context(
+    fast_worker, lam, learner
+):
+    arn = arn_prefix(learner)
+    source = "def lambda_handler(event, context):\n    return context.invoked_function_arn\n"
+    create_hello(lam, name="whoami", source=source)
+    create_hello(lam, name="sink", source=SINK)
+    lam.publish_version(FunctionName="whoami")
+    lam.create_alias(FunctionName="whoami", Name="live", FunctionVersion="1")
+    lam.put_function_event_invoke_config(
+        FunctionName="whoami",
+        Qualifier="live",
+        DestinationConfig={"OnSuccess": {"Destination": arn + "sink"}},
+    )
+    lam.invoke(FunctionName="whoami", Qualifier="live", InvocationType="Event", Payload=b"{}")
+    (delivered,) = finished_invocations("sink", 1)
+    record = json.loads(delivered.event)
+    assert record["requestContext"]["functionArn"] == arn + "whoami:live"
+    assert record["responsePayload"] == arn + "whoami:live"
+
+
 # ---------------------------------------------------------------- the services, step by step
 
 

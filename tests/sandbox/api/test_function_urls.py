@@ -279,3 +279,19 @@ def test_a_public_url_invokes_the_function(celery_worker_process, lam):
     )
     assert bare.status == 200 and bare.data == b"hi there"
     assert bare.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.integration
+def test_an_aliass_url_names_the_alias_in_the_handlers_context(celery_worker_process, lam):
+    source = "def lambda_handler(event, context):\n    return context.invoked_function_arn\n"
+    create_hello(lam, source=source)
+    lam.publish_version(FunctionName="hello")
+    lam.create_alias(FunctionName="hello", Name="live", FunctionVersion="1")
+    key = lam.access_key
+    arn = lam.get_function(FunctionName="hello")["Configuration"]["FunctionArn"]
+    for qualifier, invoked in (("live", f"{arn}:live"), (None, arn)):
+        options = {"Qualifier": qualifier} if qualifier else {}
+        url = url_of(lam, AuthType="AWS_IAM", **options)
+        answer = http.request("GET", url, headers=signed("GET", url, key.access_key_id, key.secret))
+        assert answer.status == 200, answer.data
+        assert answer.data.decode() == invoked
