@@ -20,6 +20,8 @@ from sandbox.models import Function
 # A console function's environments are named after it (Function.namespace; its tuning lab's
 # add "/tuning"). Other namespaces (code challenges, checks) belong to no function and no role.
 _FUNCTION_NAMESPACE = re.compile(r"^user-(\d+)/fn-(\d+)(?:/|$)")
+_LAMBDA_SCOPE = "/lambda/aws4_request"  # in a SigV4 Authorization header's credential scope
+_INVOCATION_HANDLE = re.compile(r"^invocation-(\d+)$")  # sandbox.execution.invocation_handle
 # The gateway runs on threads of its own, which keep their database connections between calls;
 # the engine's connection threads come and go with the jail's connections.
 GATEWAY_THREADS = 8
@@ -53,6 +55,14 @@ def services_handle(request: ServiceRequest) -> ServiceResponse:
     verifies the role session, checks its policies and forwards to moto, as the function whose
     environment sent it. The call goes on the invocation's record."""
     global _gateway_pool
+    if _LAMBDA_SCOPE in (request.header("authorization") or ""):
+        # A call to Lambda may wait for another invocation (a synchronous invoke, up to the
+        # caller's timeout): it waits on the connection's own thread, not on one the other
+        # handlers' calls share, so invokes in flight never hold up their S3 or DynamoDB calls.
+        try:
+            return _gateway_call(request)
+        finally:
+            connection.close()
     with _gateway_lock:
         if _gateway_pool is None:
             _gateway_pool = ThreadPoolExecutor(GATEWAY_THREADS, thread_name_prefix="lab-gateway")
@@ -66,6 +76,13 @@ def _connection_keep() -> None:
     queries); only a connection that broke is dropped, to be opened again."""
     if connection.connection is not None and not connection.is_usable():
         connection.close()
+
+
+def invocation_id_of(request: ServiceRequest) -> int | None:
+    """The invocation whose handler sent request, when it runs under the handle
+    sandbox.execution gives it ("invocation-<id>")."""
+    match = _INVOCATION_HANDLE.match(request.handle or "")
+    return int(match[1]) if match else None
 
 
 def _gateway_call(request: ServiceRequest) -> ServiceResponse:
@@ -83,6 +100,8 @@ def _gateway_call(request: ServiceRequest) -> ServiceResponse:
             body=request.body,
         ),
         function_id=function_id,
+        invocation_id=invocation_id_of(request),
+        wait_limit_s=float(request.function.timeout_s),
     )
     call = response.call
     return ServiceResponse(

@@ -12,3 +12,9 @@ class SandboxApiConfig(AppConfig):
     def ready(self) -> None:
         # Connects the hook that follows asynchronous invocations' attempts (task_postrun).
         from sandbox.api import tasks  # noqa: F401
+        from sandbox.api.views import answer_from_gateway
+        from sandbox.aws.calls import answer_lambda
+
+        # Handlers' calls to the `lambda` service: the gateway verifies and authorises them,
+        # this API answers them.
+        answer_lambda(answer_from_gateway)

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
@@ -294,6 +295,35 @@ def qualifier_spec(*, function: Function, qualifier: str | None) -> tuple[str, F
 # Chains of destinations (A's OnSuccess invokes B, whose OnSuccess invokes A...) stop after this
 # many hops, as Lambda's recursive loop detection stops them (after about 16).
 DESTINATION_DEPTH = 16
+# Handlers that invoke functions (A invokes B, B invokes A...) form chains too: an invoke from
+# a handler this many invokes deep is refused (RecursiveInvocationException), as Lambda stops
+# recursive loops. A synchronous invocation's depth is kept in the cache for as long as an
+# invocation can take; an asynchronous one's is its event's depth.
+INVOKE_CHAIN_DEPTH = DESTINATION_DEPTH
+_CHAIN_KEY = "sandbox_api:chain:{}"
+CHAIN_KEY_TTL_S = 3600
+
+
+def invocation_chain_depth(*, invocation_id: int | None) -> int:
+    """How many invokes from handlers led to the invocation (0 for one a learner, the console
+    or a trigger started). Reads 0 when the cache lost it (Redis down): the chain starts over."""
+    if invocation_id is None:
+        return 0
+    depth = cache.get(_CHAIN_KEY.format(invocation_id))
+    if depth is None:
+        depth = (
+            AsyncEvent.objects.filter(attempts=invocation_id)
+            .values_list("depth", flat=True)
+            .first()
+        )
+    return int(depth or 0)
+
+
+def invocation_chain_note(*, invocation_id: int, depth: int) -> None:
+    """Note that a handler's invoke `depth` deep started the (synchronous) invocation."""
+    cache.set(_CHAIN_KEY.format(invocation_id), depth, timeout=CHAIN_KEY_TTL_S)
+
+
 MAX_EVENT_AGE_S = 21600  # six hours, Lambda's default and maximum
 MIN_EVENT_AGE_S = 60
 

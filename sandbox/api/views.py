@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from lambdalab.json_input import JSONTooDeep, json_parse
@@ -38,6 +41,7 @@ from sandbox.api.models import (
 )
 from sandbox.aws import roles
 from sandbox.aws.accounts import account_for
+from sandbox.aws.calls import LambdaAnswer, LambdaRequest
 from sandbox.aws.models import ExecutionRole
 from sandbox.engine import FunctionSpec
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
@@ -76,20 +80,30 @@ _PARAMETER_NAMES = {
 
 @dataclass
 class Call:
-    """One verified API call: who made it and what it sent."""
+    """One verified API call: who made it and what it sent.
+
+    key is the access key that signed it; None for a handler's call through the lab's gateway
+    (sandbox.aws.gateway verified its role session and authorised it), which names the
+    invocation that made it and how long a synchronous invoke may wait (the caller's timeout).
+    """
 
     request: HttpRequest
-    key: AccessKey
+    user: User
     body: bytes
-
-    @property
-    def user(self) -> User:
-        return self.key.owner
+    key: AccessKey | None = None
+    invocation_id: int | None = None
+    wait_limit_s: float | None = None
 
     @cached_property
     def account(self) -> str:
         """The caller's lab account: every ARN the API answers with or accepts is in it."""
-        return account_for(self.key.owner)
+        return account_for(self.user)
+
+    def absolute_uri(self, location: str) -> str:
+        if self.key is None:
+            # The host the handler signed for (its relay); it is only echoed, never trusted.
+            return f"http://{self.request.META.get('HTTP_HOST', '')}{location}"
+        return self.request.build_absolute_uri(location)
 
     def json(self) -> dict[str, Any]:
         if not self.body:
@@ -153,6 +167,22 @@ def authenticate(request: HttpRequest, body: bytes) -> AccessKey:
     return key
 
 
+# Each API view's handlers by HTTP method: what answer_from_gateway may call.
+_OPERATIONS: dict[Callable[..., HttpResponse], dict[str, Handler]] = {}
+
+
+def _answer(handler: Handler | None, call: Call, kwargs: dict[str, Any]) -> HttpResponse:
+    try:
+        if handler is None:
+            raise LambdaError("UnknownOperationException", "Unknown operation.", status=400)
+        return handler(call, **kwargs)
+    except LambdaError as error:
+        return errors.error_response(error)
+    except Exception:
+        logger.exception("Lambda API %s %s failed", call.request.method, call.request.path)
+        return errors.error_response(errors.service("The sandbox failed to answer."))
+
+
 def operation(**handlers: Handler) -> Callable[..., HttpResponse]:
     """A view answering each HTTP method with its handler(call, **url_kwargs)."""
 
@@ -164,14 +194,64 @@ def operation(**handlers: Handler) -> Callable[..., HttpResponse]:
                 raise LambdaError("UnknownOperationException", "Unknown operation.", status=400)
             body = _read_body(request)
             key = authenticate(request, body)
-            return handler(Call(request=request, key=key, body=body), **kwargs)
         except LambdaError as error:
             return errors.error_response(error)
-        except Exception:
-            logger.exception("Lambda API %s %s failed", request.method, request.path)
-            return errors.error_response(errors.service("The sandbox failed to answer."))
+        return _answer(handler, Call(request=request, user=key.owner, key=key, body=body), kwargs)
 
+    _OPERATIONS[view] = handlers
     return view
+
+
+def answer_from_gateway(lambda_request: LambdaRequest) -> LambdaAnswer:
+    """Answer a call the lab's gateway verified and authorised (a handler's, with its role's
+    session) as its owner had made it with an access key: the same views, the same limits,
+    every invocation through sandbox.services.invocation_start."""
+    from django.core.handlers.wsgi import WSGIRequest
+
+    headers = lambda_request.headers
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": lambda_request.method.upper(),
+        # WSGI's PATH_INFO is the decoded path, its bytes read as latin-1.
+        "PATH_INFO": unquote(lambda_request.path).encode().decode("latin-1"),
+        "QUERY_STRING": lambda_request.query_string,
+        "CONTENT_LENGTH": str(len(lambda_request.body)),
+        "CONTENT_TYPE": headers.get("content-type", ""),
+        "SERVER_NAME": "lab-services",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(lambda_request.body),
+    }
+    for name, value in headers.items():
+        if name not in ("content-type", "content-length"):
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+    request = WSGIRequest(environ)
+    try:
+        match = resolve(request.path_info, urlconf="sandbox.api.urls")
+        handlers = _OPERATIONS.get(match.func)
+    except Resolver404:
+        handlers = None
+    if handlers is None:
+        response = errors.error_response(
+            LambdaError("UnknownOperationException", "Unknown operation.", status=400)
+        )
+    elif len(lambda_request.body) > MAX_BODY_BYTES:
+        response = errors.error_response(
+            errors.too_large(f"Request must be smaller than {MAX_BODY_BYTES} bytes.")
+        )
+    else:
+        call = Call(
+            request=request,
+            user=User.objects.get(pk=lambda_request.owner_id),
+            body=lambda_request.body,
+            invocation_id=lambda_request.invocation_id,
+            wait_limit_s=lambda_request.wait_limit_s,
+        )
+        response = _answer(handlers.get(request.method or ""), call, match.kwargs)
+    return LambdaAnswer(
+        status=response.status_code,
+        headers=[(name, str(value)) for name, value in response.items()],
+        body=response.content,
+    )
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -344,7 +424,7 @@ def get_function(call: Call, name: str) -> HttpResponse:
     function = target.function
     claims = {"f": function.pk, "v": target.version.number if target.version else None}
     token = signing.dumps(claims, salt=CODE_URL_SALT)
-    location = call.request.build_absolute_uri(reverse("sandbox_api:code", args=[token]))
+    location = call.absolute_uri(reverse("sandbox_api:code", args=[token]))
     body: dict[str, Any] = {
         "Configuration": _target_configuration(call, target),
         "Code": {"RepositoryType": "S3", "Location": location},
@@ -527,6 +607,7 @@ def invoke(call: Call, name: str) -> HttpResponse:
         response["X-Amz-Executed-Version"] = version
         return response
     event_text = _event_text(call.body, kind=kind)
+    depth = _chain_depth(call)
     try:
         if kind == "Event":
             event = services.async_invoke(
@@ -536,25 +617,52 @@ def invoke(call: Call, name: str) -> HttpResponse:
                 qualifier=target.qualifier or shapes.LATEST,
                 executed_version=version,
                 spec=spec,
+                depth=depth,
             )
             response = HttpResponse(status=202)
             response["x-amzn-RequestId"] = str(event.request_id)
             return response
-        invocation = sandbox_services.invocation_start(
-            function=function,
-            event_text=event_text,
-            requested_by=call.user,
-            spec=spec,
-            qualifier=target.qualifier or "",
-        )
+        with transaction.atomic():  # the task is sent once the depth is noted
+            invocation = sandbox_services.invocation_start(
+                function=function,
+                event_text=event_text,
+                requested_by=call.user,
+                spec=spec,
+                qualifier=target.qualifier or "",
+            )
+            if depth:
+                services.invocation_chain_note(invocation_id=invocation.pk, depth=depth)
     except ValidationError as exc:
         raise errors.invalid(_validation_message(exc)) from None
     except sandbox_services.LimitReached as exc:
         raise _too_many(exc) from None
-    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_seconds(invocation))
+    wait_s = wait_seconds(invocation)
+    if call.wait_limit_s is not None:
+        # A handler waits no longer than its own timeout: its environment is gone by then,
+        # and the gateway thread it holds is free again (the callee still runs).
+        wait_s = min(wait_s, call.wait_limit_s)
+    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_s)
     # The result only: the event and code snapshot are what this request sent.
     invocation.refresh_from_db(fields=ANSWER_FIELDS)
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
+
+
+def _chain_depth(call: Call) -> int:
+    """The depth of the invocation call starts in a chain of handlers invoking functions (0 for
+    a learner's own call). Raises RecursiveInvocationException at INVOKE_CHAIN_DEPTH."""
+    if call.invocation_id is None:
+        return 0
+    depth = services.invocation_chain_depth(invocation_id=call.invocation_id) + 1
+    if depth >= services.INVOKE_CHAIN_DEPTH:
+        raise LambdaError(
+            "RecursiveInvocationException",
+            "Lambda has detected your function being invoked in a recursive loop with other AWS "
+            f"resources and stopped your function's invocation: this invoke is the {depth}th "
+            f"in a chain of handlers invoking functions (the limit is "
+            f"{services.INVOKE_CHAIN_DEPTH - 1}).",
+            status=400,
+        )
+    return depth
 
 
 ANSWER_FIELDS = ["status", "failure_reason", "request_id", "payload", "error", "log"]
@@ -968,7 +1076,7 @@ def _url_qualifier(target: Target) -> str:
 
 
 def _url_shape(call: Call, config: FunctionUrlConfig) -> dict[str, Any]:
-    url = call.request.build_absolute_uri(shapes.function_url_path(config.url_id))
+    url = call.absolute_uri(shapes.function_url_path(config.url_id))
     return shapes.function_url_config(config=config, url=url, account=call.account)
 
 

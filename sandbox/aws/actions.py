@@ -2,14 +2,16 @@
 
 No Django. S3 is REST (method and path, with a few sub-resources in the query); DynamoDB,
 DynamoDB Streams, SQS (JSON protocol) and EventBridge name the operation in X-Amz-Target; SNS,
-IAM, STS and the SQS query protocol in the form's Action. The mapping follows the Service
-Authorization Reference for the operations a handler or a learner typically calls; anything
-unmapped is still authorised, as `<service>:<Operation>` on `*`.
+IAM, STS and the SQS query protocol in the form's Action; Lambda is REST (its API's paths).
+The mapping follows the Service Authorization Reference for the operations a handler or a
+learner typically calls; anything unmapped is still authorised, as `<service>:<Operation>` on
+`*`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -256,6 +258,120 @@ def _query(service: str, form: Mapping[str, list[str]], *, region: str, account:
     return Operation(service, name, f"{service}:{name}", (resource,))
 
 
+# Lambda's REST paths (sandbox/api/urls.py serves them): (path, {method: operation}). The IAM
+# action is lambda:<operation> but for Invoke's. Event source mappings and account settings
+# name no function; the rest name the function of the path.
+_LAMBDA_FN = r"/functions/(?P<name>[^/]+)"
+_LAMBDA_PATHS: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
+    (re.compile(rf"^/(?:\d{{4}}-\d{{2}}-\d{{2}}){path}/?$"), methods)
+    for path, methods in (
+        ("/functions", {"GET": "ListFunctions", "POST": "CreateFunction"}),
+        (_LAMBDA_FN, {"GET": "GetFunction", "DELETE": "DeleteFunction"}),
+        (
+            f"{_LAMBDA_FN}/configuration",
+            {"GET": "GetFunctionConfiguration", "PUT": "UpdateFunctionConfiguration"},
+        ),
+        (f"{_LAMBDA_FN}/code", {"PUT": "UpdateFunctionCode"}),
+        (f"{_LAMBDA_FN}/invocations", {"POST": "Invoke"}),
+        (f"{_LAMBDA_FN}/versions", {"GET": "ListVersionsByFunction", "POST": "PublishVersion"}),
+        (f"{_LAMBDA_FN}/aliases", {"GET": "ListAliases", "POST": "CreateAlias"}),
+        (
+            f"{_LAMBDA_FN}/aliases/(?P<alias>[^/]+)",
+            {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"},
+        ),
+        (
+            f"{_LAMBDA_FN}/concurrency",
+            {
+                "GET": "GetFunctionConcurrency",
+                "PUT": "PutFunctionConcurrency",
+                "DELETE": "DeleteFunctionConcurrency",
+            },
+        ),
+        (
+            f"{_LAMBDA_FN}/event-invoke-config",
+            {
+                "GET": "GetFunctionEventInvokeConfig",
+                "PUT": "PutFunctionEventInvokeConfig",
+                "POST": "UpdateFunctionEventInvokeConfig",
+                "DELETE": "DeleteFunctionEventInvokeConfig",
+            },
+        ),
+        (f"{_LAMBDA_FN}/event-invoke-config/list", {"GET": "ListFunctionEventInvokeConfigs"}),
+        (
+            f"{_LAMBDA_FN}/provisioned-concurrency",
+            {
+                "GET": "GetProvisionedConcurrencyConfig",
+                "PUT": "PutProvisionedConcurrencyConfig",
+                "DELETE": "DeleteProvisionedConcurrencyConfig",
+            },
+        ),
+        (
+            f"{_LAMBDA_FN}/url",
+            {
+                "GET": "GetFunctionUrlConfig",
+                "POST": "CreateFunctionUrlConfig",
+                "PUT": "UpdateFunctionUrlConfig",
+                "DELETE": "DeleteFunctionUrlConfig",
+            },
+        ),
+        (f"{_LAMBDA_FN}/urls", {"GET": "ListFunctionUrlConfigs"}),
+        (f"{_LAMBDA_FN}/policy", {"GET": "GetPolicy", "POST": "AddPermission"}),
+        (f"{_LAMBDA_FN}/policy/(?P<sid>[^/]+)", {"DELETE": "RemovePermission"}),
+        (
+            "/event-source-mappings",
+            {"GET": "ListEventSourceMappings", "POST": "CreateEventSourceMapping"},
+        ),
+        (
+            "/event-source-mappings/(?P<uuid>[^/]+)",
+            {
+                "GET": "GetEventSourceMapping",
+                "PUT": "UpdateEventSourceMapping",
+                "DELETE": "DeleteEventSourceMapping",
+            },
+        ),
+        ("/account-settings", {"GET": "GetAccountSettings"}),
+    )
+)
+_LAMBDA_ACTION = {"Invoke": "lambda:InvokeFunction"}
+# A FunctionName: a name, a partial ARN (123456789012:function:name) or a full ARN, maybe with
+# a qualifier; the ARN's account is kept so a function of another account is seen as one.
+_LAMBDA_NAME = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:)?(?:(?P<account>\d{12}):function:)?"
+    r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
+)
+
+
+def _lambda_arn(value: str, qualifier: str, *, region: str, account: str) -> str:
+    match = _LAMBDA_NAME.match(value)
+    if match is None:
+        return f"arn:aws:lambda:{region}:{account}:function:{value}"
+    qualifier = match["qualifier"] or qualifier
+    arn = f"arn:aws:lambda:{region}:{match['account'] or account}:function:{match['name']}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _lambda(
+    method: str, path: str, query: Mapping[str, list[str]], *, region: str, account: str
+) -> Operation:
+    for pattern, methods in _LAMBDA_PATHS:
+        match = pattern.match(path)
+        if match is None:
+            continue
+        name = methods.get(method.upper())
+        if name is None:
+            break
+        groups = match.groupdict()
+        resource = "*"
+        if groups.get("name"):
+            qualifier = groups.get("alias") or (query.get("Qualifier") or [""])[0]
+            resource = _lambda_arn(
+                unquote(groups["name"]), unquote(qualifier), region=region, account=account
+            )
+        return Operation("lambda", name, _LAMBDA_ACTION.get(name, f"lambda:{name}"), (resource,))
+    # Not an operation of Lambda's API: the API answers it (UnknownOperationException).
+    return Operation("lambda", "Unknown", "lambda:Unknown", ("*",))
+
+
 def operation_of(
     *,
     service: str,
@@ -270,6 +386,9 @@ def operation_of(
     """The operation a request asks for. headers are lower-cased; path without the query."""
     if service == "s3":
         return _s3(method, path, parse_qs(query_string, keep_blank_values=True))
+    if service == "lambda":
+        query = parse_qs(query_string, keep_blank_values=True)
+        return _lambda(method, path, query, region=region, account=account)
     target = headers.get("x-amz-target", "")
     if target:
         try:

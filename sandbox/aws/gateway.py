@@ -11,6 +11,9 @@ forward to moto, record.
         it is part of what was signed and is removed before the request goes to moto.
     function_id: the function whose environment sent the request (the jail's socket passes
         it); session credentials issued for any other function are refused.
+    invocation_id, wait_limit_s: the invocation whose handler sent the request and its
+        timeout; only the `lambda` service uses them (a chain's depth, a synchronous invoke's
+        longest wait).
 
     GatewayResponse(status: int, headers: list[tuple[str, str]], body: bytes, call: Call)
         headers are moto's minus hop-by-hop and x-moto-* ones; Content-Length is kept (a HEAD's
@@ -24,7 +27,9 @@ Callers are a learner's access key (sandbox.api AccessKey: everything in their o
 execution role's session (sandbox.aws.roles.session_credentials: what the role's policies allow).
 Every x-moto-* and hop-by-hop header the caller sent is dropped and x-moto-account-id is set to
 the caller's account, so no request can name another learner's account. Moto is reached over
-plain HTTP on loopback (LAB_SERVICES_URL); nothing here answers for the services themselves.
+plain HTTP on loopback (LAB_SERVICES_URL); nothing here answers for the services themselves,
+but for `lambda`, never moto's: once authorised, its calls are answered by the site's own
+Lambda API (sandbox.api, registered in sandbox.aws.calls.lambda_api) as the caller's owner.
 """
 
 from __future__ import annotations
@@ -47,13 +52,23 @@ from sandbox.api import sigv4
 from sandbox.api.errors import LambdaError
 from sandbox.aws import policies, roles
 from sandbox.aws.actions import Operation, operation_of
-from sandbox.aws.calls import ALLOWED, DENIED, ERROR, Call, GatewayRequest, observers
+from sandbox.aws.calls import (
+    ALLOWED,
+    DENIED,
+    ERROR,
+    Call,
+    GatewayRequest,
+    LambdaAnswer,
+    LambdaRequest,
+    lambda_api,
+    observers,
+)
 from sandbox.aws.request_context import request_context
 from sandbox.aws.selectors import RELAY_QUEUE_PREFIX
 
 logger = logging.getLogger(__name__)
 
-SERVICES = frozenset({"s3", "dynamodb", "sqs", "sns", "events", "iam", "sts"})
+SERVICES = frozenset({"s3", "dynamodb", "sqs", "sns", "events", "iam", "sts", "lambda"})
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -101,8 +116,8 @@ class Refusal(Exception):
 
 
 def _style(service: str, headers: dict[str, str]) -> str:
-    if service == "s3":
-        return "s3"
+    if service in ("s3", "lambda"):
+        return service
     if headers.get("x-amz-target"):
         return "json"
     return "query"
@@ -143,6 +158,13 @@ def error_response(
     """AWS's error shape of `service` for this request's protocol."""
     request_id = str(uuid.uuid4())
     style = _style(service, headers)
+    if style == "lambda":
+        kind = "User" if status < 500 else "Service"
+        return [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", request_id),
+        ], json.dumps({"Type": kind, "message": message}).encode()
     if style == "s3":
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -195,7 +217,7 @@ def _signature_refusal(error: LambdaError, service: str, headers: dict[str, str]
         error.code, (error.code, error.code, error.code)
     )
     style = _style(service, headers)
-    code = {"s3": s3_code, "json": json_code}.get(style, query_code)
+    code = {"s3": s3_code, "json": json_code, "lambda": error.code}.get(style, query_code)
     status = 400 if style == "s3" and code == "AuthorizationHeaderMalformed" else 403
     if style == "json" and service in ("dynamodb", "events") and code != "AccessDenied":
         status = 400
@@ -221,6 +243,8 @@ def denial_message(
 
 
 def _denied_code(service: str, style: str) -> tuple[str, int]:
+    if service == "lambda":
+        return "AccessDeniedException", 403
     if service == "s3":
         return "AccessDenied", 403
     if service == "sns":
@@ -672,6 +696,22 @@ def _forward(
     return response.status, out, response.data
 
 
+def _lambda_message(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    return str(payload.get("message") or "") if isinstance(payload, dict) else ""
+
+
+def _lambda_answer(request: LambdaRequest) -> LambdaAnswer:
+    if not lambda_api:
+        raise Refusal(
+            "ServiceException", "The lab's Lambda API is not running.", 503, outcome=ERROR
+        )
+    return lambda_api[0](request)
+
+
 # ------------------------------------------------------------------------------------ handle
 
 
@@ -687,6 +727,8 @@ def handle(
     *,
     mount: str = "",
     function_id: int | None = None,
+    invocation_id: int | None = None,
+    wait_limit_s: float | None = None,
     now: datetime | None = None,
 ) -> GatewayResponse:
     """Verify, scope, authorise and forward one request; see the module's docstring."""
@@ -750,7 +792,10 @@ def handle(
             region=settings.LAB_REGION,
             account=caller.account_id,
         )
-        _refuse_foreign_resources(caller, operation, service, headers)
+        if service != "lambda":
+            # Lambda's API answers for another account's function itself, as for one that does
+            # not exist (ResourceNotFoundException: no learner learns what another has).
+            _refuse_foreign_resources(caller, operation, service, headers)
         _authorise(caller, operation, service, request, headers, query, now or datetime.now(UTC))
         _refuse_foreign_arns(caller, operation, query, request.body)
         _refuse_relay_queues(operation, service, headers, query, request.body)
@@ -759,6 +804,26 @@ def handle(
         if caller.session is not None and operation.action == "sts:GetCallerIdentity":
             out, body = _caller_identity(caller)
             return finish(200, out, body, ALLOWED)
+        if service == "lambda":
+            # Answered by the site's own Lambda API, as the caller's owner; no observer keeps
+            # records of it (they follow moto's resources).
+            answer = _lambda_answer(
+                LambdaRequest(
+                    method=request.method,
+                    path=inner,
+                    query_string=query,
+                    headers=headers,
+                    body=request.body,
+                    owner_id=caller.owner_id,
+                    invocation_id=invocation_id,
+                    wait_limit_s=wait_limit_s,
+                )
+            )
+            if answer.status < 400:
+                return finish(answer.status, answer.headers, answer.body, ALLOWED)
+            return finish(
+                answer.status, answer.headers, answer.body, ERROR, _lambda_message(answer.body)
+            )
         from sandbox.aws.rebuild import account_ensure
 
         account_ensure(account_id=caller.account_id, url=settings.LAB_SERVICES_URL)

@@ -51,7 +51,7 @@ class RoleError(ValueError):
 class Template:
     key: str
     label: str
-    needs: str  # "", "bucket", "table", "queue" or "topic": what the learner names
+    needs: str  # "", "bucket", "table", "queue", "topic" or "function": what the learner names
 
 
 TEMPLATES = (
@@ -60,6 +60,7 @@ TEMPLATES = (
     Template("dynamodb-crud", "DynamoDB CRUD on one table", "table"),
     Template("sqs-consume", "SQS consume from one queue", "queue"),
     Template("sns-publish", "SNS publish to one topic", "topic"),
+    Template("lambda-invoke", "Lambda invoke of one function", "function"),
 )
 
 
@@ -116,6 +117,16 @@ def template_document(key: str, *, account_id: str, name: str = "") -> dict[str,
                 "Effect": "Allow",
                 "Action": "sns:Publish",
                 "Resource": f"arn:aws:sns:{region}:{account_id}:{name}",
+            }
+        ]
+    elif key == "lambda-invoke":
+        function = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
+        statements = [
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                # The function and its versions and aliases (function:name:qualifier).
+                "Resource": [function, f"{function}:*"],
             }
         ]
     else:

@@ -6,6 +6,7 @@ only bookkeeping; starting, invoking, freezing and killing environments happen o
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -24,7 +25,12 @@ from sandbox.engine.environment import INIT_TIMEOUT_S, ExecutionEnvironment, Out
 from sandbox.engine.jail import SANDBOX_UID, JailUnavailable
 from sandbox.engine.protocol import MAX_JSON_DEPTH, MAX_REQUEST_BYTES, json_depth
 from sandbox.engine.result import InvocationResult
-from sandbox.engine.services import ServicesHandler, ServicesHub
+from sandbox.engine.services import (
+    ServiceRequest,
+    ServiceResponse,
+    ServicesHandler,
+    ServicesHub,
+)
 from sandbox.engine.spawner import Spawner
 from sandbox.engine.spec import FunctionSpec, SpecError
 from sandbox.engine.workspace import Workspace
@@ -167,7 +173,11 @@ class EnvironmentPool:
         )
         self._workspace = Workspace(name, workdir)
         self._spawner = Spawner()
-        self._services = ServicesHub(services_handler) if services_handler is not None else None
+        self._services = (
+            ServicesHub(self._naming_invocation(services_handler))
+            if services_handler is not None
+            else None
+        )
         self._services_environment = services_environment
         self._stop = threading.Event()
         self._reaper = threading.Thread(
@@ -273,6 +283,27 @@ class EnvironmentPool:
             if running.env is not None:
                 running.env.stop(running.reason)
         return True
+
+    def _naming_invocation(self, handler: ServicesHandler) -> ServicesHandler:
+        """handler, given requests that name the invocation their environment runs (its
+        handle), so the services can tell which invocation a handler's call belongs to."""
+
+        def named(request: ServiceRequest) -> ServiceResponse:
+            return handler(
+                dataclasses.replace(request, handle=self.handle_in(request.environment_id))
+            )
+
+        return named
+
+    def handle_in(self, environment_id: str) -> str | None:
+        """The handle of the invocation running in the environment now, or None (none runs
+        there, or it was started without a handle)."""
+        with self._lock:
+            for handle, running in self._running.items():
+                env = running.env
+                if env is not None and env.id == environment_id:
+                    return handle
+        return None
 
     def _track(self, handle: str | None) -> _Running | None:
         if handle is None:

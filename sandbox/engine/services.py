@@ -78,7 +78,8 @@ HOP_BY_HOP = frozenset(
 @dataclass(frozen=True)
 class ServiceRequest:
     """One HTTP request a handler sent to the lab's services, as it arrived (hop-by-hop
-    headers removed, a chunked body decoded), and the function whose environment sent it."""
+    headers removed, a chunked body decoded), the function whose environment sent it, and the
+    handle of the invocation it runs."""
 
     function: FunctionSpec
     environment_id: str
@@ -86,6 +87,9 @@ class ServiceRequest:
     target: str  # path and query, as sent
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    # The handle the invocation running in the environment was started with (the pool sets
+    # it; None when it has none).
+    handle: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""

@@ -692,3 +692,56 @@ def test_motos_own_api_is_never_reached(services: str, path: str) -> None:
     assert answer.status == 403 and b"AccessDenied" in answer.body
     own = lab_client("s3", account_id=account_for(user))
     assert [b["Name"] for b in own.list_buckets()["Buckets"]] == [bucket]
+
+
+def test_lambda_is_answered_by_the_sites_api_as_the_roles_policies_allow(services: str) -> None:
+    user, key, secret = learner()
+    account = account_for(user)
+    function = function_create(owner=user, name="caller")
+    function_create(owner=user, name="greeter")
+    calls: list[gateway.Call] = []
+    lam = role_client("lambda", function, calls=calls)
+    with pytest.raises(ClientError) as caught:
+        lam.get_function(FunctionName="greeter", Qualifier="live")
+    error = caught.value.response["Error"]
+    assert (error["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "AccessDeniedException",
+        403,
+    )
+    arn = f"arn:aws:lambda:us-east-1:{account}:function:greeter"
+    assert f"lambda:GetFunction on resource: {arn}:live because" in error["Message"]
+    assert (calls[-1].operation, calls[-1].action, calls[-1].resource) == (
+        "GetFunction",
+        "lambda:GetFunction",
+        f"{arn}:live",
+    )
+
+    roles.role_put_policy(
+        role=roles.function_role(function),
+        name="read",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["lambda:Get*", "lambda:List*"], "Resource": "*"},
+                {"Effect": "Deny", "Action": "lambda:GetPolicy", "Resource": "*"},
+            ],
+        },
+    )
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    assert sorted(names) == ["caller", "greeter"]
+    got = lam.get_function(FunctionName=arn)["Configuration"]
+    assert got["FunctionArn"] == arn and calls[-1].outcome == "allowed"
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName="nobody")
+    assert calls[-1].outcome == "error"
+    with pytest.raises(ClientError) as caught:
+        lam.get_policy(FunctionName="greeter")
+    assert caught.value.response["Error"]["Message"].endswith(
+        "with an explicit deny in an identity-based policy"
+    )
+    # The learner's own key reaches their functions this way too, as the account's root.
+    own = through_gateway("lambda", key=key, secret=secret).list_functions()["Functions"]
+    assert sorted(f["FunctionName"] for f in own) == ["caller", "greeter"]
+    # Nothing of Lambda's was ever asked of moto.
+    with pytest.raises(ClientError):
+        lab_client("lambda", account_id=account).get_function(FunctionName="greeter")
