@@ -32,6 +32,7 @@ from sandbox.aws.accounts import account_for
 from sandbox.aws.clients import LabServicesUnavailable, lab_client
 from sandbox.aws.models import ExecutionRole
 from sandbox.models import Function, Invocation
+from sandbox.results import invocation_wait_finished
 from sandbox.triggers import services as trigger_services
 from sandbox.triggers.models import EventSourceMapping, Trigger, TriggerKind
 
@@ -458,9 +459,12 @@ def _step(function: Function, account_id: str, kind: str, options: dict[str, Any
         if not trigger_services.schedule_fire_now(function=function):
             raise LabError("This function has no schedule to fire.")
     elif kind == "invoke":
-        sandbox_services.invocation_start(
+        invocation = sandbox_services.invocation_start(
             function=function, event_text=_text(options["event"]), requested_by=function.owner
         )
+        # One request after another, as a client of the URL would send them: the next step
+        # may depend on what this one stored.
+        invocation_wait_finished(invocation_id=invocation.pk, timeout_s=function.timeout_s + 15)
 
 
 def steps_run(*, function: Function, steps: list[dict[str, Any]]) -> None:
@@ -482,6 +486,11 @@ def steps_run(*, function: Function, steps: list[dict[str, Any]]) -> None:
             raise LabError(f"Step {number} ({describe_step(step)}) was refused: {exc}") from None
 
 
+def _brief(value: Any, limit: int = 90) -> str:
+    text = _text(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def describe_step(step: dict[str, Any]) -> str:
     """One line saying what a step does, for the lesson page and errors."""
     ((kind, o),) = step.items()
@@ -495,7 +504,7 @@ def describe_step(step: dict[str, Any]) -> str:
         "put_item": lambda: f"put {_text(o.get('item'))} in the table {o.get('table')}",
         "delete_item": lambda: f"delete {_text(o.get('key'))} from the table {o.get('table')}",
         "fire_schedule": lambda: "fire the schedule now",
-        "invoke": lambda: "invoke the function with the sample event",
+        "invoke": lambda: f"invoke the function with {_brief(o.get('event'))}",
     }[kind]()
 
 
