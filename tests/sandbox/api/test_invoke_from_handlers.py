@@ -1,0 +1,48 @@
+"""A function invoked through the API invokes another from its handler: both run on the same
+real Celery worker, the caller's handler waiting for the callee through the lab's gateway."""
+
+import json
+
+import pytest
+
+from sandbox.aws import roles
+from sandbox.aws.accounts import account_for
+from sandbox.models import Function, Invocation
+from tests.sandbox.api.conftest import create_hello
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CALLER = """
+import json
+
+import boto3
+
+lam = boto3.client("lambda")
+
+def lambda_handler(event, context):
+    answer = lam.invoke(FunctionName="hello", Payload=json.dumps({"name": context.function_name}))
+    return {"callee": json.loads(answer["Payload"].read()), "version": answer["ExecutedVersion"]}
+"""
+
+
+def test_a_handler_waits_for_the_function_it_invokes_on_the_same_worker(
+    celery_worker_process, lam, learner, moto_server
+):
+    create_hello(lam)
+    create_hello(lam, name="caller", source=CALLER, Timeout=30)
+    caller = Function.objects.get(owner=learner, name="caller")
+    roles.role_put_policy(
+        role=roles.function_role(caller),
+        name="invoke",
+        document=roles.template_document(
+            "lambda-invoke", account_id=account_for(learner), name="hello"
+        ),
+    )
+    answer = lam.invoke(FunctionName="caller", Payload=b"{}")
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    assert json.loads(answer["Payload"].read()) == {
+        "callee": {"hello": "caller"},
+        "version": "$LATEST",
+    }
+    ran = Invocation.objects.filter(requested_by=learner).values_list("function__name", flat=True)
+    assert sorted(ran) == ["caller", "hello"]
