@@ -164,3 +164,32 @@ def test_a_chain_of_invokes_is_stopped_as_a_recursive_loop(lab):
     assert stopped.payload["code"] == "RecursiveInvocationException"
     assert "recursive loop" in stopped.payload["message"]
     assert Invocation.objects.filter(function=caller).count() == 1
+
+
+def test_a_synchronous_invoke_waits_no_longer_than_the_callers_timeout(lab, monkeypatch):
+    from sandbox.api import views
+
+    caller = FunctionFactory(code=CALLER, name="caller")
+    FunctionFactory(code=GREETER, name="greeter", owner=caller.owner, timeout_s=60)
+    roles.role_put_policy(
+        role=roles.function_role(caller),
+        name="invoke",
+        document=roles.template_document(
+            "lambda-invoke", account_id=account_for(caller.owner), name="greeter"
+        ),
+    )
+    waits: list[float] = []
+
+    def wait(*, invocation_id: int, timeout_s: float) -> bool:
+        waits.append(timeout_s)
+        return False  # no worker runs the callee here: it stays queued
+
+    monkeypatch.setattr(views, "invocation_wait_finished", wait)
+    invocation = _queue(caller, {"target": "greeter"})
+    invocation.config = {**invocation.config, "timeout_s": 4}
+    invocation.save(update_fields=["config"])
+    result = execution.invocation_execute(invocation_id=invocation.pk, worker="test")
+    assert result is not None
+    # The callee may take 60 s (and its queue wait); the caller's handler only has 4.
+    assert waits == [4.0]
+    assert result.service_calls[0]["operation"] == "Invoke"
