@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.contrib.auth.models import User
 
 from learn.practice.loader import parse_question_file, question_save
 from learn.practice.models import ChallengeRuntime, Question, Submission, SubmissionStatus
@@ -92,8 +93,6 @@ def test_a_lab_challenge_is_graded_through_its_trigger(
 def test_two_learners_graded_at_once_each_in_their_own_lab(
     celery_worker_process, learner, moto_server, sizes_challenge
 ) -> None:
-    from django.contrib.auth.models import User
-
     from sandbox.aws.accounts import account_for
     from sandbox.aws.clients import lab_client
 
@@ -147,11 +146,15 @@ def test_shipped_lab_challenge_solution_passes_and_starter_fails(
     parsed = parse_question_file(path, lesson_slugs=set(lesson_slugs()))
     question_save(parsed=parsed)
     version = Question.objects.get(slug=parsed.slug).current_version
-    solved = graded(submission_create(user=learner, version=version, code=version.solution_code))
+    # Two learners at once, each in their own lab account: the grading of one cannot help or
+    # hurt the other's.
+    other = User.objects.create_user("starter-learner")
+    solving = submission_create(user=learner, version=version, code=version.solution_code)
+    starting = submission_create(user=other, version=version, code=version.starter_code)
+    solved, started = graded(solving), graded(starting)
     assert solved.status == SubmissionStatus.PASSED, [
         (r.test.name, r.problem, r.log[-2000:]) for r in solved.results.order_by("order")
     ]
-    started = graded(submission_create(user=learner, version=version, code=version.starter_code))
     assert started.status == SubmissionStatus.FAILED
 
 
