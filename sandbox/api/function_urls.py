@@ -33,7 +33,6 @@ from sandbox.api.models import FunctionUrlConfig, PolicyStatement
 from sandbox.aws.accounts import account_for
 from sandbox.engine.protocol import MAX_REQUEST_BYTES
 from sandbox.models import Invocation
-from sandbox.results import invocation_wait_finished
 
 _TEXT_TYPE_RE = re.compile(
     r"^(?:text/[^;]+|application/(?:json|javascript|xml|[^;]+\+json|[^;]+\+xml))(?:;.*)?$"
@@ -305,8 +304,7 @@ def _invoke(request: HttpRequest, config: FunctionUrlConfig, path: str) -> HttpR
         return _message(502, "Internal Server Error")
     except sandbox_services.LimitReached:
         return _message(429, "Too Many Requests")
-    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=views.wait_seconds(invocation))
-    invocation.refresh_from_db(fields=views.ANSWER_FIELDS)
+    views.result_wait(invocation, timeout_s=views.wait_seconds(invocation))
     if invocation.status == Invocation.Status.SUCCESS:
         response = http_response(invocation.payload)
     elif invocation.status == Invocation.Status.THROTTLED:

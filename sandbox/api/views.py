@@ -10,6 +10,7 @@ import binascii
 import io
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -641,10 +642,23 @@ def invoke(call: Call, name: str) -> HttpResponse:
         # A handler waits no longer than its own timeout: its environment is gone by then,
         # and the gateway thread it holds is free again (the callee still runs).
         wait_s = min(wait_s, call.wait_limit_s)
-    invocation_wait_finished(invocation_id=invocation.pk, timeout_s=wait_s)
-    # The result only: the event and code snapshot are what this request sent.
-    invocation.refresh_from_db(fields=ANSWER_FIELDS)
+    result_wait(invocation, timeout_s=wait_s)
     return _invoke_response(invocation, version=version, tail=_wants_tail(call))
+
+
+def result_wait(invocation: Invocation, *, timeout_s: float) -> None:
+    """Wait at most timeout_s for invocation to finish, then read its result (the result
+    only: the event and code snapshot are what the request sent). An announcement that finds
+    it still pending (a task delivered twice announces too) is waited past."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        announced = invocation_wait_finished(
+            invocation_id=invocation.pk, timeout_s=max(deadline - time.monotonic(), 0)
+        )
+        invocation.refresh_from_db(fields=ANSWER_FIELDS)
+        # Not announced: the wait is over (or Redis is down, and the database is the answer).
+        if not announced or not invocation.is_pending:
+            return
 
 
 def _chain_depth(call: Call) -> int:
