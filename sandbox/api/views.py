@@ -651,14 +651,14 @@ def result_wait(invocation: Invocation, *, timeout_s: float) -> None:
     only: the event and code snapshot are what the request sent). An announcement that finds
     it still pending (a task delivered twice announces too) is waited past."""
     deadline = time.monotonic() + timeout_s
+    left = timeout_s
     while True:
-        announced = invocation_wait_finished(
-            invocation_id=invocation.pk, timeout_s=max(deadline - time.monotonic(), 0)
-        )
+        announced = invocation_wait_finished(invocation_id=invocation.pk, timeout_s=left)
         invocation.refresh_from_db(fields=ANSWER_FIELDS)
         # Not announced: the wait is over (or Redis is down, and the database is the answer).
         if not announced or not invocation.is_pending:
             return
+        left = max(deadline - time.monotonic(), 0)
 
 
 def _chain_depth(call: Call) -> int:
